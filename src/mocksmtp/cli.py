@@ -1,0 +1,133 @@
+"""The ``mocksmtp`` command: serve SMTP, print each message as it arrives, and statistics."""
+
+from __future__ import annotations
+
+import argparse
+import email.parser
+import email.policy
+import logging
+import queue
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from types import FrameType
+from typing import Any, TextIO
+
+from ._version import __version__
+from .errors import ConfigError, ServerStartError
+from .message import Message
+from .server import MockSMTPServer
+
+__all__ = ["main"]
+
+_STOP = object()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mocksmtp",
+        description="Run an SMTP server that captures mail instead of delivering it, and print "
+                    "each message as it arrives. Ctrl+C (or SIGTERM) prints statistics and stops.",
+    )
+    parser.add_argument("--host", default="localhost",
+                        help="address to listen on (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=1025,
+                        help="port to listen on, 0 for a free one (default: %(default)s)")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="log the SMTP dialogue (passwords are never shown)")
+    parser.add_argument("--stats-interval", type=float, default=60.0, metavar="S",
+                        help="print statistics every S seconds, 0 to turn off (default: %(default)s)")
+    limits = parser.add_argument_group("limits and policies")
+    limits.add_argument("--hostname", help="name in the greeting and EHLO reply (default: localhost)")
+    limits.add_argument("--max-message-size", type=int, metavar="OCTETS",
+                        help="largest message accepted, advertised in SIZE; 0 for no limit (default: 32 MiB)")
+    limits.add_argument("--max-recipients", type=int, metavar="N", help="recipients per message (default: 1000)")
+    limits.add_argument("--max-connections", type=int, metavar="N",
+                        help="simultaneous connections (default: 1000)")
+    limits.add_argument("--idle-timeout", type=float, metavar="S",
+                        help="seconds without a command before 421 and close (default: 300)")
+    limits.add_argument("--strict", action="store_true", default=None,
+                        help="reject bare CR/LF and lines over 1000 octets instead of flagging them")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return parser
+
+
+def _options(args: argparse.Namespace) -> dict[str, Any]:
+    names = ("hostname", "max_message_size", "max_recipients", "max_connections", "idle_timeout", "strict")
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+
+
+def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
+    """Run the command line; returns the exit status (0, or 2 for a usage or start error)."""
+    out = out or sys.stdout
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
+    if not args.verbose:
+        logging.getLogger("mocksmtp").setLevel(logging.WARNING)
+    try:
+        server = MockSMTPServer(args.host, args.port, args.verbose, **_options(args))
+        server.start()
+    except ConfigError as e:
+        parser.error(str(e))
+    except ServerStartError as e:
+        print(f"mocksmtp: error: {e}", file=sys.stderr)
+        return 2
+
+    arrivals: queue.SimpleQueue[object] = queue.SimpleQueue()
+    unsubscribe = server.store.subscribe(arrivals.put)  # printing happens here, not in the engine
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        arrivals.put(_STOP)
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    started = time.monotonic()
+    print(f"mocksmtp: listening on {server.host}:{server.port} (Ctrl+C to stop)", file=out, flush=True)
+    try:
+        interval = args.stats_interval if args.stats_interval > 0 else None
+        next_stats = started + interval if interval else None
+        while True:
+            timeout = max(next_stats - time.monotonic(), 0.0) if next_stats else None
+            try:
+                item = arrivals.get(timeout=timeout)
+            except queue.Empty:
+                item = None
+            if item is _STOP:
+                break
+            if isinstance(item, Message):
+                print(describe(item), file=out, flush=True)
+            if next_stats and interval and time.monotonic() >= next_stats:
+                print(f"mocksmtp: {statistics(server, started)}", file=out, flush=True)
+                next_stats += interval
+    finally:
+        unsubscribe()
+        server.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print(f"mocksmtp: stopped after {statistics(server, started)}", file=out, flush=True)
+    return 0
+
+
+def statistics(server: MockSMTPServer, started: float) -> str:
+    s = server.stats
+    return (f"{time.monotonic() - started:.1f} s: {s.connections} connections, {s.messages} messages, "
+            f"{s.bytes} bytes, {s.rejected_commands} rejected commands, {s.errors} errors")
+
+
+_HEADERS = email.parser.BytesHeaderParser(policy=email.policy.default)
+
+
+def describe(message: Message) -> str:
+    """One line for a message: id, sender, recipients, subject, size; control characters escaped."""
+    try:
+        subject = str(_HEADERS.parsebytes(message.raw).get("subject", ""))
+    except Exception:  # a header we cannot decode must not stop the program
+        subject = ""
+    to = ", ".join(f"<{r}>" for r in message.rcpt_tos)
+    line = f'{message.id}  from <{message.mail_from}>  to {to}  "{subject}"  {message.size} bytes'
+    return "".join(c if c.isprintable() else "?" for c in line)

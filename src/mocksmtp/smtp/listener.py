@@ -1,0 +1,125 @@
+"""Listening sockets for one server, and an orderly shutdown of its sessions.
+
+Used by both the threaded :class:`~mocksmtp.MockSMTPServer` and the asyncio facade: it runs
+in whatever event loop calls it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import socket
+
+from .protocol import SMTPProtocol
+from .state import EngineContext
+
+__all__ = ["Listener"]
+
+
+class Listener:
+    """The bound sockets of one server (one per address family ``host`` resolves to).
+
+    ``port=0`` binds a free port on the first address and the same port on the others, so
+    ``localhost`` answers on both 127.0.0.1 and ::1 where both exist.
+    """
+
+    def __init__(self, ctx: EngineContext, servers: list[asyncio.Server], host: str,
+                 port: int) -> None:
+        self.ctx = ctx
+        self.host = host
+        self.port = port
+        self._servers = servers
+        self._drained: asyncio.Future[None] | None = None
+
+    def __repr__(self) -> str:
+        return f"<Listener {self.host}:{self.port} sessions={len(self.ctx.protocols)}>"
+
+    @classmethod
+    async def open(cls, ctx: EngineContext, host: str, port: int) -> Listener:
+        """Bind and start serving; raises ``OSError`` when the address cannot be used."""
+        loop = asyncio.get_running_loop()
+        ctx.stopping = False
+        sockets = _bind(host, port, ctx.options.backlog)
+        servers: list[asyncio.Server] = []
+        try:
+            for sock in sockets:
+                servers.append(await loop.create_server(
+                    lambda: SMTPProtocol(ctx), sock=sock, backlog=ctx.options.backlog))
+        except BaseException:
+            for server in servers:
+                server.close()
+            for sock in sockets:
+                sock.close()
+            raise
+        bound = sockets[0].getsockname()[1]
+        return cls(ctx, servers, host, bound)
+
+    async def close(self, grace: float) -> None:
+        """Stop accepting; sessions get 421, and those in DATA have ``grace`` seconds to finish.
+
+        After that anything still connected is dropped (a message in progress is discarded,
+        never half stored).
+        """
+        ctx = self.ctx
+        ctx.stopping = True
+        for server in self._servers:
+            server.close()
+        for protocol in list(ctx.protocols):
+            protocol.shutdown()
+        if ctx.protocols:
+            loop = asyncio.get_running_loop()
+            waiter: asyncio.Future[None] = loop.create_future()
+
+            def on_idle() -> None:
+                if not waiter.done():
+                    waiter.set_result(None)
+
+            ctx.on_idle = on_idle
+            try:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(waiter), max(grace, 0.0))
+                for protocol in list(ctx.protocols):
+                    protocol.abort()
+                if ctx.protocols:  # aborted transports report connection_lost on the next tick
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(asyncio.shield(waiter), 1.0)
+            finally:
+                ctx.on_idle = None
+
+
+def _bind(host: str, port: int, backlog: int) -> list[socket.socket]:
+    infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
+                               flags=socket.AI_PASSIVE)
+    seen: set[tuple[int, str]] = set()
+    sockets: list[socket.socket] = []
+    try:
+        for family, type_, proto, _, addr in infos:
+            key = (family, str(addr[0]))
+            if key in seen:
+                continue
+            seen.add(key)
+            sock = socket.socket(family, type_, proto)
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if family == socket.AF_INET6:
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                if sockets:  # the other families share the first one's port
+                    port = sockets[0].getsockname()[1]
+                sock.bind((addr[0], port, *addr[2:]))
+                sock.listen(backlog)
+                sock.setblocking(False)
+            except OSError as e:
+                sock.close()
+                # The first address must work; a further family is optional (no IPv6 here,
+                # or someone else holds the same port number on it).
+                if not sockets or e.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL,
+                                                  errno.EAFNOSUPPORT):
+                    raise
+                continue
+            sockets.append(sock)
+    except BaseException:
+        for s in sockets:
+            s.close()
+        raise
+    return sockets

@@ -1,0 +1,528 @@
+"""The SMTP state machine: one :class:`SMTPProtocol` per connection, on ``asyncio.Protocol``.
+
+Bytes arrive in :meth:`SMTPProtocol.data_received`, are appended to a buffer and scanned in
+bulk: commands by ``bytes.find`` for LF, message data by ``bytes.find`` for CRLF.CRLF, with no
+coroutine and no allocation per line. Replies produced while handling one chunk are written
+together, in order. A message is in the store before the ``250`` that names it is written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import ClassVar
+
+from ..message import Message, _protocol_flags
+from .address import PathError, parse_path_argument, validate_path
+from .replies import REPLY, Reply
+from .state import EngineContext, Envelope, Session
+
+__all__ = ["SMTPProtocol"]
+
+_END_OF_DATA = b"\r\n.\r\n"
+_STUFFED = b"\r\n.."
+# First words that mean a web client reached the SMTP port (cross-protocol attacks):
+# the connection is dropped at once and nothing of it is ever stored.
+_FORBIDDEN = frozenset({b"GET", b"POST", b"PUT", b"HEAD", b"DELETE", b"OPTIONS", b"PATCH",
+                        b"CONNECT", b"HOST:", b"USER-AGENT:"})
+_MAIL_ALLOWANCE = 128  # room for ESMTP parameters on MAIL/RCPT beyond the command limit
+_COUNTS_AS_ERROR = range(500, 504)  # replies that count toward max_bad_commands
+
+
+class SMTPProtocol(asyncio.Protocol):
+    """One SMTP session. Created by the server's protocol factory with the shared context."""
+
+    _handlers: ClassVar[dict[bytes, Callable[[SMTPProtocol, bytes], None]]]
+
+    def __init__(self, ctx: EngineContext) -> None:
+        self.ctx = ctx
+        self.session = Session()
+        self.envelope = Envelope()
+        self.transport: asyncio.Transport | None = None
+        self._loop = asyncio.get_running_loop()
+        self._buf = bytearray()
+        self._out: list[bytes] = []
+        self._in_data = False
+        self._data = bytearray()
+        self._data_oversize = False
+        self._data_started = 0.0
+        self._data_bytes = 0
+        self._draining = False
+        self._closed = False
+        self._bad_commands = 0
+        self._last_activity = 0.0
+        self._timer: asyncio.TimerHandle | None = None
+        limit = ctx.options.max_command_length
+        self._line_limit = limit
+        self._buffer_limit = limit + _MAIL_ALLOWANCE
+
+    def __repr__(self) -> str:
+        state = "data" if self._in_data else ("closed" if self._closed else "command")
+        return f"<SMTPProtocol peer={self.session.peer!r} state={state}>"
+
+    # -- connection lifecycle -------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        ctx = self.ctx
+        ctx.stats.connections += 1
+        ctx.protocols.add(self)
+        ctx.stats.active_connections = len(ctx.protocols)
+        peer = transport.get_extra_info("peername")
+        if isinstance(peer, tuple):
+            self.session.peer = (str(peer[0]), int(peer[1]))
+        if ctx.debug:
+            ctx.logger.debug("%s connected", self._peer_text())
+        if ctx.stopping:
+            self._close_with(REPLY.SHUTTING_DOWN)
+            return
+        if len(ctx.protocols) > ctx.options.max_connections:
+            ctx.logger.info("refusing %s: %d connections already", self._peer_text(),
+                            ctx.options.max_connections)
+            self._close_with(REPLY.TOO_MANY_CONNECTIONS)
+            return
+        self._last_activity = self._loop.time()
+        self._timer = self._loop.call_later(ctx.options.idle_timeout, self._on_timer)
+        self._send(ctx.greeting)
+        self._flush()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        ctx = self.ctx
+        ctx.protocols.discard(self)
+        ctx.stats.active_connections = len(ctx.protocols)
+        if not ctx.protocols and ctx.on_idle is not None:
+            ctx.on_idle()
+        self._data = bytearray()  # a transaction cut off in DATA leaves nothing behind
+        self._buf = bytearray()
+        if ctx.debug:
+            ctx.logger.debug("%s disconnected", self._peer_text())
+
+    def pause_writing(self) -> None:
+        # The client sends faster than it reads our replies: stop reading until it catches up.
+        if self.transport is not None:
+            self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self.transport is not None and not self._closed:
+            self.transport.resume_reading()
+
+    def data_received(self, data: bytes) -> None:
+        if self._closed:
+            return
+        try:
+            while data and not self._closed:
+                data = self._feed_data(data) if self._in_data else self._feed_commands(data)
+        except Exception:  # isolation: a bug in one session must not reach the loop
+            self.ctx.stats.errors += 1
+            self.ctx.logger.exception("internal error in session with %s", self._peer_text())
+            self._close_with(REPLY.LOCAL_ERROR)
+            return
+        if self._out:
+            self._flush()
+
+    def eof_received(self) -> bool:
+        # A half-closed client has nothing more to say; anything not yet acknowledged is lost.
+        return False
+
+    # -- shutdown, from the server ----------------------------------------------------------
+
+    def shutdown(self) -> None:
+        """Say 421 and close, unless a message is being received: that one may finish."""
+        if not self._closed and not self._in_data:
+            self._close_with(REPLY.SHUTTING_DOWN)
+
+    def abort(self) -> None:
+        """Drop the connection now; a message in progress is discarded."""
+        if not self._closed:
+            self._close_with(REPLY.SHUTTING_DOWN)
+        if self.transport is not None:
+            self.transport.abort()
+
+    # -- output -----------------------------------------------------------------------------
+
+    def _send(self, line: bytes) -> None:
+        self._out.append(line)
+        if self.ctx.debug:
+            self.ctx.logger.debug("%s > %s", self._peer_text(), line.rstrip(b"\r\n").decode())
+
+    def _reply(self, reply: Reply) -> None:
+        code = reply.code
+        if code >= 400:
+            self.ctx.stats.rejected_commands += 1
+            if code in _COUNTS_AS_ERROR:
+                self._bad_commands += 1
+                if self._bad_commands >= self.ctx.options.max_bad_commands:
+                    self._send(reply.line)
+                    self._close_with(REPLY.TOO_MANY_ERRORS)
+                    return
+        self._send(reply.line)
+
+    def _flush(self) -> None:
+        out = self._out
+        if self.transport is not None and out:
+            self.transport.write(out[0] if len(out) == 1 else b"".join(out))
+        out.clear()
+
+    def _close_with(self, reply: Reply) -> None:
+        self._send(reply.line)
+        self._flush()
+        self._close()
+
+    def _close(self) -> None:
+        self._closed = True
+        self._in_data = False
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self.transport is not None:
+            self.transport.close()
+
+    def _peer_text(self) -> str:
+        host, port = self.session.peer
+        return f"[{host}]:{port}"
+
+    # -- timers -----------------------------------------------------------------------------
+
+    def _on_timer(self) -> None:
+        """Idle timeout in command mode; in DATA, a minimum rate once the timeout has passed."""
+        self._timer = None
+        if self._closed:
+            return
+        opts = self.ctx.options
+        now = self._loop.time()
+        if self._in_data:
+            # Each octet buys 1/min_data_rate seconds beyond idle_timeout, and no gap between
+            # chunks may exceed idle_timeout.
+            allowed = float("inf")
+            if opts.min_data_rate:
+                allowed = (self._data_started + opts.idle_timeout
+                           + self._data_bytes / opts.min_data_rate)
+            deadline = min(allowed, self._last_activity + opts.idle_timeout)
+            if now >= deadline:
+                self.ctx.logger.info("%s too slow in DATA; closing", self._peer_text())
+                self._close_with(REPLY.DATA_TOO_SLOW)
+                return
+        else:
+            deadline = self._last_activity + opts.idle_timeout
+            if now >= deadline:
+                self.ctx.logger.info("%s idle for %ss; closing", self._peer_text(),
+                                     opts.idle_timeout)
+                self._close_with(REPLY.IDLE_TIMEOUT)
+                return
+        self._timer = self._loop.call_at(deadline, self._on_timer)
+
+    # -- command phase ----------------------------------------------------------------------
+
+    def _feed_commands(self, data: bytes) -> bytes:
+        """Handle every complete command line; return bytes that follow a DATA command."""
+        if self._draining:  # discarding the rest of an overlong line
+            nl = data.find(b"\n")
+            if nl < 0:
+                return b""
+            self._draining = False
+            self._reply(REPLY.LINE_TOO_LONG)
+            data = data[nl + 1 :]
+            if self._closed or not data:
+                return b""
+        buf = self._buf
+        buf += data
+        pos = 0
+        while not self._closed:
+            nl = buf.find(b"\n", pos)
+            if nl < 0:
+                if len(buf) - pos > self._buffer_limit:
+                    self._draining = True
+                    buf.clear()
+                    return b""
+                break
+            end = nl - 1 if nl > pos and buf[nl - 1] == 0x0D else nl
+            line = bytes(buf[pos:end])
+            pos = nl + 1
+            self._command(line)
+            if self._in_data:
+                rest = bytes(buf[pos:])
+                buf.clear()
+                return rest
+        del buf[:pos]
+        return b""
+
+    def _command(self, line: bytes) -> None:
+        ctx = self.ctx
+        self._last_activity = self._loop.time()
+        if ctx.debug:
+            ctx.logger.debug("%s < %s", self._peer_text(), _loggable(line))
+        verb, _, arg = line.partition(b" ")
+        verb = verb.upper()
+        handler = self._handlers.get(verb)
+        if handler is None:
+            if verb in _FORBIDDEN:
+                ctx.logger.info("%s sent %r: not SMTP (a web client?); closing",
+                                self._peer_text(), verb.decode("latin-1"))
+                self.ctx.stats.rejected_commands += 1
+                self._flush()
+                self._close()
+            elif not line:
+                self._reply(REPLY.SYNTAX_ERROR)
+            elif b"\x00" in line:
+                self._reply(REPLY.NUL_IN_COMMAND)
+            else:
+                self._reply(REPLY.UNRECOGNIZED)
+            return
+        limit = self._line_limit + (_MAIL_ALLOWANCE if verb in (b"MAIL", b"RCPT") else 0)
+        if len(line) + 2 > limit:
+            self._reply(REPLY.LINE_TOO_LONG)
+        elif b"\x00" in arg:
+            self._reply(REPLY.NUL_IN_COMMAND)
+        else:
+            handler(self, arg)
+
+    def _reset_transaction(self) -> None:
+        if self.envelope.mail_from is not None or self.envelope.rcpt_tos:
+            self.envelope = Envelope()
+
+    def _cmd_ehlo(self, arg: bytes) -> None:
+        name = arg.strip()
+        if not name:
+            self._reply(REPLY.EHLO_SYNTAX)
+            return
+        self.session.helo = name.decode("utf-8", "replace")
+        self.session.esmtp = True
+        self._reset_transaction()
+        self._send(self.ctx.ehlo_reply(self.session))
+
+    def _cmd_helo(self, arg: bytes) -> None:
+        name = arg.strip()
+        if not name:
+            self._reply(REPLY.HELO_SYNTAX)
+            return
+        self.session.helo = name.decode("utf-8", "replace")
+        self.session.esmtp = False
+        self._reset_transaction()
+        self._send(self.ctx.helo_reply)
+
+    def _cmd_mail(self, arg: bytes) -> None:
+        if self.session.helo is None:
+            self._reply(REPLY.NEED_HELO)
+            return
+        if self.envelope.mail_from is not None:
+            self._reply(REPLY.NESTED_MAIL)
+            return
+        try:
+            path, params = parse_path_argument(arg, b"FROM:", REPLY.MAIL_SYNTAX)
+            smtputf8 = self._check_mail_params(params)
+            address = validate_path(path, utf8=smtputf8, bad=REPLY.BAD_SENDER, allow_empty=True)
+        except PathError as e:
+            self._reply(e.reply)
+            return
+        env = self.envelope
+        env.mail_from = address
+        env.mail_options = params
+        env.smtputf8 = smtputf8
+        self._send(REPLY.SENDER_OK.line)
+
+    def _check_mail_params(self, params: list[str]) -> bool:
+        """Validate MAIL parameters; return whether SMTPUTF8 was given."""
+        if not params:
+            return False
+        if not self.session.esmtp:
+            raise PathError(REPLY.UNKNOWN_PARAMETER)
+        smtputf8 = False
+        max_size = self.ctx.options.max_message_size
+        for param in params:
+            key, has_value, value = param.partition("=")
+            key = key.upper()
+            if key == "SIZE":
+                if not value.isdigit() or not value.isascii():
+                    raise PathError(REPLY.BAD_PARAMETER_VALUE)
+                if max_size and int(value) > max_size:
+                    raise PathError(REPLY.MESSAGE_TOO_BIG)
+            elif key == "BODY":
+                if value.upper() not in ("7BIT", "8BITMIME"):
+                    raise PathError(REPLY.BAD_PARAMETER_VALUE)
+            elif key == "SMTPUTF8":
+                if has_value:
+                    raise PathError(REPLY.BAD_PARAMETER_VALUE)
+                smtputf8 = True
+            else:
+                raise PathError(REPLY.UNKNOWN_PARAMETER)
+        return smtputf8
+
+    def _cmd_rcpt(self, arg: bytes) -> None:
+        env = self.envelope
+        if env.mail_from is None:
+            self._reply(REPLY.NEED_MAIL)
+            return
+        try:
+            path, params = parse_path_argument(arg, b"TO:", REPLY.RCPT_SYNTAX)
+            if params:
+                raise PathError(REPLY.UNKNOWN_PARAMETER)
+            address = validate_path(path, utf8=env.smtputf8, bad=REPLY.BAD_RECIPIENT,
+                                    allow_postmaster=True)
+        except PathError as e:
+            self._reply(e.reply)
+            return
+        if len(env.rcpt_tos) >= self.ctx.options.max_recipients:
+            self._reply(REPLY.TOO_MANY_RECIPIENTS)
+            return
+        env.rcpt_tos.append(address)
+        self._send(REPLY.RECIPIENT_OK.line)
+
+    def _cmd_data(self, arg: bytes) -> None:
+        if arg.strip():
+            self._reply(REPLY.NO_ARGUMENTS)
+        elif self.envelope.mail_from is None:
+            self._reply(REPLY.NEED_MAIL)
+        elif not self.envelope.rcpt_tos:
+            self._reply(REPLY.NEED_RCPT)
+        else:
+            self._in_data = True
+            self._data = bytearray(b"\r\n")  # a virtual CRLF, so a first-line "." is found too
+            self._data_oversize = False
+            self._data_started = self._last_activity
+            self._data_bytes = 0
+            self._send(REPLY.START_DATA.line)
+
+    def _cmd_rset(self, arg: bytes) -> None:
+        if arg.strip():
+            self._reply(REPLY.NO_ARGUMENTS)
+            return
+        self._reset_transaction()
+        self._send(REPLY.OK.line)
+
+    def _cmd_noop(self, arg: bytes) -> None:
+        self._send(REPLY.OK.line)
+
+    def _cmd_quit(self, arg: bytes) -> None:
+        if arg.strip():
+            self._reply(REPLY.NO_ARGUMENTS)
+            return
+        self._close_with(REPLY.BYE)
+
+    def _cmd_vrfy(self, arg: bytes) -> None:
+        if not arg.strip():
+            self._reply(REPLY.VRFY_SYNTAX)
+        else:
+            self._send(REPLY.CANNOT_VRFY.line)
+
+    def _cmd_help(self, arg: bytes) -> None:
+        self._send(REPLY.HELP.line)
+
+    def _cmd_not_implemented(self, arg: bytes) -> None:
+        self._reply(REPLY.NOT_IMPLEMENTED)
+
+    # -- data phase -------------------------------------------------------------------------
+
+    def _feed_data(self, data: bytes) -> bytes:
+        """Append message data; at CRLF.CRLF finish the message and return what follows."""
+        buf = self._data
+        start = len(buf) - 4
+        buf += data
+        self._data_bytes += len(data)
+        self._last_activity = self._loop.time()
+        end = buf.find(_END_OF_DATA, start if start > 0 else 0)
+        if end < 0:
+            limit = self.ctx.options.max_message_size
+            if limit and len(buf) - 2 > limit:
+                if not self._data_oversize and len(buf) - 2 - buf.count(_STUFFED) > limit:
+                    self._data_oversize = True
+                if self._data_oversize:
+                    del buf[:-4]  # keep only what may begin the end-of-data marker
+            return b""
+        rest = bytes(buf[end + 5 :])
+        self._in_data = False
+        self._finish_message(buf, end + 2)
+        return rest
+
+    def _finish_message(self, buf: bytearray, end: int) -> None:
+        """Store ``buf[2:end]`` (unstuffed) and reply; ``buf`` starts with the virtual CRLF."""
+        self._data = bytearray()
+        opts = self.ctx.options
+        stats = self.ctx.stats
+        if self._data_oversize:
+            raw = b""
+        elif buf.find(_STUFFED, 0, end) >= 0:
+            raw = bytes(buf[:end].replace(_STUFFED, b"\r\n.")[2:])
+        else:
+            with memoryview(buf) as view:
+                raw = bytes(view[2:end])
+        reply: Reply | None = None
+        if self._data_oversize or (opts.max_message_size and len(raw) > opts.max_message_size):
+            reply = REPLY.MESSAGE_TOO_BIG
+        elif opts.strict:
+            flags = _protocol_flags(raw)
+            if "long_line" in flags:
+                reply = REPLY.DATA_LINE_TOO_LONG
+            elif "bare_lf" in flags or "bare_cr" in flags:
+                reply = REPLY.BARE_LINE_ENDING
+        if reply is not None:
+            stats.rejected_messages += 1
+            self._reset_transaction()
+            self._reply(reply)
+            return
+        session, env = self.session, self.envelope
+        assert env.mail_from is not None
+        store = self.ctx.store
+        try:
+            message = Message(
+                id=store.new_id(),
+                raw=raw,
+                mail_from=env.mail_from,
+                rcpt_tos=env.rcpt_tos,
+                mail_options=env.mail_options,
+                peer=session.peer,
+                helo=session.helo or "",
+                tls=session.tls,
+                auth_user=session.auth_user,
+            )
+            store.add(message)
+        except Exception:
+            stats.errors += 1
+            stats.rejected_messages += 1
+            self.ctx.logger.exception("store failed to add a message from %s", self._peer_text())
+            self.envelope = Envelope()
+            self._reply(REPLY.LOCAL_ERROR)
+            return
+        stats.messages += 1
+        stats.bytes += len(raw)
+        self.envelope = Envelope()
+        self._send(f"250 2.0.0 Ok: queued as {message.id}\r\n".encode())
+        self.ctx.logger.info(
+            "message %s from <%s> to %s, %d bytes", message.id, message.mail_from,
+            ", ".join(f"<{r}>" for r in message.rcpt_tos), len(raw),
+        )
+        if self.ctx.stopping:
+            self._close_with(REPLY.SHUTTING_DOWN)
+
+
+def _loggable(line: bytes) -> str:
+    """A command line as it may appear in a log: AUTH credentials are never shown."""
+    if line[:4].upper() == b"AUTH":
+        verb, _, rest = line.partition(b" ")
+        mechanism = rest.split(b" ", 1)[0]
+        return f"{verb.decode('latin-1')} {mechanism.decode('latin-1')} ****"
+    return line.decode("utf-8", "backslashreplace")
+
+
+SMTPProtocol._handlers = {
+    b"EHLO": SMTPProtocol._cmd_ehlo,
+    b"HELO": SMTPProtocol._cmd_helo,
+    b"MAIL": SMTPProtocol._cmd_mail,
+    b"RCPT": SMTPProtocol._cmd_rcpt,
+    b"DATA": SMTPProtocol._cmd_data,
+    b"RSET": SMTPProtocol._cmd_rset,
+    b"NOOP": SMTPProtocol._cmd_noop,
+    b"QUIT": SMTPProtocol._cmd_quit,
+    b"VRFY": SMTPProtocol._cmd_vrfy,
+    b"HELP": SMTPProtocol._cmd_help,
+    b"EXPN": SMTPProtocol._cmd_not_implemented,
+    b"TURN": SMTPProtocol._cmd_not_implemented,
+    b"ETRN": SMTPProtocol._cmd_not_implemented,
+    b"STARTTLS": SMTPProtocol._cmd_not_implemented,
+    b"AUTH": SMTPProtocol._cmd_not_implemented,
+    b"BDAT": SMTPProtocol._cmd_not_implemented,
+}

@@ -1,0 +1,118 @@
+"""Per-connection and per-transaction state, and what the engine shares between connections."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING
+
+from ..config import SMTPOptions
+from ..store import MessageStore
+
+if TYPE_CHECKING:
+    from .protocol import SMTPProtocol
+
+__all__ = ["EngineContext", "Envelope", "Session", "Stats"]
+
+
+@dataclass(slots=True)
+class Session:
+    """What one connection has established; survives RSET and end of data."""
+
+    peer: tuple[str, int] = ("", 0)
+    helo: str | None = None
+    esmtp: bool = False
+    tls: str | None = None
+    auth_user: str | None = None
+
+
+@dataclass(slots=True)
+class Envelope:
+    """One mail transaction; RSET, HELO/EHLO and end of data start a new one."""
+
+    mail_from: str | None = None
+    mail_options: list[str] = field(default_factory=list)
+    rcpt_tos: list[str] = field(default_factory=list)
+    smtputf8: bool = False
+
+
+@dataclass(slots=True)
+class Stats:
+    """Counters kept by the engine; read from any thread (plain ints, no lock needed)."""
+
+    connections: int = 0
+    """Connections accepted since start (or reset)."""
+    active_connections: int = 0
+    messages: int = 0
+    """Messages stored."""
+    bytes: int = 0
+    """Octets of stored messages."""
+    rejected_commands: int = 0
+    """Commands answered with a 4xx or 5xx reply."""
+    rejected_messages: int = 0
+    """Message contents refused at the end of data (size, strict mode, store failure)."""
+    errors: int = 0
+    """Internal errors: a store that raised, an unexpected exception in a session."""
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "connections": self.connections,
+            "active_connections": self.active_connections,
+            "messages": self.messages,
+            "bytes": self.bytes,
+            "rejected_commands": self.rejected_commands,
+            "rejected_messages": self.rejected_messages,
+            "errors": self.errors,
+        }
+
+    def reset(self) -> None:
+        active = self.active_connections
+        for f in fields(self):
+            setattr(self, f.name, 0)
+        self.active_connections = active
+
+
+class EngineContext:
+    """What every connection of one server shares: options, store, stats, live sessions."""
+
+    __slots__ = ("_ehlo", "debug", "greeting", "helo_reply", "logger", "on_idle", "options",
+                 "protocols", "stats", "stopping", "store")
+
+    def __init__(self, options: SMTPOptions, store: MessageStore, *, debug: bool = False) -> None:
+        self.options = options
+        self.store = store
+        self.stats = Stats()
+        self.protocols: set[SMTPProtocol] = set()
+        self.stopping = False
+        self.on_idle: Callable[[], object] | None = None
+        """Called when the last session closes (the listener waits on it while stopping)."""
+        self.logger = logging.getLogger("mocksmtp.smtp")
+        self.debug = debug
+        host = options.hostname
+        self.greeting = f"220 {host} ESMTP mocksmtp\r\n".encode()
+        self.helo_reply = f"250 {host}\r\n".encode()
+        self._ehlo = _multiline(250, [host, *self.extensions()])
+
+    def extensions(self) -> list[str]:
+        """The ESMTP extensions advertised in the EHLO reply."""
+        size = self.options.max_message_size
+        return [
+            f"SIZE {size}" if size else "SIZE",
+            "8BITMIME",
+            "SMTPUTF8",
+            "PIPELINING",
+            "ENHANCEDSTATUSCODES",
+            "HELP",
+        ]
+
+    def ehlo_reply(self, session: Session) -> bytes:
+        """The multi-line EHLO reply for ``session``."""
+        return self._ehlo
+
+
+def _multiline(code: int, lines: list[str]) -> bytes:
+    last = len(lines) - 1
+    return "".join(
+        f"{code}{' ' if i == last else '-'}{text}\r\n" for i, text in enumerate(lines)
+    ).encode()

@@ -1,0 +1,26 @@
+"""The original mock SMTP server's location, kept so old code and commands keep working.
+
+``from tests.mock_smtp_server import MockSMTPServer`` and ``python3 tests/mock_smtp_server.py
+[--host H] [--port P] [--verbose]`` work from the repository root; everything comes from the
+``mocksmtp`` package (installed, or ``src/`` of this checkout).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+try:
+    import mocksmtp  # noqa: F401
+except ImportError:  # a checkout where the package is not installed
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+    import mocksmtp  # noqa: F401
+
+from mocksmtp import MockSMTPServer
+
+__all__ = ["MockSMTPServer"]
+
+if __name__ == "__main__":
+    from mocksmtp.cli import main
+
+    raise SystemExit(main())
