@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 try:
-    import mocksmtp  # noqa: F401
+    import mocksmtp
 except ImportError:  # a checkout where the package is not installed
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
     import mocksmtp  # noqa: F401

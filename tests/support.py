@@ -1,0 +1,109 @@
+"""Test helpers: a raw SMTP client over a real socket, for the cases smtplib cannot send.
+
+Every read blocks on the socket with a timeout; nothing sleeps.
+"""
+
+from __future__ import annotations
+
+import socket
+from types import TracebackType
+
+__all__ = ["RawClient", "Reply"]
+
+Reply = tuple[int, list[str]]
+
+
+class RawClient:
+    """Send exact bytes to a server and read replies.
+
+    >>> with RawClient(server.port) as c:       # doctest: +SKIP
+    ...     c.read_reply()                       # (220, ['localhost ESMTP mocksmtp'])
+    ...     c.command("EHLO me")                 # (250, [...])
+    """
+
+    def __init__(self, port: int, host: str = "127.0.0.1", *, timeout: float = 5.0,
+                 read_greeting: bool = True) -> None:
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self._buf = b""
+        self.greeting: Reply | None = self.read_reply() if read_greeting else None
+
+    def __enter__(self) -> RawClient:
+        return self
+
+    def __exit__(self, t: type[BaseException] | None, e: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def _fill(self) -> bool:
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            return False
+        self._buf += chunk
+        return True
+
+    def read_line(self) -> bytes:
+        """One reply line without CRLF; raises ``ConnectionError`` if the server closed first."""
+        while b"\r\n" not in self._buf:
+            if not self._fill():
+                raise ConnectionError(f"server closed the connection; unread: {self._buf!r}")
+        line, self._buf = self._buf.split(b"\r\n", 1)
+        return line
+
+    def read_reply(self) -> Reply:
+        """One complete (possibly multi-line) reply as ``(code, [texts])``."""
+        lines: list[str] = []
+        while True:
+            line = self.read_line().decode("utf-8", "replace")
+            lines.append(line[4:])
+            if line[3:4] != "-":
+                return int(line[:3]), lines
+
+    def read_replies(self, n: int) -> list[int]:
+        """The codes of the next ``n`` replies."""
+        return [self.read_reply()[0] for _ in range(n)]
+
+    def command(self, line: str | bytes) -> Reply:
+        """Send one command (CRLF added) and read its reply."""
+        data = line.encode() if isinstance(line, str) else line
+        self.send(data + b"\r\n")
+        return self.read_reply()
+
+    def code(self, line: str | bytes) -> int:
+        return self.command(line)[0]
+
+    def is_closed(self) -> bool:
+        """Block until the server closes (True) or sends more bytes (False)."""
+        if self._buf:
+            return False
+        try:
+            return not self._fill()
+        except ConnectionResetError:
+            return True
+
+    def read_until_closed(self) -> bytes:
+        """Everything the server sends until it closes the connection."""
+        try:
+            while self._fill():
+                pass
+        except ConnectionResetError:
+            pass
+        data, self._buf = self._buf, b""
+        return data
+
+    def send_message(self, mail_from: str, rcpt_tos: list[str], body: bytes, *,
+                     ehlo: bool = True) -> Reply:
+        """A whole transaction; ``body`` is sent as is, followed by ``.\\r\\n``."""
+        if ehlo:
+            assert self.code("EHLO client.example") == 250
+        assert self.code(f"MAIL FROM:<{mail_from}>") == 250
+        for r in rcpt_tos:
+            assert self.code(f"RCPT TO:<{r}>") == 250
+        assert self.code("DATA") == 354
+        self.send(body + b".\r\n")
+        return self.read_reply()
