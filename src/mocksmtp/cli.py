@@ -10,7 +10,7 @@ import queue
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any, TextIO
 
@@ -83,7 +83,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
 
     arrivals: queue.SimpleQueue[object] = queue.SimpleQueue()
     # Printing happens in this thread, not in the engine's.
-    unsubscribe = (lambda: None) if args.quiet else server.store.subscribe(arrivals.put)
+    unsubscribe: Callable[[], None] = _nothing if args.quiet else server.store.subscribe(arrivals.put)
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
         arrivals.put(_STOP)
@@ -114,6 +114,10 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
             signal.signal(sig, handler)
     print(f"mocksmtp: stopped after {statistics(server, started)}", file=out, flush=True)
     return 0
+
+
+def _nothing() -> None:
+    pass
 
 
 def statistics(server: MockSMTPServer, started: float) -> str:
