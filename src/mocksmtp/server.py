@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import enum
 import logging
 import threading
 import time
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import SMTPOptions
 from .errors import ConfigError, ServerStartError, ServerStateError
 from .message import Message
-from .smtp.listener import Listener
 from .smtp.state import EngineContext, Stats
 from .store import MemoryStore
+
+if TYPE_CHECKING:  # the engine (asyncio and all it imports) loads on the first start()
+    import asyncio
+    import concurrent.futures
+
+    from .smtp.listener import Listener
 
 __all__ = ["MockSMTPServer", "ServerState"]
 
@@ -90,6 +93,8 @@ class MockSMTPServer:
         used, and :class:`~mocksmtp.ServerStateError` when already running. A stopped server
         may be started again; it keeps its messages.
         """
+        import concurrent.futures  # here, not at the top: `import mocksmtp` stays cheap
+
         with self._lock:
             if self._state is ServerState.RUNNING:
                 raise ServerStateError(f"{self!r} is already running; stop() it first")
@@ -124,6 +129,10 @@ class MockSMTPServer:
         return self
 
     def _run(self, ready: concurrent.futures.Future[Listener]) -> None:
+        import asyncio
+
+        from .smtp.listener import Listener
+
         loop = asyncio.new_event_loop()
         try:
             try:
@@ -145,6 +154,9 @@ class MockSMTPServer:
         its ``250``) until shortly before the timeout, after which it is dropped and its
         message discarded, never half stored.
         """
+        import asyncio
+        import concurrent.futures
+
         with self._lock:
             if self._state is not ServerState.RUNNING:
                 return
