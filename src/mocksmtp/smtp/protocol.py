@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import ClassVar
+from typing import ClassVar, cast
 
 from ..message import Message, _protocol_flags
 from .address import PathError, parse_path_argument, validate_path
@@ -63,8 +63,8 @@ class SMTPProtocol(asyncio.Protocol):
     # -- connection lifecycle -------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports implement asyncio.Transport without subclassing it.
+        self.transport = cast(asyncio.Transport, transport)
         ctx = self.ctx
         ctx.stats.connections += 1
         ctx.protocols.add(self)
