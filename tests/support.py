@@ -5,10 +5,15 @@ Every read blocks on the socket with a timeout; nothing sleeps.
 
 from __future__ import annotations
 
+import shutil
 import socket
+import ssl
+import subprocess
 from types import TracebackType
 
-__all__ = ["RawClient", "Reply"]
+import pytest
+
+__all__ = ["RawClient", "Reply", "swaks"]
 
 Reply = tuple[int, list[str]]
 
@@ -36,6 +41,11 @@ class RawClient:
 
     def close(self) -> None:
         self.sock.close()
+
+    def starttls(self, context: ssl.SSLContext, server_hostname: str = "localhost") -> None:
+        """Wrap the socket in TLS (after the server's 220); raises on a failed handshake."""
+        assert not self._buf, f"unread bytes before the handshake: {self._buf!r}"
+        self.sock = context.wrap_socket(self.sock, server_hostname=server_hostname)
 
     def send(self, data: bytes) -> None:
         self.sock.sendall(data)
@@ -107,3 +117,15 @@ class RawClient:
         assert self.code("DATA") == 354
         self.send(body + b".\r\n")
         return self.read_reply()
+
+
+def swaks(port: int, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    """Run swaks against 127.0.0.1:``port`` (skipping the test when it is not installed)."""
+    path = shutil.which("swaks")
+    if path is None:
+        pytest.skip("swaks is not installed (apt-get install swaks)")
+    return subprocess.run(
+        [path, "--server", "127.0.0.1", "--port", str(port), "--from", "app@example.com",
+         "--to", "user@example.com", "--timeout", "10", *args],
+        capture_output=True, text=True, timeout=timeout, check=False,
+    )
