@@ -101,7 +101,7 @@ class SMTPProtocol(asyncio.Protocol):
             return
         self._last_activity = self._loop.time()
         self._timer = self._loop.call_later(ctx.options.idle_timeout, self._on_timer)
-        if ctx.faults and self._fault("connect", (self.session.peer[0],), self._greet, self._close):
+        if ctx.faults and self._fault("connect", (self.session.peer[0],), self._greet, self._hang_up):
             self._flush()
             return
         self._greet()
@@ -109,6 +109,11 @@ class SMTPProtocol(asyncio.Protocol):
     def _greet(self) -> None:
         self._send(self.ctx.greeting)
         self._flush()
+
+    def _hang_up(self) -> None:
+        """Send what is pending, then close (a refused greeting)."""
+        self._flush()
+        self._close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self._lost:
@@ -535,8 +540,7 @@ class SMTPProtocol(asyncio.Protocol):
     def _fault_act(self, fault: Fault, proceed: Callable[[], None],
                    failed: Callable[[], None] | None) -> None:
         if fault.disconnect:
-            self._flush()
-            self._close()
+            self._hang_up()
             return
         if fault.reply is None:
             proceed()
@@ -546,8 +550,7 @@ class SMTPProtocol(asyncio.Protocol):
         if failed is not None:
             failed()
         if fault.reply.code == 421 and not self._closed:
-            self._flush()
-            self._close()
+            self._hang_up()
 
     def _fault_due(self, fault: Fault, proceed: Callable[[], None],
                    failed: Callable[[], None] | None) -> None:
