@@ -5,15 +5,20 @@ Every read blocks on the socket with a timeout; nothing sleeps.
 
 from __future__ import annotations
 
+import shutil
 import socket
+import ssl
+import subprocess
 import uuid
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+import pytest
+
 if TYPE_CHECKING:
     from mocksmtp import Message, MockSMTPServer
 
-__all__ = ["RawClient", "Reply", "assert_healthy", "codes_in", "token"]
+__all__ = ["RawClient", "Reply", "assert_healthy", "codes_in", "swaks", "token"]
 
 Reply = tuple[int, list[str]]
 
@@ -41,6 +46,11 @@ class RawClient:
 
     def close(self) -> None:
         self.sock.close()
+
+    def starttls(self, context: ssl.SSLContext, server_hostname: str = "localhost") -> None:
+        """Wrap the socket in TLS (after the server's 220); raises on a failed handshake."""
+        assert not self._buf, f"unread bytes before the handshake: {self._buf!r}"
+        self.sock = context.wrap_socket(self.sock, server_hostname=server_hostname)
 
     def send(self, data: bytes) -> None:
         self.sock.sendall(data)
@@ -177,3 +187,14 @@ def assert_healthy(server: MockSMTPServer, *, stored: int) -> Message:
     assert last.rcpt_tos == ("check@example.com",)
     assert last.id in texts[0]
     return last
+
+def swaks(port: int, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    """Run swaks against 127.0.0.1:``port`` (skipping the test when it is not installed)."""
+    path = shutil.which("swaks")
+    if path is None:
+        pytest.skip("swaks is not installed (apt-get install swaks)")
+    return subprocess.run(
+        [path, "--server", "127.0.0.1", "--port", str(port), "--from", "app@example.com",
+         "--to", "user@example.com", "--timeout", "10", *args],
+        capture_output=True, text=True, timeout=timeout, check=False,
+    )

@@ -7,16 +7,19 @@ True
 """
 
 from ._version import __version__
-from .config import SMTPOptions
+from .config import Credentials, SMTPOptions
 from .errors import ConfigError, MockSMTPError, ServerStartError, ServerStateError
 from .message import Message
 from .server import MockSMTPServer, ServerState
+from .smtp.faults import Fault
 from .smtp.replies import REPLY, Reply
 from .store import MemoryStore, MessageStore
 
 __all__ = [
     "REPLY",
     "ConfigError",
+    "Credentials",
+    "Fault",
     "MemoryStore",
     "Message",
     "MessageStore",

@@ -51,13 +51,64 @@ def build_parser() -> argparse.ArgumentParser:
                         help="seconds without a command before 421 and close (default: 300)")
     limits.add_argument("--strict", action="store_true", default=None,
                         help="reject bare CR/LF and lines over 1000 octets instead of flagging them")
+    security = parser.add_argument_group("TLS, AUTH and injected faults")
+    security.add_argument("--tls", choices=("starttls", "implicit"),
+                          help="offer STARTTLS, or speak TLS from the first byte (needs certfile, "
+                               "or pip install 'mocksmtp[tls]' for a throw-away certificate)")
+    security.add_argument("--require-tls", action="store_true", default=None,
+                          help="530 to everything but EHLO/NOOP/STARTTLS/QUIT before STARTTLS")
+    security.add_argument("--certfile", metavar="PEM", help="certificate chain for --tls")
+    security.add_argument("--keyfile", metavar="PEM", help="private key for --certfile")
+    security.add_argument("--auth", action="append", metavar="any|USER:PASSWORD",
+                          help="offer AUTH: 'any' accepts any credentials; USER:PASSWORD "
+                               "(repeatable) accepts those users only")
+    security.add_argument("--require-auth", action="store_true", default=None,
+                          help="530 to MAIL until the client has authenticated")
+    security.add_argument("--fault", action="append", default=[], metavar="STAGE:CODE[:PERCENT]",
+                          type=parse_fault,
+                          help="inject a fault at a stage (connect, helo, auth, mail, rcpt, data, "
+                               "message) with a reply code, in PERCENT%% of commands (default 100); "
+                               "repeatable")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
-    names = ("hostname", "max_message_size", "max_recipients", "max_connections", "idle_timeout", "strict")
-    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    names = ("hostname", "max_message_size", "max_recipients", "max_connections", "idle_timeout", "strict",
+             "tls", "require_tls", "certfile", "keyfile", "require_auth")
+    options = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    if args.auth:
+        options["auth"] = parse_auth(args.auth)
+    return options
+
+
+def parse_auth(values: Sequence[str]) -> str | dict[str, str]:
+    """``["any"]`` -> ``"any"``; ``["alice:pw", "bob:pw2"]`` -> a mapping of user to password."""
+    if list(values) == ["any"]:
+        return "any"
+    users: dict[str, str] = {}
+    for value in values:
+        user, sep, password = value.partition(":")
+        if not sep or not user:
+            raise ConfigError(f"--auth takes 'any' or USER:PASSWORD, got {value.partition(':')[0]!r}...")
+        users[user] = password
+    return users
+
+
+def parse_fault(value: str) -> tuple[str, int, float]:
+    """``"rcpt:451:25"`` -> ``("rcpt", 451, 0.25)``: stage, reply code and probability."""
+    parts = value.split(":")
+    try:
+        if len(parts) not in (2, 3):
+            raise ValueError
+        stage, code = parts[0].lower(), int(parts[1])
+        percent = float(parts[2]) if len(parts) == 3 else 100.0
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected STAGE:CODE[:PERCENT] such as rcpt:451 or mail:421:10, got {value!r}") from None
+    if not 0 < percent <= 100:
+        raise argparse.ArgumentTypeError(f"PERCENT must be in (0, 100], got {value!r}")
+    return stage, code, percent / 100
 
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
@@ -74,6 +125,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         logging.getLogger("mocksmtp").setLevel(logging.WARNING)
     try:
         server = MockSMTPServer(args.host, args.port, args.verbose, **_options(args))
+        for stage, code, probability in args.fault:
+            server.inject_fault(stage, code=code, probability=probability)
         server.start()
     except ConfigError as e:
         parser.error(str(e))

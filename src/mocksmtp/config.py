@@ -7,15 +7,50 @@ into :class:`SMTPOptions`.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .errors import ConfigError
 
-__all__ = ["DEFAULT_HOSTNAME", "SMTPOptions"]
+__all__ = ["DEFAULT_HOSTNAME", "Credentials", "SMTPOptions"]
 
 DEFAULT_HOSTNAME = "localhost"
 MiB = 1024 * 1024
+
+
+class Credentials(Mapping[str, str]):
+    """A read-only mapping of user to password whose ``repr`` never shows a password.
+
+    >>> Credentials({"alice": "s3cret"})
+    <Credentials users=['alice']>
+    """
+
+    __slots__ = ("_users",)
+
+    def __init__(self, users: Mapping[str, str]) -> None:
+        for user, password in users.items():
+            if not isinstance(user, str) or not isinstance(password, str) or not user:
+                raise ConfigError("auth must map non-empty user names (str) to passwords (str)")
+        self._users = dict(users)
+
+    def __getitem__(self, user: str) -> str:
+        return self._users[user]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._users)
+
+    def __len__(self) -> int:
+        return len(self._users)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Mapping) and dict(self.items()) == dict(other.items())
+
+    def __hash__(self) -> int:
+        return hash(frozenset(self._users.items()))
+
+    def __repr__(self) -> str:
+        return f"<Credentials users={sorted(self._users)!r}>"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +81,23 @@ class SMTPOptions:
     """Reject (instead of storing and flagging) bare CR/LF and lines over 1000 octets in data."""
     backlog: int = 1024
     """Listen backlog: large, so hundreds of simultaneous connects never wait on SYN retries."""
+    tls: str | None = None
+    """``None`` (plain SMTP), ``"starttls"`` (offered after EHLO) or ``"implicit"`` (TLS from the
+    first byte, like port 465)."""
+    require_tls: bool = False
+    """With ``tls="starttls"``: every command but EHLO, NOOP, STARTTLS and QUIT gets
+    ``530 5.7.0`` until the client has started TLS."""
+    certfile: str | None = None
+    """PEM certificate chain; without it a throw-away CA and certificate are made (``trustme``)."""
+    keyfile: str | None = None
+    """PEM private key for ``certfile`` (when the key is not in ``certfile`` itself)."""
+    tls_handshake_timeout: float = 10.0
+    """Seconds a client has to complete a TLS handshake before it is disconnected."""
+    auth: str | Mapping[str, str] | None = None
+    """``None`` (AUTH not offered), ``"any"`` (any user and password accepted) or a mapping of
+    user to password (stored as :class:`Credentials`, whose ``repr`` hides the passwords)."""
+    require_auth: bool = False
+    """``530 5.7.0`` to MAIL until the client has authenticated."""
 
     def __post_init__(self) -> None:
         if not self.hostname or any(c.isspace() for c in self.hostname):
@@ -63,6 +115,37 @@ class SMTPOptions:
             )
         if not isinstance(self.idle_timeout, (int, float)) or self.idle_timeout <= 0:
             raise ConfigError(f"idle_timeout must be a positive number of seconds, got {self.idle_timeout!r}")
+
+        self._check_tls()
+        self._check_auth()
+
+    def _check_tls(self) -> None:
+        if self.tls not in (None, "starttls", "implicit"):
+            raise ConfigError(f"tls must be None, 'starttls' or 'implicit', got {self.tls!r}")
+        for name in ("certfile", "keyfile"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value):
+                raise ConfigError(f"{name} must be a path to a PEM file, got {value!r}")
+        if self.tls is None and (self.certfile or self.keyfile or self.require_tls):
+            raise ConfigError("certfile, keyfile and require_tls need tls='starttls' or tls='implicit'")
+        if self.keyfile and not self.certfile:
+            raise ConfigError("keyfile was given without certfile; give both, or neither for a "
+                              "throw-away certificate")
+        timeout = self.tls_handshake_timeout
+        if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0:
+            raise ConfigError(f"tls_handshake_timeout must be a positive number of seconds, got {timeout!r}")
+
+    def _check_auth(self) -> None:
+        auth = self.auth
+        if isinstance(auth, Mapping):
+            if not auth:
+                raise ConfigError("auth mapping is empty; give at least one user, or auth='any'")
+            if not isinstance(auth, Credentials):
+                object.__setattr__(self, "auth", Credentials(auth))
+        elif auth not in (None, "any"):
+            raise ConfigError(f"auth must be None, 'any' or a mapping of user to password, got {auth!r}")
+        if self.require_auth and auth is None:
+            raise ConfigError("require_auth needs auth='any' or a mapping of user to password")
 
     @classmethod
     def from_kwargs(cls, options: dict[str, Any]) -> SMTPOptions:

@@ -12,12 +12,14 @@ from typing import TYPE_CHECKING, Any
 from .config import SMTPOptions
 from .errors import ConfigError, ServerStartError, ServerStateError
 from .message import Message
+from .smtp.faults import Fault, Matcher, Stage
 from .smtp.state import EngineContext, Stats
 from .store import MemoryStore
 
 if TYPE_CHECKING:  # the engine (asyncio and all it imports) loads on the first start()
     import asyncio
     import concurrent.futures
+    import ssl
 
     from .smtp.listener import Listener
 
@@ -69,7 +71,7 @@ class MockSMTPServer:
         self.verbose = bool(verbose)
         self.options = SMTPOptions.from_kwargs(options)
         self.store = store if store is not None else MemoryStore()
-        self._ctx = EngineContext(self.options, self.store, debug=self.verbose)
+        self._ctx = EngineContext(self.options, self.store, debug=self.verbose, tls_names=(host,))
         self._state = ServerState.NEW
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -236,6 +238,72 @@ class MockSMTPServer:
     def get_message_count(self) -> int:
         """How many messages were accepted since start or the last :meth:`reset`."""
         return self.store.count
+
+    # -- TLS ----------------------------------------------------------------------------------
+
+    def client_ssl_context(self) -> ssl.SSLContext:
+        """An ``ssl.SSLContext`` that trusts this server's certificate, host names checked.
+
+        For ``smtplib.SMTP.starttls(context=...)`` or ``smtplib.SMTP_SSL(context=...)``. With
+        the throw-away certificate it trusts only this server's CA; with ``certfile`` it trusts
+        the certificates in that file (enough for a self-signed one).
+
+        >>> with MockSMTPServer(port=0, tls="starttls") as server:       # doctest: +SKIP
+        ...     with smtplib.SMTP(server.host, server.port) as client:
+        ...         client.starttls(context=server.client_ssl_context())
+        """
+        tls = self._ctx.tls
+        if tls is None:
+            raise ConfigError("this server has no TLS; create it with tls='starttls' or tls='implicit'")
+        return tls.client_context()
+
+    # -- injected faults ----------------------------------------------------------------------
+
+    def inject_fault(
+        self,
+        stage: Stage,
+        *,
+        code: int | None = None,
+        message: str | None = None,
+        match: Matcher | None = None,
+        times: int | None = None,
+        probability: float = 1.0,
+        delay: float = 0.0,
+        disconnect: bool = False,
+    ) -> Fault:
+        """Make commands of ``stage`` fail (or stall, or drop the connection) until removed.
+
+        Stages: ``"connect"`` (the greeting), ``"helo"``, ``"auth"``, ``"mail"``, ``"rcpt"``,
+        ``"data"`` (the DATA command, or the first BDAT chunk) and ``"message"`` (after the
+        content, instead of the 250; the message is not stored). Only commands that would
+        otherwise succeed are affected. ``match`` narrows the fault to a subject (the sender
+        for ``mail``, the recipient for ``rcpt``, any envelope address for ``data`` and
+        ``message``, the user for ``auth``, the HELO name, the client IP for ``connect``): a
+        string compared without case, a compiled regex (``search``) or a callable. ``times=N``
+        fires N times, then commands pass; ``probability`` fires at random. ``code`` and
+        ``message`` set the reply (default per stage: 421 connect, 451 helo/mail/rcpt/message,
+        454 auth, 554 data). ``delay`` waits before replying, without blocking other
+        sessions; with a delay and no ``code``/``message`` the command then proceeds normally
+        (a slow server). ``disconnect`` drops the connection instead of replying. A ``421``
+        reply also closes the connection.
+
+        The returned :class:`~mocksmtp.Fault` counts ``.triggered`` and, as a context
+        manager, removes itself on exit:
+
+        >>> with server.inject_fault("rcpt", code=451, match="a@example.com", times=1):  # doctest: +SKIP
+        ...     send_mail()   # the first RCPT TO:<a@example.com> gets 451, a retry passes
+        """
+        return self._ctx.faults.add(stage, code=code, message=message, match=match, times=times,
+                                    probability=probability, delay=delay, disconnect=disconnect)
+
+    def clear_faults(self) -> None:
+        """Remove every injected fault."""
+        self._ctx.faults.clear()
+
+    @property
+    def faults(self) -> list[Fault]:
+        """The injected faults still registered, oldest first."""
+        return self._ctx.faults.faults()
 
     def get_results(self) -> dict[str, Any]:
         """Statistics and every kept message (as dictionaries)."""

@@ -42,10 +42,15 @@ class Listener:
         ctx.stopping = False
         sockets = _bind(host, port, ctx.options.backlog)
         servers: list[asyncio.Server] = []
+        # Implicit TLS wraps every connection before the protocol sees it (like port 465).
+        implicit = ctx.tls is not None and ctx.options.tls == "implicit"
+        ssl = ctx.tls.context if implicit and ctx.tls is not None else None
+        timeout = ctx.options.tls_handshake_timeout if implicit else None
         try:
             for sock in sockets:
                 servers.append(await loop.create_server(
-                    lambda: SMTPProtocol(ctx), sock=sock, backlog=ctx.options.backlog))
+                    lambda: SMTPProtocol(ctx), sock=sock, backlog=ctx.options.backlog,
+                    ssl=ssl, ssl_handshake_timeout=timeout))
         except BaseException:
             for server in servers:
                 server.close()

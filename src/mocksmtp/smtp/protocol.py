@@ -9,13 +9,18 @@ together, in order. A message is in the store before the ``250`` that names it i
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import ClassVar, cast
 
 from ..message import Message, _protocol_flags
 from .address import PathError, parse_path_argument, validate_path
+from .auth import cmd_auth
+from .chunking import cmd_bdat
+from .faults import Fault
 from .replies import REPLY, Reply
+from .starttls import cmd_starttls
 from .state import EngineContext, Envelope, Session
+from .tls import tls_version
 
 __all__ = ["SMTPProtocol"]
 
@@ -27,6 +32,7 @@ _FORBIDDEN = frozenset({b"GET", b"POST", b"PUT", b"HEAD", b"DELETE", b"OPTIONS",
                         b"CONNECT", b"HOST:", b"USER-AGENT:"})
 _MAIL_ALLOWANCE = 128  # room for ESMTP parameters on MAIL/RCPT beyond the command limit
 _COUNTS_AS_ERROR = range(500, 504)  # replies that count toward max_bad_commands
+_BEFORE_TLS = frozenset({b"EHLO", b"NOOP", b"STARTTLS", b"QUIT"})  # allowed by require_tls (RFC 3207)
 
 
 class SMTPProtocol(asyncio.BufferedProtocol):
@@ -57,6 +63,14 @@ class SMTPProtocol(asyncio.BufferedProtocol):
         self._bad_commands = 0
         self._last_activity = 0.0
         self._timer: asyncio.TimerHandle | None = None
+        # Hooks for the extensions (STARTTLS, AUTH, BDAT) and injected faults:
+        self._reader: Callable[[bytes], bytes] | None = None  # takes raw input (a BDAT chunk)
+        self._line_hook: Callable[[bytes], None] | None = None  # takes lines (AUTH responses)
+        self._suspended = False  # input is held (a delayed reply) or dropped (TLS handshake)
+        self._discard_input = False
+        self._must_tls = ctx.options.require_tls
+        self._tls_task: asyncio.Task[None] | None = None
+        self._lost = False
         limit = ctx.options.max_command_length
         self._line_limit = limit
         self._buffer_limit = limit + _MAIL_ALLOWANCE
@@ -77,6 +91,9 @@ class SMTPProtocol(asyncio.BufferedProtocol):
         peer = transport.get_extra_info("peername")
         if isinstance(peer, tuple):
             self.session.peer = (str(peer[0]), int(peer[1]))
+        self.session.tls = tls_version(transport.get_extra_info("ssl_object"))  # implicit TLS
+        if self.session.tls is not None:
+            self._must_tls = False
         if ctx.debug:
             ctx.logger.debug("%s connected", self._peer_text())
         if ctx.stopping:
@@ -89,10 +106,24 @@ class SMTPProtocol(asyncio.BufferedProtocol):
             return
         self._last_activity = self._loop.time()
         self._timer = self._loop.call_later(ctx.options.idle_timeout, self._on_timer)
-        self._send(ctx.greeting)
+        if ctx.faults and self._fault("connect", (self.session.peer[0],), self._greet, self._hang_up):
+            self._flush()
+            return
+        self._greet()
+
+    def _greet(self) -> None:
+        self._send(self.ctx.greeting)
         self._flush()
 
+    def _hang_up(self) -> None:
+        """Send what is pending, then close (a refused greeting)."""
+        self._flush()
+        self._close()
+
     def connection_lost(self, exc: Exception | None) -> None:
+        if self._lost:
+            return
+        self._lost = True
         self._closed = True
         if self._timer is not None:
             self._timer.cancel()
@@ -113,7 +144,7 @@ class SMTPProtocol(asyncio.BufferedProtocol):
             self.transport.pause_reading()
 
     def resume_writing(self) -> None:
-        if self.transport is not None and not self._closed:
+        if self.transport is not None and not self._closed and not self._suspended:
             self.transport.resume_reading()
 
     def get_buffer(self, sizehint: int) -> memoryview:
@@ -128,9 +159,24 @@ class SMTPProtocol(asyncio.BufferedProtocol):
     def data_received(self, data: bytes) -> None:
         if self._closed:
             return
+        if self._suspended:
+            if not self._discard_input:
+                self._buf += data
+            return
         try:
-            while data and not self._closed:
-                data = self._feed_data(data) if self._in_data else self._feed_commands(data)
+            while True:
+                if self._reader is not None:
+                    data = self._reader(data)
+                elif self._in_data:
+                    data = self._feed_data(data)
+                else:
+                    data = self._feed_commands(data)
+                if not data or self._closed:
+                    break
+                if self._suspended:  # a reply is delayed: hold what follows until it is sent
+                    if not self._discard_input:
+                        self._buf += data
+                    break
         except Exception:  # isolation: a bug in one session must not reach the loop
             self.ctx.stats.errors += 1
             self.ctx.logger.exception("internal error in session with %s", self._peer_text())
@@ -147,7 +193,9 @@ class SMTPProtocol(asyncio.BufferedProtocol):
 
     def shutdown(self) -> None:
         """Say 421 and close, unless a message is being received: that one may finish."""
-        if not self._closed and not self._in_data:
+        if self._discard_input:  # in a TLS handshake: no plaintext reply is possible
+            self._close()
+        elif not self._closed and not self._in_data and self._reader is None:
             self._close_with(REPLY.SHUTTING_DOWN)
 
     def abort(self) -> None:
@@ -214,7 +262,11 @@ class SMTPProtocol(asyncio.BufferedProtocol):
             return
         opts = self.ctx.options
         now = self._loop.time()
-        if self._in_data:
+        if self._suspended:  # a delayed reply or a TLS handshake (which has its own timeout)
+            self._last_activity = now
+            self._timer = self._loop.call_later(opts.idle_timeout, self._on_timer)
+            return
+        if self._in_data or self._reader is not None:
             # Each octet buys 1/min_data_rate seconds beyond idle_timeout, and no gap between
             # chunks may exceed idle_timeout.
             allowed = float("inf")
@@ -249,13 +301,18 @@ class SMTPProtocol(asyncio.BufferedProtocol):
             if self._closed or not data:
                 return b""
         buf = self._buf
+        if data and data[0] == 0x16 and not buf and self.session.tls is None:
+            # A TLS ClientHello on a plain connection: it would wait for a reply forever.
+            self._close_with(REPLY.TLS_ON_PLAIN_PORT)
+            return b""
         buf += data
         pos = 0
-        while not self._closed:
+        while not self._closed and not self._suspended:
             nl = buf.find(b"\n", pos)
             if nl < 0:
                 if len(buf) - pos > self._buffer_limit:
                     self._draining = True
+                    self._line_hook = None  # an AUTH response that long ends the exchange
                     buf.clear()
                     return b""
                 break
@@ -263,7 +320,7 @@ class SMTPProtocol(asyncio.BufferedProtocol):
             line = bytes(buf[pos:end])
             pos = nl + 1
             self._command(line)
-            if self._in_data:
+            if self._in_data or self._reader is not None:
                 rest = bytes(buf[pos:])
                 buf.clear()
                 return rest
@@ -273,6 +330,11 @@ class SMTPProtocol(asyncio.BufferedProtocol):
     def _command(self, line: bytes) -> None:
         ctx = self.ctx
         self._last_activity = self._loop.time()
+        if self._line_hook is not None:  # a response inside an AUTH exchange: never logged
+            if ctx.debug:
+                ctx.logger.debug("%s < ****", self._peer_text())
+            self._line_hook(line)
+            return
         if ctx.debug:
             ctx.logger.debug("%s < %s", self._peer_text(), _loggable(line))
         verb, _, arg = line.partition(b" ")
@@ -297,6 +359,8 @@ class SMTPProtocol(asyncio.BufferedProtocol):
             self._reply(REPLY.LINE_TOO_LONG)
         elif b"\x00" in arg:
             self._reply(REPLY.NUL_IN_COMMAND)
+        elif self._must_tls and verb not in _BEFORE_TLS:
+            self._reply(REPLY.TLS_REQUIRED)
         else:
             handler(self, arg)
 
@@ -309,6 +373,12 @@ class SMTPProtocol(asyncio.BufferedProtocol):
         if not name:
             self._reply(REPLY.EHLO_SYNTAX)
             return
+        if self.ctx.faults and self._fault("helo", (name.decode("utf-8", "replace"),),
+                                           lambda: self._cmd_ehlo_accept(name)):
+            return
+        self._cmd_ehlo_accept(name)
+
+    def _cmd_ehlo_accept(self, name: bytes) -> None:
         self.session.helo = name.decode("utf-8", "replace")
         self.session.esmtp = True
         self._reset_transaction()
@@ -319,6 +389,12 @@ class SMTPProtocol(asyncio.BufferedProtocol):
         if not name:
             self._reply(REPLY.HELO_SYNTAX)
             return
+        if self.ctx.faults and self._fault("helo", (name.decode("utf-8", "replace"),),
+                                           lambda: self._cmd_helo_accept(name)):
+            return
+        self._cmd_helo_accept(name)
+
+    def _cmd_helo_accept(self, name: bytes) -> None:
         self.session.helo = name.decode("utf-8", "replace")
         self.session.esmtp = False
         self._reset_transaction()
@@ -331,6 +407,9 @@ class SMTPProtocol(asyncio.BufferedProtocol):
         if self.envelope.mail_from is not None:
             self._reply(REPLY.NESTED_MAIL)
             return
+        if self.ctx.options.require_auth and self.session.auth_user is None:
+            self._reply(REPLY.AUTH_REQUIRED)
+            return
         try:
             path, params = parse_path_argument(arg, b"FROM:", REPLY.MAIL_SYNTAX)
             smtputf8 = self._check_mail_params(params)
@@ -338,10 +417,17 @@ class SMTPProtocol(asyncio.BufferedProtocol):
         except PathError as e:
             self._reply(e.reply)
             return
+        if self.ctx.faults and self._fault(
+                "mail", (address,), lambda: self._cmd_mail_accept(address, params, smtputf8)):
+            return
+        self._cmd_mail_accept(address, params, smtputf8)
+
+    def _cmd_mail_accept(self, address: str, params: list[str], smtputf8: bool) -> None:
         env = self.envelope
         env.mail_from = address
         env.mail_options = params
         env.smtputf8 = smtputf8
+        env.binarymime = any(p.upper() == "BODY=BINARYMIME" for p in params)
         self._send(REPLY.SENDER_OK.line)
 
     def _check_mail_params(self, params: list[str]) -> bool:
@@ -361,7 +447,7 @@ class SMTPProtocol(asyncio.BufferedProtocol):
                 if max_size and int(value) > max_size:
                     raise PathError(REPLY.MESSAGE_TOO_BIG)
             elif key == "BODY":
-                if value.upper() not in ("7BIT", "8BITMIME"):
+                if value.upper() not in ("7BIT", "8BITMIME", "BINARYMIME"):
                     raise PathError(REPLY.BAD_PARAMETER_VALUE)
             elif key == "SMTPUTF8":
                 if has_value:
@@ -388,7 +474,12 @@ class SMTPProtocol(asyncio.BufferedProtocol):
         if len(env.rcpt_tos) >= self.ctx.options.max_recipients:
             self._reply(REPLY.TOO_MANY_RECIPIENTS)
             return
-        env.rcpt_tos.append(address)
+        if self.ctx.faults and self._fault("rcpt", (address,), lambda: self._cmd_rcpt_accept(address)):
+            return
+        self._cmd_rcpt_accept(address)
+
+    def _cmd_rcpt_accept(self, address: str) -> None:
+        self.envelope.rcpt_tos.append(address)
         self._send(REPLY.RECIPIENT_OK.line)
 
     def _cmd_data(self, arg: bytes) -> None:
@@ -398,13 +489,20 @@ class SMTPProtocol(asyncio.BufferedProtocol):
             self._reply(REPLY.NEED_MAIL)
         elif not self.envelope.rcpt_tos:
             self._reply(REPLY.NEED_RCPT)
+        elif self.envelope.chunks is not None or self.envelope.binarymime:
+            self._reply(REPLY.DATA_AFTER_BDAT)
+        elif self.ctx.faults and self._fault("data", self._envelope_subjects(), self._cmd_data_accept):
+            pass
         else:
-            self._in_data = True
-            self._data = bytearray(b"\r\n")  # a virtual CRLF, so a first-line "." is found too
-            self._data_oversize = False
-            self._data_started = self._last_activity
-            self._data_bytes = 0
-            self._send(REPLY.START_DATA.line)
+            self._cmd_data_accept()
+
+    def _cmd_data_accept(self) -> None:
+        self._in_data = True
+        self._data = bytearray(b"\r\n")  # a virtual CRLF, so a first-line "." is found too
+        self._data_oversize = False
+        self._data_started = self._last_activity
+        self._data_bytes = 0
+        self._send(REPLY.START_DATA.line)
 
     def _cmd_rset(self, arg: bytes) -> None:
         if arg.strip():
@@ -434,6 +532,75 @@ class SMTPProtocol(asyncio.BufferedProtocol):
     def _cmd_not_implemented(self, arg: bytes) -> None:
         self._reply(REPLY.NOT_IMPLEMENTED)
 
+    # -- injected faults (see faults.py) ----------------------------------------------------
+
+    def _envelope_subjects(self) -> tuple[str, ...]:
+        env = self.envelope
+        return (env.mail_from or "", *env.rcpt_tos)
+
+    def _fault(self, stage: str, subjects: Sequence[str], proceed: Callable[[], None],
+               failed: Callable[[], None] | None = None) -> bool:
+        """Apply the fault that fires for this command, if any; True when one took over.
+
+        ``proceed`` does what the command does without a fault (used after a pure delay);
+        ``failed`` runs after a fault reply was sent.
+        """
+        fault = self.ctx.faults.pick(stage, subjects)
+        if fault is None:
+            return False
+        self.ctx.logger.info("%s %s: injected %r", self._peer_text(), stage, fault)
+        if fault.delay > 0:
+            self._suspend()
+            self._loop.call_later(fault.delay, self._fault_due, fault, proceed, failed)
+        else:
+            self._fault_act(fault, proceed, failed)
+        return True
+
+    def _fault_act(self, fault: Fault, proceed: Callable[[], None],
+                   failed: Callable[[], None] | None) -> None:
+        if fault.disconnect:
+            self._hang_up()
+            return
+        if fault.reply is None:
+            proceed()
+            return
+        self.ctx.stats.rejected_commands += 1
+        self._send(fault.reply.line)
+        if failed is not None:
+            failed()
+        if fault.reply.code == 421 and not self._closed:
+            self._hang_up()
+
+    def _fault_due(self, fault: Fault, proceed: Callable[[], None],
+                   failed: Callable[[], None] | None) -> None:
+        if self._closed:
+            return
+        self._suspended = False
+        self._last_activity = self._loop.time()
+        try:
+            self._fault_act(fault, proceed, failed)
+        except Exception:
+            self.ctx.stats.errors += 1
+            self.ctx.logger.exception("internal error in session with %s", self._peer_text())
+            self._close_with(REPLY.LOCAL_ERROR)
+            return
+        self._flush()
+        if not self._closed and not self._suspended:
+            self._resume_input()
+
+    def _suspend(self) -> None:
+        """Hold input (reading paused, what arrives is buffered) until :meth:`_resume_input`."""
+        self._suspended = True
+        if self.transport is not None:
+            self.transport.pause_reading()
+
+    def _resume_input(self) -> None:
+        if self.transport is not None:
+            self.transport.resume_reading()
+        pending = bytes(self._buf)
+        self._buf.clear()
+        self.data_received(pending)
+
     # -- data phase -------------------------------------------------------------------------
 
     def _feed_data(self, data: bytes) -> bytes:
@@ -460,8 +627,6 @@ class SMTPProtocol(asyncio.BufferedProtocol):
     def _finish_message(self, buf: bytearray, end: int) -> None:
         """Store ``buf[2:end]`` (unstuffed) and reply; ``buf`` starts with the virtual CRLF."""
         self._data = bytearray()
-        opts = self.ctx.options
-        stats = self.ctx.stats
         if self._data_oversize:
             raw = b""
         elif buf.find(_STUFFED, 0, end) >= 0:
@@ -469,10 +634,16 @@ class SMTPProtocol(asyncio.BufferedProtocol):
         else:
             with memoryview(buf) as view:
                 raw = bytes(view[2:end])
+        self._deliver(raw, self._data_oversize)
+
+    def _deliver(self, raw: bytes, oversize: bool, *, binary: bool = False) -> None:
+        """Check ``raw`` against the limits; store it and reply 250, or reply why not."""
+        opts = self.ctx.options
+        stats = self.ctx.stats
         reply: Reply | None = None
-        if self._data_oversize or (opts.max_message_size and len(raw) > opts.max_message_size):
+        if oversize or (opts.max_message_size and len(raw) > opts.max_message_size):
             reply = REPLY.MESSAGE_TOO_BIG
-        elif opts.strict:
+        elif opts.strict and not binary:
             flags = _protocol_flags(raw)
             if "long_line" in flags:
                 reply = REPLY.DATA_LINE_TOO_LONG
@@ -483,6 +654,18 @@ class SMTPProtocol(asyncio.BufferedProtocol):
             self._reset_transaction()
             self._reply(reply)
             return
+        if self.ctx.faults and self._fault("message", self._envelope_subjects(),
+                                           lambda: self._store(raw), self._message_refused):
+            return
+        self._store(raw)
+
+    def _message_refused(self) -> None:
+        self.ctx.stats.rejected_messages += 1
+        self.envelope = Envelope()
+
+    def _store(self, raw: bytes) -> None:
+        """Put the message in the store, then reply 250 naming it (451 if the store fails)."""
+        stats = self.ctx.stats
         session, env = self.session, self.envelope
         assert env.mail_from is not None
         store = self.ctx.store
@@ -541,7 +724,7 @@ SMTPProtocol._handlers = {
     b"EXPN": SMTPProtocol._cmd_not_implemented,
     b"TURN": SMTPProtocol._cmd_not_implemented,
     b"ETRN": SMTPProtocol._cmd_not_implemented,
-    b"STARTTLS": SMTPProtocol._cmd_not_implemented,
-    b"AUTH": SMTPProtocol._cmd_not_implemented,
-    b"BDAT": SMTPProtocol._cmd_not_implemented,
+    b"STARTTLS": cmd_starttls,
+    b"AUTH": cmd_auth,
+    b"BDAT": cmd_bdat,
 }

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING
 
 from ..config import SMTPOptions
 from ..store import MessageStore
+from .auth import mechanisms
+from .faults import FaultRegistry
 
 if TYPE_CHECKING:
     from .protocol import SMTPProtocol
+    from .tls import ServerTLS
 
 __all__ = ["READ_SIZE", "EngineContext", "Envelope", "Session", "Stats"]
 
@@ -38,6 +41,13 @@ class Envelope:
     mail_options: list[str] = field(default_factory=list)
     rcpt_tos: list[str] = field(default_factory=list)
     smtputf8: bool = False
+    binarymime: bool = False
+    """MAIL had ``BODY=BINARYMIME``: the content must come in BDAT chunks."""
+    chunks: bytearray | None = None
+    """Content received so far by BDAT; ``None`` until the first chunk."""
+    chunk_count: int = 0
+    chunks_failed: bool = False
+    """A chunk was refused: the rest are read and refused until LAST or RSET."""
 
 
 @dataclass(slots=True)
@@ -79,11 +89,20 @@ class Stats:
 class EngineContext:
     """What every connection of one server shares: options, store, stats, live sessions."""
 
-    __slots__ = ("_ehlo", "debug", "greeting", "helo_reply", "logger", "on_idle", "options",
-                 "protocols", "read_buffer", "stats", "stopping", "store")
+    __slots__ = ("_ehlo", "_ehlo_tls", "debug", "faults", "greeting", "helo_reply", "logger",
+                 "on_idle", "options", "protocols", "read_buffer", "stats", "stopping", "store", "tls")
 
-    def __init__(self, options: SMTPOptions, store: MessageStore, *, debug: bool = False) -> None:
+    def __init__(self, options: SMTPOptions, store: MessageStore, *, debug: bool = False,
+                 tls_names: Sequence[str] = ()) -> None:
         self.options = options
+        self.tls: ServerTLS | None = None
+        if options.tls:  # ssl is imported only by servers that use TLS: `import mocksmtp` stays cheap
+            from .tls import ServerTLS
+
+            self.tls = ServerTLS.create(options, tls_names)
+        """The server's TLS context and the CA clients trust (when ``tls`` is set)."""
+        self.faults = FaultRegistry()
+        """Injected faults, registered from any thread and evaluated by the sessions."""
         self.store = store
         self.stats = Stats()
         self.protocols: set[SMTPProtocol] = set()
@@ -98,23 +117,38 @@ class EngineContext:
         host = options.hostname
         self.greeting = f"220 {host} ESMTP mocksmtp\r\n".encode()
         self.helo_reply = f"250 {host}\r\n".encode()
-        self._ehlo = _multiline(250, [host, *self.extensions()])
+        self._ehlo = _multiline(250, [host, *self.extensions(Session())])
+        self._ehlo_tls = _multiline(250, [host, *self.extensions(Session(tls="TLS"))])
 
-    def extensions(self) -> list[str]:
-        """The ESMTP extensions advertised in the EHLO reply."""
-        size = self.options.max_message_size
-        return [
+    def extensions(self, session: Session | None = None) -> list[str]:
+        """The ESMTP extensions advertised in the EHLO reply to ``session``.
+
+        STARTTLS only before TLS and only with a certificate; AUTH only when configured, and
+        with ``require_tls`` only inside TLS.
+        """
+        opts = self.options
+        in_tls = session is not None and session.tls is not None
+        size = opts.max_message_size
+        extensions = [
             f"SIZE {size}" if size else "SIZE",
             "8BITMIME",
             "SMTPUTF8",
             "PIPELINING",
+            "CHUNKING",
+            "BINARYMIME",
             "ENHANCEDSTATUSCODES",
-            "HELP",
         ]
+        if opts.tls == "starttls" and self.tls is not None and not in_tls:
+            extensions.append("STARTTLS")
+        offered = mechanisms(opts.auth)
+        if offered and (in_tls or not opts.require_tls):
+            extensions.append("AUTH " + " ".join(offered))
+        extensions.append("HELP")
+        return extensions
 
     def ehlo_reply(self, session: Session) -> bytes:
-        """The multi-line EHLO reply for ``session``."""
-        return self._ehlo
+        """The multi-line EHLO reply for ``session`` (computed once per TLS state)."""
+        return self._ehlo if session.tls is None else self._ehlo_tls
 
 
 def _multiline(code: int, lines: list[str]) -> bytes:

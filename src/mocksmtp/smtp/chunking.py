@@ -1,0 +1,127 @@
+"""CHUNKING and BINARYMIME (RFC 3030): ``BDAT <size> [LAST]`` followed by exactly ``size`` octets.
+
+Chunk octets are taken as they are: no dot-stuffing, no end marker, any byte values. The
+octets of a chunk are always read, even when the chunk is refused (no MAIL or RCPT, an earlier
+chunk failed, the size limit was passed), so they are never taken for commands. The size limit
+is enforced while reading: once passed, further octets are discarded and the chunk gets
+``552``; the transaction is then failed, later chunks are read and answered ``503``, and the
+``LAST`` chunk (or RSET) ends it. The message goes into the store before the final ``250``.
+
+A ``"data"`` fault fires once per transaction, on its first chunk, after the chunk is read.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .replies import REPLY, Reply
+from .state import Envelope
+
+if TYPE_CHECKING:
+    from .protocol import SMTPProtocol
+
+__all__ = ["ChunkReader", "cmd_bdat"]
+
+_MAX_DIGITS = 18  # a size beyond 10**18 octets is not a size
+
+
+def cmd_bdat(proto: SMTPProtocol, arg: bytes) -> None:
+    """``BDAT size [LAST]``: read the chunk, then answer for it."""
+    parts = arg.split()
+    if (not 1 <= len(parts) <= 2 or not parts[0].isdigit() or len(parts[0]) > _MAX_DIGITS
+            or (len(parts) == 2 and parts[1].upper() != b"LAST")):
+        proto._reply(REPLY.BDAT_SYNTAX)
+        return
+    env = proto.envelope
+    error: Reply | None = None
+    if env.mail_from is None:
+        error = REPLY.NEED_MAIL
+    elif not env.rcpt_tos:
+        error = REPLY.NEED_RCPT
+    elif env.chunks_failed:
+        error = REPLY.BDAT_AFTER_FAILURE
+    reader = ChunkReader(proto, int(parts[0]), last=len(parts) == 2, error=error)
+    if error is None and env.chunks is None:
+        env.chunks = bytearray()
+    proto._data_started = proto._last_activity
+    proto._data_bytes = 0
+    proto._reader = reader.feed
+    if reader.remaining == 0:
+        reader.feed(b"")
+
+
+class ChunkReader:
+    """Consumes the octets of one chunk from the input, then replies for it."""
+
+    __slots__ = ("error", "last", "proto", "remaining", "size")
+
+    def __init__(self, proto: SMTPProtocol, size: int, *, last: bool, error: Reply | None) -> None:
+        self.proto = proto
+        self.size = size
+        self.remaining = size
+        self.last = last
+        self.error = error
+
+    def feed(self, data: bytes) -> bytes:
+        """Take what belongs to the chunk; return what follows it (commands)."""
+        proto = self.proto
+        take = min(self.remaining, len(data))
+        if take:
+            self.remaining -= take
+            proto._data_bytes += take
+            proto._last_activity = proto._loop.time()
+            chunks = proto.envelope.chunks
+            if self.error is None and chunks is not None:
+                limit = proto.ctx.options.max_message_size
+                if limit and len(chunks) + take > limit:
+                    self.error = REPLY.MESSAGE_TOO_BIG
+                    proto.envelope.chunks = bytearray()
+                else:
+                    chunks += data[:take] if take < len(data) else data
+        if self.remaining:
+            return b""
+        proto._reader = None
+        self._done()
+        return data[take:] if take < len(data) else b""
+
+    def _done(self) -> None:
+        proto = self.proto
+        env = proto.envelope
+        if self.error is not None:
+            if self.error is REPLY.MESSAGE_TOO_BIG:
+                proto.ctx.stats.rejected_messages += 1
+            self._fail(self.error)
+            return
+        first = env.chunk_count == 0
+        env.chunk_count += 1
+        if first and proto.ctx.faults and proto._fault(
+                "data", proto._envelope_subjects(), self._accept, self._failed_by_fault):
+            return
+        self._accept()
+
+    def _accept(self) -> None:
+        proto = self.proto
+        env = proto.envelope
+        if not self.last:
+            proto._send(REPLY.CHUNK_OK.with_text(f"{self.size} octets received").line)
+            return
+        raw = bytes(env.chunks) if env.chunks is not None else b""
+        proto._deliver(raw, False, binary=env.binarymime)
+
+    def _failed_by_fault(self) -> None:
+        self.proto.ctx.stats.rejected_messages += self.last
+        self._end_failed()
+
+    def _fail(self, reply: Reply) -> None:
+        proto = self.proto
+        proto._reply(reply)
+        if proto.envelope.mail_from is not None and proto.envelope.rcpt_tos:
+            self._end_failed()
+
+    def _end_failed(self) -> None:
+        proto = self.proto
+        env = proto.envelope
+        env.chunks_failed = True
+        env.chunks = None
+        if self.last:
+            proto.envelope = Envelope()

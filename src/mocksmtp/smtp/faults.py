@@ -1,0 +1,228 @@
+"""Injected faults: per-test SMTP failures, delays and disconnects.
+
+A :class:`Fault` is registered from the test's thread with
+:meth:`~mocksmtp.MockSMTPServer.inject_fault` and evaluated in the server's loop thread by
+:meth:`FaultRegistry.pick` each time a command of its stage would otherwise succeed (a command
+that fails on its own, for syntax or sequence, never triggers nor uses up a fault).
+
+What ``match`` is applied to, per stage:
+
+==========  =====================================================================
+stage       subject(s) given to ``match``
+==========  =====================================================================
+connect     the client's IP address (``"127.0.0.1"``)
+helo        the name given in HELO/EHLO
+auth        the user name the client authenticates as
+mail        the sender (``""`` for ``<>``)
+rcpt        the recipient
+data        each envelope address, sender first: the fault fires if any matches
+message     each envelope address, sender first: the fault fires if any matches
+==========  =====================================================================
+
+A string matches exactly, without regard to case; a compiled regular expression matches when
+``pattern.search(subject)`` does; a callable gets the subject and returns a truth value (an
+exception it raises counts as no match and is logged).
+
+>>> registry = FaultRegistry()
+>>> fault = registry.add("rcpt", code=451, match="a@example.com", times=1)
+>>> registry.pick("rcpt", ["b@example.com"]) is None, registry.pick("rcpt", ["A@example.com"]) is fault
+(True, True)
+>>> registry.pick("rcpt", ["a@example.com"]) is None, fault.triggered
+(True, 1)
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import threading
+from collections.abc import Callable, Sequence
+from types import TracebackType
+from typing import Literal, get_args
+
+from ..errors import ConfigError
+from .replies import Reply
+
+__all__ = ["DEFAULT_FAULT_REPLIES", "STAGES", "Fault", "FaultRegistry", "Matcher", "Stage"]
+
+Stage = Literal["connect", "helo", "auth", "mail", "rcpt", "data", "message"]
+STAGES: tuple[str, ...] = get_args(Stage)
+Matcher = str | re.Pattern[str] | Callable[[str], object]
+
+DEFAULT_FAULT_REPLIES: dict[str, Reply] = {
+    "connect": Reply(421, "4.3.2", "Service not available (injected fault), closing connection"),
+    "helo": Reply(451, "4.3.0", "Temporary failure (injected fault)"),
+    "auth": Reply(454, "4.7.0", "Temporary authentication failure (injected fault)"),
+    "mail": Reply(451, "4.3.0", "Temporary failure (injected fault)"),
+    "rcpt": Reply(451, "4.3.0", "Temporary failure (injected fault)"),
+    "data": Reply(554, "5.3.0", "Transaction failed (injected fault)"),
+    "message": Reply(451, "4.3.0", "Message not accepted (injected fault); not stored"),
+}
+_STATUS = re.compile(r"[245]\.\d{1,3}\.\d{1,3}")
+_logger = logging.getLogger("mocksmtp.smtp")
+
+
+def fault_reply(stage: str, code: int | None, message: str | None) -> Reply:
+    """The reply of a fault: the stage's default, with ``code`` and ``message`` if given.
+
+    A ``message`` that starts with an enhanced status code (``"5.7.1 Relay denied"``) keeps it;
+    otherwise the status is the stage default's when the class matches, else ``X.0.0``.
+    """
+    default = DEFAULT_FAULT_REPLIES[stage]
+    code = default.code if code is None else code
+    status = default.status if code // 100 == default.code // 100 else f"{code // 100}.0.0"
+    text = default.text if message is None else message
+    first, _, rest = text.partition(" ")
+    if _STATUS.fullmatch(first) and first[0] == str(code)[0]:
+        status, text = first, rest
+    return Reply(code, status, text)
+
+
+class Fault:
+    """One injected fault; a context manager that removes itself on exit.
+
+    ``triggered`` counts how often it fired. ``reply`` is what the client gets (``None`` for a
+    pure delay, where the command then proceeds normally, and for ``disconnect``).
+
+    >>> with server.inject_fault("mail", code=451) as fault:   # doctest: +SKIP
+    ...     ...
+    >>> fault.triggered                                         # doctest: +SKIP
+    1
+    """
+
+    __slots__ = ("_registry", "delay", "disconnect", "match", "probability", "remaining", "reply",
+                 "stage", "triggered")
+
+    def __init__(self, registry: FaultRegistry, stage: str, reply: Reply | None, *,
+                 match: Matcher | None, times: int | None, probability: float, delay: float,
+                 disconnect: bool) -> None:
+        self._registry = registry
+        self.stage = stage
+        self.reply = reply
+        self.match = match
+        self.remaining = times
+        """How many more times it fires (``None``: every time)."""
+        self.probability = probability
+        self.delay = delay
+        self.disconnect = disconnect
+        self.triggered = 0
+
+    def __repr__(self) -> str:
+        what = ("disconnect" if self.disconnect else str(self.reply) if self.reply else "proceed")
+        extra = f" delay={self.delay}" if self.delay else ""
+        left = "" if self.remaining is None else f" remaining={self.remaining}"
+        return f"<Fault {self.stage} {what}{extra}{left} triggered={self.triggered}>"
+
+    def __enter__(self) -> Fault:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.remove()
+
+    def remove(self) -> None:
+        """Stop this fault from firing again. Idempotent."""
+        self._registry.remove(self)
+
+    def _matches(self, subjects: Sequence[str]) -> bool:
+        match = self.match
+        if match is None:
+            return True
+        for subject in subjects:
+            if isinstance(match, str):
+                if subject.lower() == match.lower():
+                    return True
+            elif isinstance(match, re.Pattern):
+                if match.search(subject):
+                    return True
+            else:
+                try:
+                    if match(subject):
+                        return True
+                except Exception:
+                    _logger.exception("fault match callable raised on %r; treated as no match",
+                                      subject)
+        return False
+
+
+class FaultRegistry:
+    """The faults of one server. ``add``/``remove``/``clear`` from any thread; ``pick`` in the loop.
+
+    Falsy when empty, so the engine pays one truth test per command when no fault is set.
+    """
+
+    __slots__ = ("_faults", "_lock", "_random")
+
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+        self._random = random.Random()
+
+    def __bool__(self) -> bool:
+        return bool(self._faults)
+
+    def __len__(self) -> int:
+        return len(self._faults)
+
+    def __repr__(self) -> str:
+        return f"<FaultRegistry {self._faults!r}>"
+
+    def add(self, stage: str, *, code: int | None = None, message: str | None = None,
+            match: Matcher | None = None, times: int | None = None, probability: float = 1.0,
+            delay: float = 0.0, disconnect: bool = False) -> Fault:
+        """Validate and register a fault; see :meth:`~mocksmtp.MockSMTPServer.inject_fault`."""
+        if stage not in STAGES:
+            raise ConfigError(f"unknown fault stage {stage!r}; stages are {', '.join(STAGES)}")
+        if code is not None and (not isinstance(code, int) or isinstance(code, bool)
+                                 or not 400 <= code <= 599):
+            raise ConfigError(f"fault code must be a 4xx or 5xx reply code, got {code!r}")
+        if message is not None and (not isinstance(message, str) or "\r" in message
+                                    or "\n" in message):
+            raise ConfigError("fault message must be one line of text")
+        if times is not None and (not isinstance(times, int) or isinstance(times, bool) or times < 1):
+            raise ConfigError(f"times must be a positive integer or None, got {times!r}")
+        if not isinstance(probability, (int, float)) or not 0.0 < probability <= 1.0:
+            raise ConfigError(f"probability must be in (0, 1], got {probability!r}")
+        if not isinstance(delay, (int, float)) or delay < 0:
+            raise ConfigError(f"delay must be a non-negative number of seconds, got {delay!r}")
+        if match is not None and not isinstance(match, (str, re.Pattern)) and not callable(match):
+            raise ConfigError(f"match must be a string, a compiled regex or a callable, got {match!r}")
+        reply: Reply | None = None
+        if not disconnect and (code is not None or message is not None or not delay):
+            reply = fault_reply(stage, code, message)
+        fault = Fault(self, stage, reply, match=match, times=times, probability=float(probability),
+                      delay=float(delay), disconnect=bool(disconnect))
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def remove(self, fault: Fault) -> None:
+        with self._lock:
+            if fault in self._faults:
+                self._faults.remove(fault)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def faults(self) -> list[Fault]:
+        """The registered faults, oldest first (exhausted ones included until removed)."""
+        with self._lock:
+            return list(self._faults)
+
+    def pick(self, stage: str, subjects: Sequence[str]) -> Fault | None:
+        """The first fault of ``stage`` that fires for ``subjects``, counted as triggered."""
+        with self._lock:
+            for fault in self._faults:
+                if fault.stage != stage or fault.remaining == 0:
+                    continue
+                if not fault._matches(subjects):
+                    continue
+                if fault.probability < 1.0 and self._random.random() >= fault.probability:
+                    continue
+                if fault.remaining is not None:
+                    fault.remaining -= 1
+                fault.triggered += 1
+                return fault
+        return None

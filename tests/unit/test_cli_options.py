@@ -1,0 +1,42 @@
+"""The command line's TLS, AUTH and fault options, parsed without starting a server."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from mocksmtp import ConfigError
+from mocksmtp.cli import _options, build_parser, parse_auth, parse_fault
+
+
+def test_fault_option_parses_stage_code_and_percent() -> None:
+    """--fault STAGE:CODE[:PERCENT] becomes (stage, code, probability)."""
+    assert parse_fault("rcpt:451") == ("rcpt", 451, 1.0)
+    assert parse_fault("MAIL:421:25") == ("mail", 421, 0.25)
+
+
+@pytest.mark.parametrize("value", ["rcpt", "rcpt:abc", "rcpt:451:0", "rcpt:451:101", "a:1:2:3"])
+def test_bad_fault_option_is_a_usage_error(value: str) -> None:
+    """A malformed --fault value is rejected with an example of the right form."""
+    with pytest.raises(argparse.ArgumentTypeError):
+        parse_fault(value)
+
+
+def test_auth_option_any_or_users() -> None:
+    """--auth any, or repeated USER:PASSWORD (passwords may contain colons)."""
+    assert parse_auth(["any"]) == "any"
+    assert parse_auth(["alice:pw", "bob:a:b"]) == {"alice": "pw", "bob": "a:b"}
+    with pytest.raises(ConfigError):
+        parse_auth(["nopassword"])
+
+
+def test_options_from_command_line() -> None:
+    """The TLS, AUTH and limit flags turn into server options; absent ones are left out."""
+    args = build_parser().parse_args(["--tls", "starttls", "--require-tls", "--auth", "alice:pw",
+                                      "--require-auth", "--max-recipients", "5",
+                                      "--fault", "rcpt:451:50", "--fault", "connect:421"])
+    assert _options(args) == {"tls": "starttls", "require_tls": True, "auth": {"alice": "pw"},
+                              "require_auth": True, "max_recipients": 5}
+    assert args.fault == [("rcpt", 451, 0.5), ("connect", 421, 1.0)]
+    assert _options(build_parser().parse_args([])) == {}
