@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from tests.support import RawClient
 
 from mocksmtp import MockSMTPServer
@@ -125,15 +126,20 @@ def test_bdat_without_mail_or_rcpt_is_503_and_chunk_is_consumed(server: MockSMTP
     assert server.get_message_count() == 0
 
 
-def test_malformed_bdat_is_501(server: MockSMTPServer) -> None:
-    """BDAT with no size, a non-numeric or signed size, or a bad second word gets 501."""
+@pytest.mark.parametrize("command", ["BDAT", "BDAT abc", "BDAT -1", "BDAT 5 NOTLAST",
+                                     "BDAT 1 LAST more", "BDAT " + "9" * 30])
+def test_malformed_bdat_is_501_and_closes(server: MockSMTPServer, command: str) -> None:
+    """A BDAT whose size cannot be read gets 501 and the connection is closed, so the chunk
+    that follows is never read as commands; a fresh client can still send."""
     with RawClient(server.port) as c:
         _envelope(c)
-        for command in ("BDAT", "BDAT abc", "BDAT -1", "BDAT 5 NOTLAST", "BDAT 1 LAST more",
-                        "BDAT " + "9" * 30):
-            assert c.code(command) == 501, command
+        c.send(command.encode() + b"\r\nMAIL FROM:<evil@example.com>\r\n")
+        assert c.read_reply()[0] == 501
+        assert c.is_closed()
+    with RawClient(server.port) as c:
+        _envelope(c)
         assert _bdat(c, b"ok", last=True)[0] == 250
-    assert server.messages[0].raw == b"ok"
+    assert [m.raw for m in server.messages] == [b"ok"]
 
 
 def test_size_limit_enforced_while_reading(make_server: MakeServer) -> None:

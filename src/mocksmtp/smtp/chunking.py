@@ -30,7 +30,9 @@ def cmd_bdat(proto: SMTPProtocol, arg: bytes) -> None:
     parts = arg.split()
     if (not 1 <= len(parts) <= 2 or not parts[0].isdigit() or len(parts[0]) > _MAX_DIGITS
             or (len(parts) == 2 and parts[1].upper() != b"LAST")):
-        proto._reply(REPLY.BDAT_SYNTAX)
+        # Without a size we cannot tell where the chunk ends: whatever follows could be read as
+        # commands (a smuggling path), so the session ends here.
+        proto._close_with(REPLY.BDAT_SYNTAX)
         return
     env = proto.envelope
     error: Reply | None = None
