@@ -9,6 +9,7 @@ together, in order. A message is in the store before the ``250`` that names it i
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from typing import ClassVar, cast
 
@@ -249,25 +250,33 @@ class SMTPProtocol(asyncio.BufferedProtocol):
             if self._closed or not data:
                 return b""
         buf = self._buf
-        buf += data
+        src: bytes | bytearray
+        if buf:  # a partial line is pending: append to it
+            buf += data
+            src = buf
+        else:  # the usual case: scan the read itself, and keep only a partial last line
+            src = data
         pos = 0
         while not self._closed:
-            nl = buf.find(b"\n", pos)
+            nl = src.find(b"\n", pos)
             if nl < 0:
-                if len(buf) - pos > self._buffer_limit:
+                if len(src) - pos > self._buffer_limit:
                     self._draining = True
                     buf.clear()
                     return b""
                 break
-            end = nl - 1 if nl > pos and buf[nl - 1] == 0x0D else nl
-            line = bytes(buf[pos:end])
+            end = nl - 1 if nl > pos and src[nl - 1] == 0x0D else nl
+            line = bytes(src[pos:end])
             pos = nl + 1
             self._command(line)
             if self._in_data:
-                rest = bytes(buf[pos:])
+                rest = bytes(src[pos:])
                 buf.clear()
                 return rest
-        del buf[:pos]
+        if src is buf:
+            del buf[:pos]
+        elif pos < len(src):
+            buf += src[pos:]
         return b""
 
     def _command(self, line: bytes) -> None:
@@ -446,8 +455,10 @@ class SMTPProtocol(asyncio.BufferedProtocol):
         end = buf.find(_END_OF_DATA, start if start > 0 else 0)
         if end < 0:
             limit = self.ctx.options.max_message_size
-            if limit and len(buf) - 2 > limit:
-                if not self._data_oversize and len(buf) - 2 - buf.count(_STUFFED) > limit:
+            # Content so far is at least len(buf) less the virtual CRLF (2), the stuffed dots,
+            # and the ".\r" that may begin the end marker (2): only that much is sure to count.
+            if limit and len(buf) - 4 > limit:
+                if not self._data_oversize and len(buf) - 4 - buf.count(_STUFFED) > limit:
                     self._data_oversize = True
                 if self._data_oversize:
                     del buf[:-4]  # keep only what may begin the end-of-data marker
@@ -510,10 +521,12 @@ class SMTPProtocol(asyncio.BufferedProtocol):
         stats.bytes += len(raw)
         self.envelope = Envelope()
         self._send(f"250 2.0.0 Ok: queued as {message.id}\r\n".encode())
-        self.ctx.logger.info(
-            "message %s from <%s> to %s, %d bytes", message.id, message.mail_from,
-            ", ".join(f"<{r}>" for r in message.rcpt_tos), len(raw),
-        )
+        logger = self.ctx.logger
+        if logger.isEnabledFor(logging.INFO):  # not joining the recipients for nothing
+            logger.info(
+                "message %s from <%s> to %s, %d bytes", message.id, message.mail_from,
+                ", ".join(f"<{r}>" for r in message.rcpt_tos), len(raw),
+            )
         if self.ctx.stopping:
             self._close_with(REPLY.SHUTTING_DOWN)
 
