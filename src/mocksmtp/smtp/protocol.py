@@ -315,7 +315,7 @@ class SMTPProtocol(asyncio.BufferedProtocol):
 
     def _cmd_ehlo(self, arg: bytes) -> None:
         name = arg.strip()
-        if not name:
+        if not name or _has_control(name):
             self._reply(REPLY.EHLO_SYNTAX)
             return
         self.session.helo = name.decode("utf-8", "replace")
@@ -325,7 +325,7 @@ class SMTPProtocol(asyncio.BufferedProtocol):
 
     def _cmd_helo(self, arg: bytes) -> None:
         name = arg.strip()
-        if not name:
+        if not name or _has_control(name):
             self._reply(REPLY.HELO_SYNTAX)
             return
         self.session.helo = name.decode("utf-8", "replace")
@@ -529,6 +529,15 @@ class SMTPProtocol(asyncio.BufferedProtocol):
             )
         if self.ctx.stopping:
             self._close_with(REPLY.SHUTTING_DOWN)
+
+
+_CONTROLS = bytes(range(0x20)) + b"\x7f"
+
+
+def _has_control(name: bytes) -> bool:
+    """Whether a HELO/EHLO name holds a control octet (a CR or tab must never reach
+    ``Message.helo``, which later layers may put in a header or a page)."""
+    return len(name.translate(None, _CONTROLS)) != len(name)
 
 
 def _loggable(line: bytes) -> str:
