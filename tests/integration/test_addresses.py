@@ -154,3 +154,18 @@ def test_a_bare_lf_inside_a_path_splits_the_line_and_both_halves_fail(server: Mo
         assert c.read_replies(2) == [501, 500]
         assert c.code("DATA") == REPLY.NEED_RCPT.code
     assert_healthy(server, stored=0)
+
+
+@pytest.mark.parametrize("verb", ["HELO", "EHLO"])
+@pytest.mark.parametrize("control", [b"\r", b"\t", b"\x1b", b"\x7f", b"\x0b"])
+def test_control_characters_in_the_helo_name_are_refused(server: MockSMTPServer, verb: str,
+                                                         control: bytes) -> None:
+    """A HELO/EHLO name with a control octet gets 501 and never reaches a stored message."""
+    with RawClient(server.port) as c:
+        assert c.code(verb.encode() + b" evil" + control + b"X-Injected: yes") == 501
+        assert c.code("MAIL FROM:<a@example.com>") == REPLY.NEED_HELO.code
+        code, _ = c.send_message("a@example.com", ["b@example.com"], b"x\r\n")
+        assert code == 250
+    (m,) = server.messages
+    assert m.helo == "client.example"
+    assert_healthy(server, stored=1)

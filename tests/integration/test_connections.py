@@ -178,17 +178,17 @@ def test_a_very_slow_data_phase_is_cut_off_by_the_minimum_rate(make_server: Make
 
 def test_a_steady_data_phase_may_outlast_the_idle_timeout(make_server: MakeServer) -> None:
     """A client sending faster than min_data_rate keeps going past idle_timeout and is stored."""
-    server = make_server(idle_timeout=0.2, min_data_rate=100)
+    server = make_server(idle_timeout=0.3, min_data_rate=100)
     line = b"z" * 48 + b"\r\n"
     with RawClient(server.port) as c:
         c.nodelay()
         open_data(c)
-        deadline = time.monotonic() + 0.5
+        deadline = time.monotonic() + 0.7
         sent = 0
-        while time.monotonic() < deadline:  # 50 octets per 20 ms = 2500 octets/s
+        while time.monotonic() < deadline:  # 50 octets per 10 ms = 5000 octets/s
             c.send(line)
             sent += 1
-            assert not select.select([c.sock], [], [], 0.02)[0], "server replied in the middle of DATA"
+            assert not select.select([c.sock], [], [], 0.01)[0], "server replied in the middle of DATA"
         c.send(b".\r\n")
         assert c.read_reply()[0] == 250
     assert server.messages[0].raw == line * sent
@@ -258,7 +258,7 @@ def test_stop_while_a_client_stalls_in_data_returns_in_time_and_stores_nothing()
         c.send(b"Subject: never finished\r\n\r\nhalf")
         started = time.monotonic()
         server.stop(timeout=1)
-        assert time.monotonic() - started < 1.5
+        assert time.monotonic() - started < 2.0  # the timeout, plus slack for a loaded machine
         try:
             codes = codes_in(c.read_until_closed())
         except OSError:

@@ -236,8 +236,8 @@ def test_delay_without_code_proceeds(server: MockSMTPServer) -> None:
 
 def test_delayed_greeting(server: MockSMTPServer) -> None:
     """A connect delay holds the greeting; a client that talks first is answered after it."""
+    started = time.monotonic()  # before connecting: the server's delay starts at accept
     with server.inject_fault("connect", delay=0.2), RawClient(server.port, read_greeting=False) as c:
-        started = time.monotonic()
         c.send(b"NOOP\r\n")
         assert c.read_reply()[0] == 220
         assert time.monotonic() - started >= 0.2

@@ -225,11 +225,12 @@ class _Transport(asyncio.Transport):
         pass
 
 
-async def _feed_all(streams: list[list[bytes]]) -> list[tuple[bytes, list[bytes]]]:
+async def _feed_all(streams: list[list[bytes]], options: SMTPOptions | None = None
+                    ) -> list[tuple[bytes, list[bytes]]]:
     results = []
     for chunks in streams:
         store = MemoryStore()
-        protocol = SMTPProtocol(EngineContext(SMTPOptions(), store))
+        protocol = SMTPProtocol(EngineContext(options or SMTPOptions(), store))
         transport = _Transport()
         protocol.connection_made(transport)
         for chunk in chunks:
@@ -256,6 +257,32 @@ def test_every_pair_of_cut_points_in_two_pipelined_transactions() -> None:
     for chunks, (out, raws) in zip(cases, results[1:], strict=True):
         assert raws == whole_raws, chunks
         assert [c for c, _ in parse_replies(out)] == codes_in(whole_out), chunks
+
+
+def feed(chunks: list[bytes], options: SMTPOptions) -> list[tuple[bytes, list[bytes]]]:
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(_feed_all([chunks], options))
+    finally:
+        loop.close()
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(content=contents, slack=st.integers(min_value=-4, max_value=4),
+       cuts=st.lists(st.integers(min_value=1, max_value=120), max_size=5))
+def test_the_size_limit_counts_exactly_the_content_whatever_the_segmentation(content: bytes, slack: int,
+                                                                             cuts: list[int]) -> None:
+    """Against a limit within a few octets of the message size, and any segmentation: 250 and
+    the exact content when it fits, 552 and nothing stored when it does not."""
+    limit = max(len(content) + slack, 1)
+    stream = transaction("a@x.example", content, ehlo=True)
+    points = sorted({len(stream) - c for c in cuts if c < len(stream)})
+    chunks = [stream[a:b] for a, b in zip([0, *points], [*points, len(stream)], strict=True)]
+    ((out, raws),) = feed(chunks, SMTPOptions(max_message_size=limit))
+    if len(content) <= limit:
+        assert (codes_in(out)[-1], raws) == (250, [content])
+    else:
+        assert (codes_in(out)[-1], raws) == (REPLY.MESSAGE_TOO_BIG.code, [])
 
 
 # -- random input never crashes or stores what was not acknowledged --------------------------

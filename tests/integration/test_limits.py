@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -278,3 +279,22 @@ def test_memory_per_data_line_is_bounded(server: MockSMTPServer) -> None:
     assert m.raw == line + b"\r\n"
     assert "long_line" in m.flags
     assert growth[0] < 64 * 1024 * 1024, f"peak RSS grew by {growth[0]} bytes"
+
+
+@pytest.mark.parametrize("tail", [b".", b".\r"])
+def test_a_message_of_exactly_the_limit_is_accepted_whatever_the_segmentation(make_server: MakeServer,
+                                                                             tail: bytes) -> None:
+    """The start of the end marker (`.` or `.\\r`) arriving in a segment of its own is not
+    counted as content: a message of exactly the limit is still accepted."""
+    limit = 4096
+    server = make_server(max_message_size=limit)
+    body = b"a" * (limit - 2) + b"\r\n"
+    with RawClient(server.port) as c:
+        c.nodelay()
+        open_data(c)
+        c.send(body + tail)
+        time.sleep(0.005)  # pacing our own sends so the marker arrives split, not waiting
+        c.send(b".\r\n"[len(tail):])
+        assert c.read_reply()[0] == 250
+    assert [m.raw for m in server.messages] == [body]
+    assert_healthy(server, stored=1)

@@ -9,6 +9,7 @@ together, in order. A message is in the store before the ``250`` that names it i
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Sequence
 from typing import ClassVar, cast
 
@@ -305,26 +306,34 @@ class SMTPProtocol(asyncio.BufferedProtocol):
             # A TLS ClientHello on a plain connection: it would wait for a reply forever.
             self._close_with(REPLY.TLS_ON_PLAIN_PORT)
             return b""
-        buf += data
+        src: bytes | bytearray
+        if buf:  # a partial line is pending: append to it
+            buf += data
+            src = buf
+        else:  # the usual case: scan the read itself, and keep only a partial last line
+            src = data
         pos = 0
         while not self._closed and not self._suspended:
-            nl = buf.find(b"\n", pos)
+            nl = src.find(b"\n", pos)
             if nl < 0:
-                if len(buf) - pos > self._buffer_limit:
+                if len(src) - pos > self._buffer_limit:
                     self._draining = True
                     self._line_hook = None  # an AUTH response that long ends the exchange
                     buf.clear()
                     return b""
                 break
-            end = nl - 1 if nl > pos and buf[nl - 1] == 0x0D else nl
-            line = bytes(buf[pos:end])
+            end = nl - 1 if nl > pos and src[nl - 1] == 0x0D else nl
+            line = bytes(src[pos:end])
             pos = nl + 1
             self._command(line)
             if self._in_data or self._reader is not None:
-                rest = bytes(buf[pos:])
+                rest = bytes(src[pos:])
                 buf.clear()
                 return rest
-        del buf[:pos]
+        if src is buf:
+            del buf[:pos]
+        elif pos < len(src) and not self._discard_input:  # STARTTLS drops pipelined plaintext
+            buf += src[pos:]
         return b""
 
     def _command(self, line: bytes) -> None:
@@ -370,7 +379,7 @@ class SMTPProtocol(asyncio.BufferedProtocol):
 
     def _cmd_ehlo(self, arg: bytes) -> None:
         name = arg.strip()
-        if not name:
+        if not name or _has_control(name):
             self._reply(REPLY.EHLO_SYNTAX)
             return
         if self.ctx.faults and self._fault("helo", (name.decode("utf-8", "replace"),),
@@ -386,7 +395,7 @@ class SMTPProtocol(asyncio.BufferedProtocol):
 
     def _cmd_helo(self, arg: bytes) -> None:
         name = arg.strip()
-        if not name:
+        if not name or _has_control(name):
             self._reply(REPLY.HELO_SYNTAX)
             return
         if self.ctx.faults and self._fault("helo", (name.decode("utf-8", "replace"),),
@@ -613,8 +622,10 @@ class SMTPProtocol(asyncio.BufferedProtocol):
         end = buf.find(_END_OF_DATA, start if start > 0 else 0)
         if end < 0:
             limit = self.ctx.options.max_message_size
-            if limit and len(buf) - 2 > limit:
-                if not self._data_oversize and len(buf) - 2 - buf.count(_STUFFED) > limit:
+            # Content so far is at least len(buf) less the virtual CRLF (2), the stuffed dots,
+            # and the ".\r" that may begin the end marker (2): only that much is sure to count.
+            if limit and len(buf) - 4 > limit:
+                if not self._data_oversize and len(buf) - 4 - buf.count(_STUFFED) > limit:
                     self._data_oversize = True
                 if self._data_oversize:
                     del buf[:-4]  # keep only what may begin the end-of-data marker
@@ -693,12 +704,23 @@ class SMTPProtocol(asyncio.BufferedProtocol):
         stats.bytes += len(raw)
         self.envelope = Envelope()
         self._send(f"250 2.0.0 Ok: queued as {message.id}\r\n".encode())
-        self.ctx.logger.info(
-            "message %s from <%s> to %s, %d bytes", message.id, message.mail_from,
-            ", ".join(f"<{r}>" for r in message.rcpt_tos), len(raw),
-        )
+        logger = self.ctx.logger
+        if logger.isEnabledFor(logging.INFO):  # not joining the recipients for nothing
+            logger.info(
+                "message %s from <%s> to %s, %d bytes", message.id, message.mail_from,
+                ", ".join(f"<{r}>" for r in message.rcpt_tos), len(raw),
+            )
         if self.ctx.stopping:
             self._close_with(REPLY.SHUTTING_DOWN)
+
+
+_CONTROLS = bytes(range(0x20)) + b"\x7f"
+
+
+def _has_control(name: bytes) -> bool:
+    """Whether a HELO/EHLO name holds a control octet (a CR or tab must never reach
+    ``Message.helo``, which later layers may put in a header or a page)."""
+    return len(name.translate(None, _CONTROLS)) != len(name)
 
 
 def _loggable(line: bytes) -> str:
