@@ -13,7 +13,9 @@ from typing import Any
 
 from .config import SMTPOptions
 from .errors import ConfigError, ServerStartError, ServerStateError
+from .filters import MessageFilter
 from .message import Message
+from .queries import MessageQueries, wait_sync
 from .smtp.listener import Listener
 from .smtp.state import EngineContext, Stats
 from .store import MemoryStore
@@ -37,7 +39,7 @@ def _check_address(host: object, port: object) -> tuple[str, int]:
     return host, port
 
 
-class MockSMTPServer:
+class MockSMTPServer(MessageQueries):
     """An SMTP server that keeps every message it accepts, running in a background thread.
 
     ``port=0`` picks a free port; :attr:`port` tells which. Options beyond ``host``, ``port``
@@ -238,3 +240,16 @@ class MockSMTPServer:
             **stats,
             "messages": [m.as_dict() for m in self.store.messages()],
         }
+
+    # -- waiting (filter, assert_sent and assert_nothing_sent come from MessageQueries) ---------
+
+    def wait_for(self, count: int = 1, *, timeout: float = 5.0, **filters: Any) -> list[Message]:
+        """Block until at least ``count`` kept messages match ``filters``; return all that do.
+
+        Wakes when a message is stored, never sleeps or polls. After ``timeout`` seconds raises
+        :class:`~mocksmtp.WaitTimeout` (an ``AssertionError``) listing what did arrive and
+        which filter each message missed. Filters are those of :meth:`filter`.
+
+        >>> (message,) = server.wait_for(to="user@example.com", subject="Welcome")  # doctest: +SKIP
+        """
+        return wait_sync(self.store, count, timeout, MessageFilter(**filters))
