@@ -40,8 +40,18 @@ def normalize_address(address: str) -> str:
     return f"{local}@{domain.lower()}" if at else address.strip()
 
 
+def _text(value: str) -> str:
+    """Undo the parser's surrogate escapes: raw 8-bit header bytes are read as UTF-8."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return value
+
+
 def decode_header(name: str, value: str) -> str:
     """The decoded, unfolded text of one raw header value; the raw value if it cannot be read."""
+    value = _text(value)
     try:
         return str(_POLICY.header_fetch_parse(name, value))
     except Exception:  # the header registry has raised IndexError and friends on odd input
@@ -54,13 +64,13 @@ def parse_addresses(name: str, values: list[str]) -> tuple[list[Address], bool]:
     result: list[Address] = []
     ok = True
     for value in values:
+        value = _text(value)
         try:
             header = _POLICY.header_fetch_parse(name, value)
             mailboxes = [(a.display_name, a.addr_spec) for a in header.addresses]
         except Exception:
             ok = False
-            text = value.encode("ascii", "surrogateescape").decode("utf-8", "replace")
-            mailboxes = email.utils.getaddresses([_unfold(text)])
+            mailboxes = email.utils.getaddresses([_unfold(value)])
         result.extend(Address(n, normalize_address(a)) for n, a in mailboxes if a and "@" in a)
     return result, ok
 

@@ -17,7 +17,8 @@ from .filters import MessageFilter
 from .message import Message
 from .store import MemoryStore
 
-__all__ = ["MessageQueries", "check_count", "report", "wait_sync"]
+__all__ = ["IncrementalMatch", "MessageQueries", "check_count", "check_timeout", "report", "summary",
+           "timeout_error", "wait_sync"]
 
 REPORT_LIMIT = 20
 """At most this many messages are listed in a failure text (the newest ones)."""
@@ -86,9 +87,9 @@ def wait_sync(store: MemoryStore, count: int, timeout: float, match: MessageFilt
     ``timeout`` seconds. Waits on the store's condition; matching (which parses) happens
     outside its lock, so the engine is never held up by a waiter."""
     check_count(count)
-    _check_timeout(timeout)
+    check_timeout(timeout)
     deadline = time.monotonic() + timeout
-    matcher = _Incremental(match)
+    matcher = IncrementalMatch(match)
     while True:
         messages = store.messages()
         matched = matcher.update(messages)
@@ -106,7 +107,7 @@ def _changed_since(snapshot: list[Message]) -> Callable[[list[Message]], bool]:
     return lambda now: len(now) != seen or (seen > 0 and now[seen - 1] is not last)
 
 
-class _Incremental:
+class IncrementalMatch:
     """Matches only the messages not seen before (starting over after a clear)."""
 
     __slots__ = ("_match", "_matched", "_seen")
@@ -126,7 +127,7 @@ class _Incremental:
         return self._matched
 
 
-def _check_timeout(timeout: object) -> None:
+def check_timeout(timeout: object) -> None:
     if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout < 0:
         raise ValueError(f"timeout must be a non-negative number of seconds, got {timeout!r}")
 
@@ -170,8 +171,8 @@ def report(messages: Sequence[Message], match: MessageFilter, limit: int = REPOR
 
 def summary(m: Message) -> str:
     """``12:00:01.312 from a@x.org to ['b@x.org'] 'Subject'`` (header values, else envelope)."""
-    sender = m.from_ or f"<{m.mail_from}>"
-    to = m.to or list(m.rcpt_tos)
+    sender = m.from_ or f"<{m.mail_from}> (envelope)"
+    to = f"to {m.to!r}" if m.to else f"to {list(m.rcpt_tos)!r} (envelope)"
     bcc = f" bcc {m.bcc!r}" if m.to and m.bcc else ""
     at = m.received_at.strftime("%H:%M:%S.%f")[:-3]
-    return f"{at} from {sender} to {to!r}{bcc} {m.subject!r}"
+    return f"{at} from {sender} {to}{bcc} {m.subject!r}"
