@@ -9,6 +9,8 @@ import pytest
 
 from mocksmtp import MockSMTPServer
 
+pytest_plugins = ["pytester"]  # the plugin's own tests (tests/plugin) run pytest in pytest
+
 
 @pytest.fixture
 def server() -> Iterator[MockSMTPServer]:

@@ -149,6 +149,7 @@ class AsyncMockSMTPServer(MessageQueries):
         message is stored, through a store subscription, and never polls. After ``timeout``
         seconds raises :class:`~mocksmtp.WaitTimeout` listing what arrived.
         """
+        __tracebackhide__ = True  # pytest shows the caller's line, not ours
         match = MessageFilter(**filters)
         check_count(count)
         check_timeout(timeout)

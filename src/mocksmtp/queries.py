@@ -50,6 +50,7 @@ class MessageQueries:
 
         >>> (welcome,) = server.assert_sent(1, to="user@example.com")  # doctest: +SKIP
         """
+        __tracebackhide__ = True  # pytest shows the caller's line, not ours
         if count is not None:
             check_count(count, minimum=0)
         match = MessageFilter(**filters)
@@ -67,6 +68,7 @@ class MessageQueries:
 
         >>> server.assert_nothing_sent(to="admin@example.com")  # doctest: +SKIP
         """
+        __tracebackhide__ = True
         match = MessageFilter(**filters)
         messages = self.store.messages()
         matched = [m for m in messages if match(m)]
@@ -86,6 +88,7 @@ def wait_sync(store: MemoryStore, count: int, timeout: float, match: MessageFilt
     """Block until ``count`` messages in ``store`` match; raise :class:`WaitTimeout` after
     ``timeout`` seconds. Waits on the store's condition; matching (which parses) happens
     outside its lock, so the engine is never held up by a waiter."""
+    __tracebackhide__ = True
     check_count(count)
     check_timeout(timeout)
     deadline = time.monotonic() + timeout

@@ -252,4 +252,5 @@ class MockSMTPServer(MessageQueries):
 
         >>> (message,) = server.wait_for(to="user@example.com", subject="Welcome")  # doctest: +SKIP
         """
+        __tracebackhide__ = True  # pytest shows the caller's line, not ours
         return wait_sync(self.store, count, timeout, MessageFilter(**filters))
