@@ -57,5 +57,6 @@ def plugin_args() -> list[str]:
 def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
     """pytester whose subprocesses (and xdist workers) import mocksmtp from this tree."""
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")])))
-    pytester.makeini("[pytest]\nfilterwarnings = error\n")
+    # pytest-benchmark, where installed, warns (an error here) whenever xdist is around
+    pytester.makeini("[pytest]\nfilterwarnings = error\naddopts = -p no:benchmark\n")
     return pytester

@@ -70,8 +70,7 @@ def test_tests_are_isolated_under_xdist(pytester: pytest.Pytester, plugin_args: 
     """Under pytest -n 2 each worker has its own server and tests still see only their mail."""
     pytest.importorskip("xdist")
     pytester.makepyfile("import pytest\n" + ISOLATION_TESTS)
-    # pytest-benchmark, where installed, warns under xdist; our warnings are errors
-    result = pytester.runpytest_subprocess("-n", "2", "-p", "no:benchmark", *plugin_args)
+    result = pytester.runpytest_subprocess("-n", "2", *plugin_args)
     result.assert_outcomes(passed=7)
     result.stdout.fnmatch_lines(["*2 workers*"])
 
