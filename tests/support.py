@@ -6,9 +6,14 @@ Every read blocks on the socket with a timeout; nothing sleeps.
 from __future__ import annotations
 
 import socket
+import uuid
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-__all__ = ["RawClient", "Reply"]
+if TYPE_CHECKING:
+    from mocksmtp import Message, MockSMTPServer
+
+__all__ = ["RawClient", "Reply", "assert_healthy", "codes_in", "token"]
 
 Reply = tuple[int, list[str]]
 
@@ -107,3 +112,68 @@ class RawClient:
         assert self.code("DATA") == 354
         self.send(body + b".\r\n")
         return self.read_reply()
+
+    # -- additions for the protocol tests ---------------------------------------------------
+
+    def nodelay(self) -> RawClient:
+        """Send each ``send()`` as its own TCP segment (no Nagle coalescing)."""
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return self
+
+    def shutdown_write(self) -> None:
+        """Half-close: the server sees end of input; replies can still be read."""
+        self.sock.shutdown(socket.SHUT_WR)
+
+    def try_send(self, data: bytes) -> bool:
+        """Send, tolerating a server that already closed (False then)."""
+        try:
+            self.sock.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            return False
+        return True
+
+    def replies_until_closed(self) -> list[Reply]:
+        """Every complete reply the server sends until it closes the connection."""
+        return parse_replies(self.read_until_closed())
+
+
+def parse_replies(data: bytes) -> list[Reply]:
+    """Split raw server output into complete replies (a trailing partial line is ignored)."""
+    replies: list[Reply] = []
+    texts: list[str] = []
+    for raw in data.split(b"\r\n")[:-1]:
+        line = raw.decode("utf-8", "replace")
+        texts.append(line[4:])
+        if line[3:4] != "-":
+            replies.append((int(line[:3]), texts))
+            texts = []
+    return replies
+
+
+def codes_in(data: bytes) -> list[int]:
+    """The reply codes in raw server output, in order."""
+    return [code for code, _ in parse_replies(data)]
+
+
+def token() -> str:
+    """A unique marker to put in a message, so a stored message can be traced to its sender."""
+    return uuid.uuid4().hex
+
+
+def assert_healthy(server: MockSMTPServer, *, stored: int) -> Message:
+    """After a bad-input case: exactly ``stored`` messages are kept, and a fresh client can
+    still send one that is stored byte for byte (so ``stored + 1`` afterwards). Returns it."""
+    kept = server.messages
+    assert len(kept) == stored, f"expected {stored} stored message(s), found {len(kept)}: {kept!r}"
+    body = f"Subject: health check\r\n\r\n{token()}\r\n".encode()
+    with RawClient(server.port) as c:
+        code, texts = c.send_message("health@example.com", ["check@example.com"], body)
+        assert code == 250, f"a fresh client could not send: {code} {texts}"
+    kept = server.messages
+    assert len(kept) == stored + 1, f"expected {stored + 1} stored message(s), found {kept!r}"
+    last = kept[-1]
+    assert last.raw == body
+    assert last.mail_from == "health@example.com"
+    assert last.rcpt_tos == ("check@example.com",)
+    assert last.id in texts[0]
+    return last

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import SMTPOptions
 from .errors import ServerStartError, ServerStateError
@@ -13,9 +12,13 @@ from .filters import MessageFilter
 from .message import Message
 from .queries import IncrementalMatch, MessageQueries, check_count, check_timeout, timeout_error
 from .server import ServerState, _check_address
-from .smtp.listener import Listener
 from .smtp.state import EngineContext, Stats
 from .store import MemoryStore
+
+if TYPE_CHECKING:  # asyncio and the engine load on first use: `import mocksmtp` stays cheap
+    import asyncio
+
+    from .smtp.listener import Listener
 
 __all__ = ["AsyncMockSMTPServer"]
 
@@ -68,6 +71,10 @@ class AsyncMockSMTPServer(MessageQueries):
         Raises :class:`~mocksmtp.ServerStartError` when the address cannot be used and
         :class:`~mocksmtp.ServerStateError` when already running.
         """
+        import asyncio
+
+        from .smtp.listener import Listener
+
         if self._state is ServerState.RUNNING:
             raise ServerStateError(f"{self!r} is already running; stop() it first")
         try:
@@ -150,6 +157,8 @@ class AsyncMockSMTPServer(MessageQueries):
         seconds raises :class:`~mocksmtp.WaitTimeout` listing what arrived.
         """
         __tracebackhide__ = True  # pytest shows the caller's line, not ours
+        import asyncio
+
         match = MessageFilter(**filters)
         check_count(count)
         check_timeout(timeout)

@@ -10,7 +10,7 @@ import queue
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any, TextIO
 
@@ -36,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="port to listen on, 0 for a free one (default: %(default)s)")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="log the SMTP dialogue (passwords are never shown)")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="do not print a line per message (statistics are still printed)")
     parser.add_argument("--stats-interval", type=float, default=60.0, metavar="S",
                         help="print statistics every S seconds, 0 to turn off (default: %(default)s)")
     limits = parser.add_argument_group("limits and policies")
@@ -80,7 +82,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         return 2
 
     arrivals: queue.SimpleQueue[object] = queue.SimpleQueue()
-    unsubscribe = server.store.subscribe(arrivals.put)  # printing happens here, not in the engine
+    # Printing happens in this thread, not in the engine's.
+    unsubscribe: Callable[[], None] = _nothing if args.quiet else server.store.subscribe(arrivals.put)
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
         arrivals.put(_STOP)
@@ -111,6 +114,10 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
             signal.signal(sig, handler)
     print(f"mocksmtp: stopped after {statistics(server, started)}", file=out, flush=True)
     return 0
+
+
+def _nothing() -> None:
+    pass
 
 
 def statistics(server: MockSMTPServer, started: float) -> str:

@@ -28,7 +28,6 @@ MessageFilter(to='b@example.com', subject='Welcome')
 
 from __future__ import annotations
 
-import email.utils
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Union
@@ -119,6 +118,8 @@ def _string_test(value: object, what: str, *, exact: bool = False) -> Callable[[
 
 def _normalized(address: str) -> str:
     if "<" in address:  # "Name <a@x.org>" given: use the address
+        import email.utils
+
         address = email.utils.parseaddr(address)[1] or address
     return normalize_address(address).casefold()
 

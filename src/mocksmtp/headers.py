@@ -7,14 +7,18 @@ a header the modern parser cannot read is returned as it was sent.
 
 from __future__ import annotations
 
-import email.policy
-import email.utils
 from collections.abc import Iterator, Mapping
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 __all__ = ["Address", "Headers", "decode_header", "parse_addresses"]
 
-_POLICY = email.policy.default
+
+
+def _policy() -> Any:
+    """``email.policy.default``, imported on first parse so ``import mocksmtp`` stays cheap."""
+    import email.policy
+
+    return email.policy.default
 
 
 class Address(NamedTuple):
@@ -53,7 +57,7 @@ def decode_header(name: str, value: str) -> str:
     """The decoded, unfolded text of one raw header value; the raw value if it cannot be read."""
     value = _text(value)
     try:
-        return str(_POLICY.header_fetch_parse(name, value))
+        return str(_policy().header_fetch_parse(name, value))
     except Exception:  # the header registry has raised IndexError and friends on odd input
         return _unfold(value)
 
@@ -66,9 +70,11 @@ def parse_addresses(name: str, values: list[str]) -> tuple[list[Address], bool]:
     for value in values:
         value = _text(value)
         try:
-            header = _POLICY.header_fetch_parse(name, value)
+            header = _policy().header_fetch_parse(name, value)
             mailboxes = [(a.display_name, a.addr_spec) for a in header.addresses]
         except Exception:
+            import email.utils
+
             ok = False
             mailboxes = email.utils.getaddresses([_unfold(value)])
         result.extend(Address(n, normalize_address(a)) for n, a in mailboxes if a and "@" in a)

@@ -9,8 +9,9 @@ together, in order. A message is in the store before the ``250`` that names it i
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
-from typing import ClassVar
+from typing import ClassVar, cast
 
 from ..message import Message, _protocol_flags
 from .address import PathError, parse_path_argument, validate_path
@@ -29,8 +30,13 @@ _MAIL_ALLOWANCE = 128  # room for ESMTP parameters on MAIL/RCPT beyond the comma
 _COUNTS_AS_ERROR = range(500, 504)  # replies that count toward max_bad_commands
 
 
-class SMTPProtocol(asyncio.Protocol):
-    """One SMTP session. Created by the server's protocol factory with the shared context."""
+class SMTPProtocol(asyncio.BufferedProtocol):
+    """One SMTP session. Created by the server's protocol factory with the shared context.
+
+    A buffered protocol: the transport receives straight into the engine's read buffer
+    (:meth:`get_buffer`), so no read allocates (a plain ``Protocol`` gets a fresh 256 KiB
+    ``bytes`` per read, which costs an mmap, an mremap and a munmap each time).
+    """
 
     _handlers: ClassVar[dict[bytes, Callable[[SMTPProtocol, bytes], None]]]
 
@@ -63,8 +69,8 @@ class SMTPProtocol(asyncio.Protocol):
     # -- connection lifecycle -------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports implement asyncio.Transport without subclassing it.
+        self.transport = cast(asyncio.Transport, transport)
         ctx = self.ctx
         ctx.stats.connections += 1
         ctx.protocols.add(self)
@@ -110,6 +116,15 @@ class SMTPProtocol(asyncio.Protocol):
     def resume_writing(self) -> None:
         if self.transport is not None and not self._closed:
             self.transport.resume_reading()
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.ctx.read_buffer
+
+    def buffer_updated(self, nbytes: int) -> None:
+        # Message data is copied from the read buffer into the message once (by _feed_data);
+        # commands get bytes of their own. Nothing keeps a view of the read buffer.
+        view = self.ctx.read_buffer[:nbytes]
+        self.data_received(view if self._in_data else bytes(view))  # type: ignore[arg-type]
 
     def data_received(self, data: bytes) -> None:
         if self._closed:
@@ -181,6 +196,11 @@ class SMTPProtocol(asyncio.Protocol):
             self._timer = None
         if self.transport is not None:
             self.transport.close()
+            if self.transport.get_write_buffer_size():
+                # close() waits for our replies to be read; a client that never reads would
+                # hold its slot forever. It gets idle_timeout to read them, then is dropped.
+                self._timer = self._loop.call_later(self.ctx.options.idle_timeout,
+                                                    self.transport.abort)
 
     def _peer_text(self) -> str:
         host, port = self.session.peer
@@ -230,25 +250,33 @@ class SMTPProtocol(asyncio.Protocol):
             if self._closed or not data:
                 return b""
         buf = self._buf
-        buf += data
+        src: bytes | bytearray
+        if buf:  # a partial line is pending: append to it
+            buf += data
+            src = buf
+        else:  # the usual case: scan the read itself, and keep only a partial last line
+            src = data
         pos = 0
         while not self._closed:
-            nl = buf.find(b"\n", pos)
+            nl = src.find(b"\n", pos)
             if nl < 0:
-                if len(buf) - pos > self._buffer_limit:
+                if len(src) - pos > self._buffer_limit:
                     self._draining = True
                     buf.clear()
                     return b""
                 break
-            end = nl - 1 if nl > pos and buf[nl - 1] == 0x0D else nl
-            line = bytes(buf[pos:end])
+            end = nl - 1 if nl > pos and src[nl - 1] == 0x0D else nl
+            line = bytes(src[pos:end])
             pos = nl + 1
             self._command(line)
             if self._in_data:
-                rest = bytes(buf[pos:])
+                rest = bytes(src[pos:])
                 buf.clear()
                 return rest
-        del buf[:pos]
+        if src is buf:
+            del buf[:pos]
+        elif pos < len(src):
+            buf += src[pos:]
         return b""
 
     def _command(self, line: bytes) -> None:
@@ -287,7 +315,7 @@ class SMTPProtocol(asyncio.Protocol):
 
     def _cmd_ehlo(self, arg: bytes) -> None:
         name = arg.strip()
-        if not name:
+        if not name or _has_control(name):
             self._reply(REPLY.EHLO_SYNTAX)
             return
         self.session.helo = name.decode("utf-8", "replace")
@@ -297,7 +325,7 @@ class SMTPProtocol(asyncio.Protocol):
 
     def _cmd_helo(self, arg: bytes) -> None:
         name = arg.strip()
-        if not name:
+        if not name or _has_control(name):
             self._reply(REPLY.HELO_SYNTAX)
             return
         self.session.helo = name.decode("utf-8", "replace")
@@ -427,8 +455,10 @@ class SMTPProtocol(asyncio.Protocol):
         end = buf.find(_END_OF_DATA, start if start > 0 else 0)
         if end < 0:
             limit = self.ctx.options.max_message_size
-            if limit and len(buf) - 2 > limit:
-                if not self._data_oversize and len(buf) - 2 - buf.count(_STUFFED) > limit:
+            # Content so far is at least len(buf) less the virtual CRLF (2), the stuffed dots,
+            # and the ".\r" that may begin the end marker (2): only that much is sure to count.
+            if limit and len(buf) - 4 > limit:
+                if not self._data_oversize and len(buf) - 4 - buf.count(_STUFFED) > limit:
                     self._data_oversize = True
                 if self._data_oversize:
                     del buf[:-4]  # keep only what may begin the end-of-data marker
@@ -491,12 +521,23 @@ class SMTPProtocol(asyncio.Protocol):
         stats.bytes += len(raw)
         self.envelope = Envelope()
         self._send(f"250 2.0.0 Ok: queued as {message.id}\r\n".encode())
-        self.ctx.logger.info(
-            "message %s from <%s> to %s, %d bytes", message.id, message.mail_from,
-            ", ".join(f"<{r}>" for r in message.rcpt_tos), len(raw),
-        )
+        logger = self.ctx.logger
+        if logger.isEnabledFor(logging.INFO):  # not joining the recipients for nothing
+            logger.info(
+                "message %s from <%s> to %s, %d bytes", message.id, message.mail_from,
+                ", ".join(f"<{r}>" for r in message.rcpt_tos), len(raw),
+            )
         if self.ctx.stopping:
             self._close_with(REPLY.SHUTTING_DOWN)
+
+
+_CONTROLS = bytes(range(0x20)) + b"\x7f"
+
+
+def _has_control(name: bytes) -> bool:
+    """Whether a HELO/EHLO name holds a control octet (a CR or tab must never reach
+    ``Message.helo``, which later layers may put in a header or a page)."""
+    return len(name.translate(None, _CONTROLS)) != len(name)
 
 
 def _loggable(line: bytes) -> str:

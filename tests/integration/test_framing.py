@@ -1,0 +1,313 @@
+"""Catalogue group C: data framing and SMTP smuggling.
+
+Only CRLF.CRLF ends data. Every other end-of-data look-alike is content, so input can never turn
+one transaction into two, whatever the segmentation on the wire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from tests.support import RawClient, assert_healthy, codes_in, parse_replies
+
+from mocksmtp import REPLY, MemoryStore, MockSMTPServer, SMTPOptions
+from mocksmtp.smtp.protocol import SMTPProtocol
+from mocksmtp.smtp.state import EngineContext
+
+SMUGGLED = "smuggled@evil.example"
+FAKE_ENDS = [b"\n.\n", b"\n.\r\n", b"\r.\r", b"\r.\n", b"\r\n.\n", b"\r\n.\r", b"\r.\r\n", b"\r\n\x00.\r\n",
+             b"\r\n\x00\r\n.\n", b"\r\n.\x00\r\n", b"\r\n..\r\n",
+             b"\r\n. \r\n", b"\r\r\n.\n\r\n"]
+
+
+def stuff(content: bytes) -> bytes:
+    """What a client sends for ``content`` (which ends in CRLF or is empty): dot-stuffed."""
+    return (b"\r\n" + content).replace(b"\r\n.", b"\r\n..")[2:]
+
+
+def transaction(sender: str, content: bytes, *, ehlo: bool = True) -> bytes:
+    """A whole transaction as pipelined bytes."""
+    head = b"EHLO client.example\r\n" if ehlo else b""
+    return (head + f"MAIL FROM:<{sender}>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n".encode()
+            + stuff(content) + b".\r\n")
+
+
+def send_segments(port: int, segments: list[bytes], pause: float = 0.002) -> list[int]:
+    """Send each segment as its own TCP segment (a short pause lets the server read it alone),
+    then QUIT; return every reply code up to the close (greeting excluded)."""
+    with RawClient(port) as c:
+        c.nodelay()
+        for i, segment in enumerate(segments):
+            if i:
+                time.sleep(pause)  # pacing our own sends, not waiting for the server
+            c.send(segment)
+        c.send(b"QUIT\r\n")
+        return codes_in(c.read_until_closed())
+
+
+# -- fake end-of-data markers and smuggling ---------------------------------------------------
+
+
+@pytest.mark.parametrize("fake_end", FAKE_ENDS, ids=[repr(f)[2:-1] for f in FAKE_ENDS])
+@pytest.mark.parametrize("eol", [b"\r\n", b"\n"], ids=["crlf", "lf"])
+def test_fake_end_of_data_never_makes_a_second_message(server: MockSMTPServer, fake_end: bytes,
+                                                       eol: bytes) -> None:
+    """A look-alike end of data followed by a smuggled MAIL/RCPT/DATA is all content: one message."""
+    smuggled = eol.join([f"MAIL FROM:<{SMUGGLED}>".encode(), b"RCPT TO:<victim@example.com>", b"DATA",
+                         b"Subject: smuggled", b"", b"evil", b""])
+    content = b"Subject: legit\r\n\r\nhello" + fake_end + smuggled
+    with RawClient(server.port) as c:
+        assert c.code("EHLO client.example") == 250
+        assert c.code("MAIL FROM:<legit@example.com>") == 250
+        assert c.code("RCPT TO:<b@example.com>") == 250
+        assert c.code("DATA") == 354
+        c.send(content + b"\r\n.\r\nQUIT\r\n")
+        replies = c.replies_until_closed()
+    assert [code for code, _ in replies] == [250, REPLY.BYE.code]
+    (m,) = server.messages
+    assert m.mail_from == "legit@example.com"
+    assert m.rcpt_tos == ("b@example.com",)
+    assert m.raw == (b"\r\n" + content + b"\r\n").replace(b"\r\n..", b"\r\n.")[2:]
+    assert_healthy(server, stored=1)
+    assert all(msg.mail_from != SMUGGLED for msg in server.messages)
+
+
+def test_bare_lf_and_cr_in_data_are_stored_verbatim_and_flagged(server: MockSMTPServer) -> None:
+    """Bare LF and bare CR are never line terminators: stored as sent and flagged."""
+    content = b"a\nb\rc\r\n.\n\r.\r\n"
+    with RawClient(server.port) as c:
+        code, _ = c.send_message("a@example.com", ["b@example.com"], content)
+    assert code == 250
+    (m,) = server.messages
+    assert m.raw == content
+    assert {"bare_lf", "bare_cr"} <= m.flags
+    assert_healthy(server, stored=1)
+
+
+@pytest.mark.parametrize("bad", [b"a\nb\r\n", b"a\rb\r\n", b"a\r\n\n.\n\r\n"])
+def test_strict_mode_rejects_bare_line_endings_in_data(make_server: Any, bad: bytes) -> None:
+    """In strict mode bare CR or LF in data gets 550 5.6.0 after the end of data; nothing stored."""
+    server = make_server(strict=True)
+    with RawClient(server.port) as c:
+        code, texts = c.send_message("a@example.com", ["b@example.com"], bad)
+        assert (code, texts[0].split()[0]) == (REPLY.BARE_LINE_ENDING.code, REPLY.BARE_LINE_ENDING.status)
+        assert c.code("NOOP") == 250
+    assert_healthy(server, stored=0)
+
+
+def test_stuffed_dots_are_unstuffed(server: MockSMTPServer) -> None:
+    """`..` at the start of a line is stored as `.`, on the first line too; dots elsewhere stay."""
+    content = b".first\r\n.\r\n..\r\na.b..c\r\n...\r\n"
+    with RawClient(server.port) as c:
+        code, _ = c.send_message("a@example.com", ["b@example.com"], stuff(content))
+    assert code == 250
+    (m,) = server.messages
+    assert m.raw == content
+    assert_healthy(server, stored=1)
+
+
+def test_an_empty_message_is_stored_empty(server: MockSMTPServer) -> None:
+    """DATA followed at once by `.` stores a message of zero octets."""
+    with RawClient(server.port) as c:
+        code, _ = c.send_message("a@example.com", ["b@example.com"], b"")
+    assert code == 250
+    (m,) = server.messages
+    assert m.raw == b""
+    assert_healthy(server, stored=1)
+
+
+def test_a_message_without_final_crlf_is_stored_as_sent(server: MockSMTPServer) -> None:
+    """Nothing is added: content is everything before CRLF.CRLF, its last CRLF included."""
+    with RawClient(server.port) as c:
+        code, _ = c.send_message("a@example.com", ["b@example.com"], b"no header, one line\r\n")
+    assert code == 250
+    assert server.messages[0].raw == b"no header, one line\r\n"
+
+
+def test_two_transactions_in_one_segment_make_two_messages_in_order(server: MockSMTPServer) -> None:
+    """Two pipelined transactions in one send() give two messages, in order, byte exact."""
+    stream = (transaction("one@example.com", b"first\r\n")
+              + transaction("two@example.com", b"second\r\n", ehlo=False))
+    with RawClient(server.port) as c:
+        c.send(stream + b"QUIT\r\n")
+        codes = [code for code, _ in c.replies_until_closed()]
+    assert codes == [250, 250, 250, 354, 250, 250, 250, 354, 250, 221]
+    assert [(m.mail_from, m.raw) for m in server.messages] == [
+        ("one@example.com", b"first\r\n"), ("two@example.com", b"second\r\n")]
+    assert_healthy(server, stored=2)
+
+
+# -- segmentation -----------------------------------------------------------------------------
+
+
+def test_end_of_data_split_at_every_position_ends_data_exactly_once(server: MockSMTPServer) -> None:
+    """CRLF.CRLF split into two TCP segments at each byte position ends the data once."""
+    for i in range(1, 5):
+        server.reset()
+        head = b"EHLO c\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\nline"
+        stream = head + b"\r\n.\r\n" + b"NOOP\r\n"
+        cut = len(head) + i
+        codes = send_segments(server.port, [stream[:cut], stream[cut:]])
+        assert codes == [250, 250, 250, 354, 250, 250, 221], f"split after octet {i} of CRLF.CRLF"
+        assert [m.raw for m in server.messages] == [b"line\r\n"]
+    assert_healthy(server, stored=1)
+
+
+def test_a_transaction_split_at_every_position_makes_one_exact_message(server: MockSMTPServer) -> None:
+    """A whole transaction split into two TCP segments at every position: one message, exact."""
+    content = b"..dot\r\n\r\n.x\r\n"
+    stream = transaction("a@example.com", content)
+    for cut in range(1, len(stream)):
+        server.reset()
+        codes = send_segments(server.port, [stream[:cut], stream[cut:]], pause=0.001)
+        assert codes == [250, 250, 250, 354, 250, 221], f"split at {cut}: {stream[:cut]!r}"
+        assert [m.raw for m in server.messages] == [content], f"split at {cut}"
+
+
+contents = st.lists(
+    st.sampled_from([b".", b"..", b"\r\n", b"\r", b"\n", b"x", b"\x00", b"\xff", b"MAIL FROM:<x@y.z>", b" "]),
+    max_size=20,
+).map(lambda parts: b"".join(parts) + b"\r\n")
+
+
+@settings(max_examples=60, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(first=contents, second=contents, cuts=st.lists(st.integers(min_value=1, max_value=400), max_size=6))
+def test_pipelined_transactions_survive_any_segmentation(server: MockSMTPServer, first: bytes,
+                                                         second: bytes, cuts: list[int]) -> None:
+    """Two pipelined transactions with tricky content, cut into random TCP segments: two exact
+    messages, replies in order, whatever the cut points."""
+    server.reset()
+    stream = transaction("one@example.com", first) + transaction("two@example.com", second, ehlo=False)
+    points = sorted({c for c in cuts if c < len(stream)})
+    segments = [stream[a:b] for a, b in zip([0, *points], [*points, len(stream)], strict=True)]
+    codes = send_segments(server.port, segments, pause=0.001)
+    assert codes == [250, 250, 250, 354, 250, 250, 250, 354, 250, 221]
+    assert [(m.mail_from, m.raw) for m in server.messages] == [("one@example.com", first),
+                                                               ("two@example.com", second)]
+
+
+# -- the same, exhaustively, without the network ----------------------------------------------
+
+
+class _Transport(asyncio.Transport):
+    """In-memory transport: records what the protocol writes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.out = bytearray()
+        self.closed = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.out += data
+
+    def close(self) -> None:
+        self.closed = True
+
+    def abort(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return ("127.0.0.1", 1) if name == "peername" else default
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+async def _feed_all(streams: list[list[bytes]], options: SMTPOptions | None = None
+                    ) -> list[tuple[bytes, list[bytes]]]:
+    results = []
+    for chunks in streams:
+        store = MemoryStore()
+        protocol = SMTPProtocol(EngineContext(options or SMTPOptions(), store))
+        transport = _Transport()
+        protocol.connection_made(transport)
+        for chunk in chunks:
+            protocol.data_received(chunk)
+        protocol.connection_lost(None)
+        results.append((bytes(transport.out), [m.raw for m in store.messages()]))
+    return results
+
+
+def test_every_pair_of_cut_points_in_two_pipelined_transactions() -> None:
+    """Two pipelined transactions fed to the engine in three pieces, at every pair of nearby cut
+    points (exact segmentation, no network): always two exact messages and the same replies."""
+    content = b".a\r\n\r\n..\r\n"
+    stream = (transaction("a@x.example", content, ehlo=False)
+              + transaction("b@x.example", b"\r\n", ehlo=False))
+    stream = b"HELO c\r\n" + stream
+    n = len(stream)
+    # Every single cut, and every pair of cuts up to 8 octets apart (a marker in three pieces).
+    cases = [[stream[:i], stream[i:j], stream[j:]] for i in range(1, n) for j in range(i, min(i + 9, n))]
+    results = asyncio.run(_feed_all([[stream], *cases]))
+    whole_out, whole_raws = results[0]
+    assert codes_in(whole_out) == [220, 250, 250, 250, 354, 250, 250, 250, 354, 250]
+    assert whole_raws == [content, b"\r\n"]
+    for chunks, (out, raws) in zip(cases, results[1:], strict=True):
+        assert raws == whole_raws, chunks
+        assert [c for c, _ in parse_replies(out)] == codes_in(whole_out), chunks
+
+
+def feed(chunks: list[bytes], options: SMTPOptions) -> list[tuple[bytes, list[bytes]]]:
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(_feed_all([chunks], options))
+    finally:
+        loop.close()
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(content=contents, slack=st.integers(min_value=-4, max_value=4),
+       cuts=st.lists(st.integers(min_value=1, max_value=120), max_size=5))
+def test_the_size_limit_counts_exactly_the_content_whatever_the_segmentation(content: bytes, slack: int,
+                                                                             cuts: list[int]) -> None:
+    """Against a limit within a few octets of the message size, and any segmentation: 250 and
+    the exact content when it fits, 552 and nothing stored when it does not."""
+    limit = max(len(content) + slack, 1)
+    stream = transaction("a@x.example", content, ehlo=True)
+    points = sorted({len(stream) - c for c in cuts if c < len(stream)})
+    chunks = [stream[a:b] for a, b in zip([0, *points], [*points, len(stream)], strict=True)]
+    ((out, raws),) = feed(chunks, SMTPOptions(max_message_size=limit))
+    if len(content) <= limit:
+        assert (codes_in(out)[-1], raws) == (250, [content])
+    else:
+        assert (codes_in(out)[-1], raws) == (REPLY.MESSAGE_TOO_BIG.code, [])
+
+
+# -- random input never crashes or stores what was not acknowledged --------------------------
+
+tokens = st.sampled_from([
+    b"EHLO c\r\n", b"HELO c\r\n", b"MAIL FROM:<a@example.com>\r\n", b"MAIL FROM:<>\r\n",
+    b"RCPT TO:<b@example.com>\r\n", b"DATA\r\n", b"RSET\r\n", b"NOOP\r\n", b"\r\n.\r\n", b".\r\n",
+    b"..\r\n", b"\r\n", b"\n", b"\r", b".", b"\x00", b"\xff\xfe", b"x" * 700, b"SIZE=99999999999",
+    b" ", b"<", b">", b":", b"@", b"MAIL", b"RCPT TO:<", b"BDAT 10\r\n", b"VRFY x\r\n",
+])
+streams = st.one_of(st.lists(tokens, max_size=40).map(b"".join), st.binary(max_size=2000))
+
+
+@settings(max_examples=150, deadline=None, database=None)
+@given(stream=streams)
+def test_random_byte_streams_never_crash_or_store_unacknowledged(stream: bytes) -> None:
+    """Whatever bytes a client sends, the session never hits an internal error, and the store
+    holds exactly the messages acknowledged with 250 on the wire, in order."""
+    with MockSMTPServer("127.0.0.1", 0, max_bad_commands=1000) as server:
+        with RawClient(server.port) as c:
+            c.try_send(stream)
+            c.shutdown_write()
+            replies = c.replies_until_closed()
+        queued = [texts[0] for code, texts in replies if code == 250 and "queued as" in texts[0]]
+        assert [m.id for m in server.messages] == [t.rsplit(" ", 1)[1] for t in queued]
+        assert server.stats.errors == 0
+        assert all(code != REPLY.LOCAL_ERROR.code for code, _ in replies)
+        assert_healthy(server, stored=len(queued))

@@ -1,0 +1,300 @@
+"""Catalogue group B: overlong input and message size, through a raw socket."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import pytest
+from tests.support import RawClient, assert_healthy
+
+from mocksmtp import REPLY, MockSMTPServer
+
+MakeServer = Callable[..., MockSMTPServer]
+
+
+def open_data(c: RawClient, mail_from: str = "a@example.com", extra: str = "") -> None:
+    assert c.code("EHLO client.example") == 250
+    assert c.code(f"MAIL FROM:<{mail_from}>{extra}") == 250
+    assert c.code("RCPT TO:<b@example.com>") == 250
+    assert c.code("DATA") == 354
+
+
+def _vm(field: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise LookupError(field)
+
+
+@contextmanager
+def peak_rss_growth() -> Iterator[list[int]]:
+    """Measure how far this process's peak RSS rises inside the block (Linux only)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")  # reset the peak (VmHWM) to the current RSS
+        before = _vm("VmHWM")
+    except OSError as e:
+        pytest.skip(f"cannot reset the peak RSS of this process: {e}")
+    growth: list[int] = []
+    yield growth
+    growth.append(_vm("VmHWM") - before)
+
+
+# -- command lines ----------------------------------------------------------------------------
+
+
+def test_a_600_byte_command_is_500_and_the_next_command_works(server: MockSMTPServer) -> None:
+    """A command line over 512 octets gets 500 5.5.2; the session goes on."""
+    with RawClient(server.port) as c:
+        assert c.code("NOOP " + "x" * 595) == REPLY.LINE_TOO_LONG.code
+        assert c.code("EHLO client.example") == 250
+    assert_healthy(server, stored=0)
+
+
+def test_command_limit_is_512_octets_including_crlf(server: MockSMTPServer) -> None:
+    """510 octets plus CRLF is accepted; one more octet is 500."""
+    with RawClient(server.port) as c:
+        assert c.code("NOOP " + "x" * 505) == 250
+        code, texts = c.command("NOOP " + "x" * 506)
+        assert (code, texts[0]) == (REPLY.LINE_TOO_LONG.code, str(REPLY.LINE_TOO_LONG)[4:])
+    assert_healthy(server, stored=0)
+
+
+def test_mail_and_rcpt_have_room_for_parameters_beyond_512(server: MockSMTPServer) -> None:
+    """MAIL and RCPT may exceed 512 octets by the parameter allowance; far beyond is 500."""
+    local = "l" * 540
+    with RawClient(server.port) as c:
+        assert c.code("EHLO client.example") == 250
+        assert c.code(f"MAIL FROM:<{local}@example.com> SIZE=100 BODY=8BITMIME") == 250
+        assert c.code(f"RCPT TO:<{local}@example.com>") == 250
+        assert c.code(f"RCPT TO:<{'r' * 700}@example.com>") == REPLY.LINE_TOO_LONG.code
+        assert c.code("DATA") == 354
+        c.send(b"x\r\n.\r\n")
+        assert c.read_reply()[0] == 250
+    (m,) = server.messages
+    assert m.mail_from == f"{local}@example.com"
+    assert m.rcpt_tos == (f"{local}@example.com",)
+    assert_healthy(server, stored=1)
+
+
+def test_an_overlong_line_split_over_many_segments_gets_one_500(server: MockSMTPServer) -> None:
+    """An overlong line arriving in pieces is drained to its end and answered once."""
+    with RawClient(server.port) as c:
+        c.nodelay()
+        c.send(b"MAIL FROM:<")
+        for _ in range(20):
+            c.send(b"a" * 100)
+        c.send(b"@example.com>\r\nNOOP\r\n")
+        assert c.read_replies(2) == [REPLY.LINE_TOO_LONG.code, 250]
+    assert_healthy(server, stored=0)
+
+
+def test_a_megabyte_without_crlf_keeps_memory_flat_then_500(server: MockSMTPServer) -> None:
+    """64 MiB with no line end is discarded as it arrives (memory flat); the line gets one 500."""
+    chunk = b"x" * 65536
+    with RawClient(server.port) as c, peak_rss_growth() as growth:
+        assert c.code("EHLO client.example") == 250
+        for _ in range(1024):
+            c.send(chunk)
+        c.send(b"\r\nNOOP\r\n")
+        assert c.read_replies(2) == [REPLY.LINE_TOO_LONG.code, REPLY.OK.code]
+    assert growth[0] < 16 * 1024 * 1024, f"peak RSS grew by {growth[0]} bytes"
+    assert_healthy(server, stored=0)
+
+
+def test_an_overlong_line_is_not_executed_even_if_it_ends_in_a_command(server: MockSMTPServer) -> None:
+    """The tail of an overlong line is discarded, never run as a command of its own."""
+    with RawClient(server.port) as c:
+        assert c.code("EHLO client.example") == 250
+        c.send(b"NOOP " + b"x" * 2000 + b" MAIL FROM:<smuggled@example.com>\r\n")
+        assert c.read_reply()[0] == REPLY.LINE_TOO_LONG.code
+        assert c.code("RCPT TO:<b@example.com>") == REPLY.NEED_MAIL.code
+    assert_healthy(server, stored=0)
+
+
+# -- data lines -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_a_1001_byte_data_line_that_is_a_stuffed_dot_is_accepted(make_server: MakeServer,
+                                                                   strict: bool) -> None:
+    """A dot-stuffed line of 1001 octets on the wire is 1000 once unstuffed: accepted, not flagged."""
+    server = make_server(strict=strict)
+    line = b"." + b"y" * 997 + b"\r\n"  # 1000 octets: the most RFC 5321 allows
+    wire = b"." + line
+    assert len(wire) == 1001
+    with RawClient(server.port) as c:
+        open_data(c)
+        c.send(wire + b".\r\n")
+        assert c.read_reply()[0] == 250
+    (m,) = server.messages
+    assert m.raw == line
+    assert "long_line" not in m.flags
+    assert_healthy(server, stored=1)
+
+
+def test_a_2000_byte_data_line_is_stored_and_flagged(server: MockSMTPServer) -> None:
+    """Outside strict mode a long data line is kept verbatim and flagged long_line."""
+    body = b"Subject: long\r\n\r\n" + b"z" * 2000 + b"\r\nend\r\n"
+    with RawClient(server.port) as c:
+        open_data(c)
+        c.send(body + b".\r\n")
+        assert c.read_reply()[0] == 250
+    (m,) = server.messages
+    assert m.raw == body
+    assert "long_line" in m.flags
+    assert_healthy(server, stored=1)
+
+
+def test_a_998_octet_data_line_is_not_flagged(server: MockSMTPServer) -> None:
+    """998 octets plus CRLF is within RFC 5321's limit: not flagged."""
+    body = b"z" * 998 + b"\r\n"
+    with RawClient(server.port) as c:
+        open_data(c)
+        c.send(body + b".\r\n")
+        assert c.read_reply()[0] == 250
+    (m,) = server.messages
+    assert m.raw == body
+    assert "long_line" not in m.flags
+
+
+def test_strict_mode_rejects_a_2000_byte_data_line_after_the_end_of_data(make_server: MakeServer) -> None:
+    """In strict mode a long data line gets 500 5.5.2 after the end of data; nothing stored."""
+    server = make_server(strict=True)
+    with RawClient(server.port) as c:
+        open_data(c)
+        c.send(b"z" * 2000 + b"\r\nMAIL FROM:<smuggled@example.com>\r\n.\r\nNOOP\r\n")
+        code, texts = c.read_reply()
+        assert (code, texts[0].split()[0]) == (REPLY.DATA_LINE_TOO_LONG.code, REPLY.DATA_LINE_TOO_LONG.status)
+        assert c.read_reply()[0] == 250  # the NOOP after the real end
+        assert c.code("RCPT TO:<b@example.com>") == REPLY.NEED_MAIL.code  # transaction is over
+    assert_healthy(server, stored=0)
+
+
+# -- message size -----------------------------------------------------------------------------
+
+
+def test_declared_size_over_the_limit_is_552_at_mail(make_server: MakeServer) -> None:
+    """MAIL with SIZE= over the limit gets 552 5.3.4 at once; no transaction starts."""
+    server = make_server(max_message_size=1000)
+    with RawClient(server.port) as c:
+        assert c.code("EHLO client.example") == 250
+        assert c.code("MAIL FROM:<a@example.com> SIZE=1001") == REPLY.MESSAGE_TOO_BIG.code
+        assert c.code("RCPT TO:<b@example.com>") == REPLY.NEED_MAIL.code
+        assert c.code("MAIL FROM:<a@example.com> SIZE=1000") == 250
+    assert_healthy(server, stored=0)
+
+
+def test_data_over_the_limit_is_552_after_the_real_end_of_data(make_server: MakeServer) -> None:
+    """Undeclared oversize data gets 552 only after CRLF.CRLF; nothing stored; session usable."""
+    server = make_server(max_message_size=1000)
+    with RawClient(server.port) as c:
+        open_data(c)
+        c.send(b"x" * 998 + b"\r\n" + b"more\r\n" * 100)
+        c.send(b".\r\n")
+        assert c.read_reply()[0] == REPLY.MESSAGE_TOO_BIG.code
+        code, _ = c.send_message("a@example.com", ["b@example.com"], b"small\r\n", ehlo=False)
+        assert code == 250
+    (m,) = server.messages
+    assert m.raw == b"small\r\n"
+    assert_healthy(server, stored=1)
+
+
+@pytest.mark.parametrize("tail_size", [10, 200_000])
+def test_oversize_data_with_fake_end_markers_and_commands_gets_one_reply(make_server: MakeServer,
+                                                                         tail_size: int) -> None:
+    """Past the limit, fake end markers and pipelined commands are still data: one 552, nothing run."""
+    server = make_server(max_message_size=1000)
+    smuggled = (b"\n.\nMAIL FROM:<smuggled@example.com>\r\nRCPT TO:<x@example.com>\r\nDATA\r\n"
+                b"\r.\r\nQUIT\r\n\r\n.\n\r\n\x00.\r\n..\r\n")
+    with RawClient(server.port) as c:
+        open_data(c)
+        c.send(b"x" * 1500 + smuggled + b"y" * tail_size + smuggled + b"\r\n.\r\nNOOP\r\n")
+        assert c.read_replies(2) == [REPLY.MESSAGE_TOO_BIG.code, REPLY.OK.code]
+        assert c.code("RCPT TO:<b@example.com>") == REPLY.NEED_MAIL.code
+    assert_healthy(server, stored=0)
+    assert all(m.mail_from != "smuggled@example.com" for m in server.messages)
+
+
+def test_a_message_of_exactly_the_limit_is_accepted_byte_exact(make_server: MakeServer) -> None:
+    """A message of exactly max_message_size octets (after unstuffing) is stored as sent."""
+    limit = 4096
+    server = make_server(max_message_size=limit)
+    body = b"." * 100 + b"\r\n"  # stuffed on the wire: the wire size is over the limit
+    body += b"a" * (limit - len(body) - 2) + b"\r\n"
+    assert len(body) == limit
+    with RawClient(server.port) as c:
+        open_data(c, extra=f" SIZE={limit}")
+        c.send(b"." + body + b".\r\n")
+        assert c.read_reply()[0] == 250
+        open_data(c, extra="")
+        c.send(b"b" + body + b".\r\n")  # one octet more
+        assert c.read_reply()[0] == REPLY.MESSAGE_TOO_BIG.code
+    (m,) = server.messages
+    assert m.raw == body
+    assert_healthy(server, stored=1)
+
+
+def test_a_gigabyte_stream_against_the_limit_keeps_memory_flat(make_server: MakeServer) -> None:
+    """1 GiB of data against a 1 MiB limit: peak RSS stays flat, then one 552, session usable."""
+    server = make_server(max_message_size=1024 * 1024)
+    chunk = (b"x" * 1022 + b"\r\n") * 256  # 256 KiB of ordinary lines
+    with RawClient(server.port) as c:
+        open_data(c)
+        with peak_rss_growth() as growth:
+            for _ in range(4096):
+                c.send(chunk)
+            c.send(b".\r\n")
+            assert c.read_reply()[0] == REPLY.MESSAGE_TOO_BIG.code
+        code, _ = c.send_message("a@example.com", ["b@example.com"], b"after\r\n", ehlo=False)
+        assert code == 250
+    assert growth[0] < 32 * 1024 * 1024, f"peak RSS grew by {growth[0]} bytes"
+    assert_healthy(server, stored=1)
+
+
+def test_size_limit_zero_means_unlimited_and_advertises_plain_size(make_server: MakeServer) -> None:
+    """max_message_size=0 lifts the limit: SIZE has no number and large SIZE= is accepted."""
+    server = make_server(max_message_size=0)
+    with RawClient(server.port) as c:
+        _, lines = c.command("EHLO client.example")
+        assert "SIZE" in lines
+        assert c.code(f"MAIL FROM:<a@example.com> SIZE={2**40}") == 250
+    assert_healthy(server, stored=0)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs Linux /proc")
+def test_memory_per_data_line_is_bounded(server: MockSMTPServer) -> None:
+    """A single 8 MiB data line is accepted and flagged; memory grows by about its size, not more."""
+    line = b"q" * (8 * 1024 * 1024)
+    with RawClient(server.port) as c:
+        open_data(c)
+        with peak_rss_growth() as growth:
+            c.send(line + b"\r\n.\r\n")
+            assert c.read_reply()[0] == 250
+    (m,) = server.messages
+    assert m.raw == line + b"\r\n"
+    assert "long_line" in m.flags
+    assert growth[0] < 64 * 1024 * 1024, f"peak RSS grew by {growth[0]} bytes"
+
+
+@pytest.mark.parametrize("tail", [b".", b".\r"])
+def test_a_message_of_exactly_the_limit_is_accepted_whatever_the_segmentation(make_server: MakeServer,
+                                                                             tail: bytes) -> None:
+    """The start of the end marker (`.` or `.\\r`) arriving in a segment of its own is not
+    counted as content: a message of exactly the limit is still accepted."""
+    limit = 4096
+    server = make_server(max_message_size=limit)
+    body = b"a" * (limit - 2) + b"\r\n"
+    with RawClient(server.port) as c:
+        c.nodelay()
+        open_data(c)
+        c.send(body + tail)
+        time.sleep(0.005)  # pacing our own sends so the marker arrives split, not waiting
+        c.send(b".\r\n"[len(tail):])
+        assert c.read_reply()[0] == 250
+    assert [m.raw for m in server.messages] == [body]
+    assert_healthy(server, stored=1)

@@ -1,0 +1,109 @@
+"""Catalogue group K: pipelining (RFC 2920). Replies come in order; data is data."""
+
+from __future__ import annotations
+
+import threading
+
+from tests.support import RawClient, assert_healthy, codes_in
+
+from mocksmtp import REPLY, MockSMTPServer
+
+
+def test_ehlo_mail_rcpt_rcpt_data_in_one_segment_give_five_replies_in_order(server: MockSMTPServer) -> None:
+    """A whole command group in one send(): EHLO (one multi-line reply), MAIL, RCPT, RCPT, DATA."""
+    with RawClient(server.port) as c:
+        c.send(b"EHLO client.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\n"
+               b"RCPT TO:<c@example.com>\r\nDATA\r\n")
+        ehlo = c.read_reply()
+        assert ehlo[0] == 250
+        assert "PIPELINING" in ehlo[1]
+        assert c.read_replies(4) == [REPLY.SENDER_OK.code, REPLY.RECIPIENT_OK.code, REPLY.RECIPIENT_OK.code,
+                                     REPLY.START_DATA.code]
+        c.send(b"x\r\n.\r\n")
+        assert c.read_reply()[0] == 250
+    assert server.messages[0].rcpt_tos == ("b@example.com", "c@example.com")
+    assert_healthy(server, stored=1)
+
+
+def test_errors_in_a_pipelined_group_are_answered_in_place(server: MockSMTPServer) -> None:
+    """A refused RCPT inside a pipelined group gets its own reply in its place; the rest go on."""
+    with RawClient(server.port) as c:
+        c.send(b"EHLO client.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<bad@>\r\nFROB\r\n"
+               b"RCPT TO:<c@example.com>\r\nDATA\r\n")
+        assert c.read_replies(6) == [250, 250, REPLY.BAD_RECIPIENT.code, REPLY.UNRECOGNIZED.code, 250, 354]
+        c.send(b"x\r\n.\r\n")
+        assert c.read_reply()[0] == 250
+    assert server.messages[0].rcpt_tos == ("c@example.com",)
+    assert_healthy(server, stored=1)
+
+
+def test_end_of_one_message_and_the_next_transaction_in_one_segment(server: MockSMTPServer) -> None:
+    """`.` plus the next MAIL/RCPT/DATA and its content in one send(): replies in order, two messages."""
+    with RawClient(server.port) as c:
+        assert c.code("EHLO client.example") == 250
+        assert c.code("MAIL FROM:<one@example.com>") == 250
+        assert c.code("RCPT TO:<b@example.com>") == 250
+        assert c.code("DATA") == 354
+        c.send(b"first\r\n.\r\nMAIL FROM:<two@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n"
+               b"second\r\n.\r\nQUIT\r\n")
+        assert codes_in(c.read_until_closed()) == [250, 250, 250, 354, 250, 221]
+    assert [(m.mail_from, m.raw) for m in server.messages] == [("one@example.com", b"first\r\n"),
+                                                               ("two@example.com", b"second\r\n")]
+    assert_healthy(server, stored=2)
+
+
+def test_bytes_after_data_in_the_same_segment_are_content(server: MockSMTPServer) -> None:
+    """Whatever follows an accepted DATA in the same segment is message content, not commands."""
+    content = b"QUIT\r\nRSET\r\nMAIL FROM:<smuggled@evil.example>\r\nRCPT TO:<x@example.com>\r\n"
+    with RawClient(server.port) as c:
+        c.send(b"EHLO c\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n" + content
+               + b".\r\nNOOP\r\n")
+        assert c.read_replies(6) == [250, 250, 250, 354, 250, 250]
+    (m,) = server.messages
+    assert m.raw == content
+    assert m.mail_from == "a@example.com"
+    assert_healthy(server, stored=1)
+
+
+def test_a_client_that_talks_before_the_greeting_is_accepted(server: MockSMTPServer) -> None:
+    """Commands sent before the 220 are queued and answered after it, in order."""
+    with RawClient(server.port, read_greeting=False) as c:
+        c.send(b"EHLO early.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n"
+               b"early\r\n.\r\nQUIT\r\n")
+        assert codes_in(c.read_until_closed()) == [220, 250, 250, 250, 354, 250, 221]
+    assert server.messages[0].raw == b"early\r\n"
+    assert_healthy(server, stored=1)
+
+
+def test_100_pipelined_noops_give_100_replies(server: MockSMTPServer) -> None:
+    """100 NOOPs in one send() get exactly 100 replies."""
+    with RawClient(server.port) as c:
+        c.send(b"NOOP\r\n" * 100 + b"QUIT\r\n")
+        assert codes_in(c.read_until_closed()) == [REPLY.OK.code] * 100 + [REPLY.BYE.code]
+    assert_healthy(server, stored=0)
+
+
+def test_a_huge_pipelined_batch_is_answered_completely(server: MockSMTPServer) -> None:
+    """20,000 pipelined commands (replies far larger than any socket buffer) are all answered,
+    in order, while the client writes and reads at once."""
+    n = 20_000
+    with RawClient(server.port) as c:
+        sender = threading.Thread(target=c.send, args=(b"HELP\r\nNOOP\r\n" * n + b"QUIT\r\n",))
+        sender.start()
+        codes = codes_in(c.read_until_closed())
+        sender.join(30)
+        assert not sender.is_alive()
+    assert codes == [REPLY.HELP.code, REPLY.OK.code] * n + [REPLY.BYE.code]
+    assert_healthy(server, stored=0)
+
+
+def test_pipelined_rset_between_transactions_in_one_segment(server: MockSMTPServer) -> None:
+    """RSET between two pipelined groups discards the first; only the second is stored."""
+    with RawClient(server.port) as c:
+        c.send(b"EHLO c\r\nMAIL FROM:<dropped@example.com>\r\nRCPT TO:<b@example.com>\r\nRSET\r\n"
+               b"MAIL FROM:<kept@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n")
+        assert c.read_replies(7) == [250, 250, 250, 250, 250, 250, 354]
+        c.send(b"kept\r\n.\r\n")
+        assert c.read_reply()[0] == 250
+    assert [m.mail_from for m in server.messages] == ["kept@example.com"]
+    assert_healthy(server, stored=1)

@@ -1,0 +1,42 @@
+"""Message: immutable, raw bytes as the source of truth, cheap protocol flags."""
+
+from __future__ import annotations
+
+import pytest
+
+from mocksmtp import Message
+
+
+def msg(raw: bytes) -> Message:
+    return Message(id="1", raw=raw, mail_from="a@example.com", rcpt_tos=["b@example.com"])
+
+
+def test_is_immutable() -> None:
+    """Setting or deleting an attribute raises AttributeError."""
+    m = msg(b"x")
+    with pytest.raises(AttributeError, match="immutable"):
+        m.raw = b"y"  # type: ignore[misc]
+    with pytest.raises(AttributeError, match="immutable"):
+        del m.mail_from
+
+
+@pytest.mark.parametrize(("raw", "flags"), [
+    (b"a\r\nb\r\n", set()),
+    (b"a\nb\r\n", {"bare_lf"}),
+    (b"a\rb\r\n", {"bare_cr"}),
+    (b"x" * 998 + b"\r\n", set()),
+    (b"x" * 999 + b"\r\n", {"long_line"}),
+    (b"a\x00b\r\n", {"nul"}),
+    (b"caf\xc3\xa9\r\n", {"8bit"}),
+])
+def test_flags_name_protocol_oddities(raw: bytes, flags: set[str]) -> None:
+    """flags reports bare LF, bare CR, lines over 998 octets, NUL and 8-bit octets."""
+    assert msg(raw).flags == flags
+
+
+def test_data_decodes_without_losing_line_endings() -> None:
+    """data is raw as text: CRLF kept, undecodable bytes replaced, raw untouched."""
+    m = msg(b"Subject: x\r\n\r\n\xff\r\n")
+    assert m.data == "Subject: x\r\n\r\n\ufffd\r\n"
+    assert m.raw == b"Subject: x\r\n\r\n\xff\r\n"
+    assert m.size == 17
