@@ -7,8 +7,19 @@ True
 """
 
 from ._version import __version__
+from .aio import AsyncMockSMTPServer
+from .attachment import Attachment
 from .config import Credentials, SMTPOptions
-from .errors import ConfigError, MockSMTPError, ServerStartError, ServerStateError
+from .errors import (
+    ConfigError,
+    MessageAssertionError,
+    MockSMTPError,
+    ServerStartError,
+    ServerStateError,
+    WaitTimeout,
+)
+from .filters import MessageFilter
+from .headers import Address, Headers
 from .message import Message
 from .server import MockSMTPServer, ServerState
 from .smtp.faults import Fault
@@ -17,11 +28,17 @@ from .store import MemoryStore, MessageStore
 
 __all__ = [
     "REPLY",
+    "Address",
+    "AsyncMockSMTPServer",
+    "Attachment",
     "ConfigError",
     "Credentials",
     "Fault",
+    "Headers",
     "MemoryStore",
     "Message",
+    "MessageAssertionError",
+    "MessageFilter",
     "MessageStore",
     "MockSMTPError",
     "MockSMTPServer",
@@ -30,5 +47,6 @@ __all__ = [
     "ServerStartError",
     "ServerState",
     "ServerStateError",
+    "WaitTimeout",
     "__version__",
 ]

@@ -6,13 +6,25 @@ Every exception a user can see derives from :class:`MockSMTPError`::
     ├── ConfigError (also ValueError)      an option has a value we cannot use
     ├── ServerStartError                    the server could not start (port in use, ...)
     ├── ServerStateError (also RuntimeError) a lifecycle method called at the wrong time
+    └── MessageAssertionError (also AssertionError)  assert_sent / assert_nothing_sent failed
+        └── WaitTimeout                              wait_for timed out
+
+The assertion errors list what did arrive (from, to, subject, time) and which filter each
+message missed.
 
 Messages say what happened, what was expected, and what to try.
 """
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "MockSMTPError", "ServerStartError", "ServerStateError"]
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .message import Message
+
+__all__ = ["ConfigError", "MessageAssertionError", "MockSMTPError", "ServerStartError",
+           "ServerStateError", "WaitTimeout"]
 
 
 class MockSMTPError(Exception):
@@ -47,4 +59,30 @@ class ServerStateError(MockSMTPError, RuntimeError):
 
     For example ``start()`` on a server that is already running, or on one that was stopped
     (create a new server instead: a stopped server cannot be restarted).
+    """
+
+
+class MessageAssertionError(MockSMTPError, AssertionError):
+    """An assertion about received messages failed (``assert_sent``, ``assert_nothing_sent``).
+
+    ``messages`` holds every message there was, ``matched`` those that matched the filters.
+    """
+
+    def __init__(self, text: str, *, messages: Sequence[Message] = (),
+                 matched: Sequence[Message] = ()) -> None:
+        super().__init__(text)
+        self.messages = list(messages)
+        self.matched = list(matched)
+
+
+class WaitTimeout(MessageAssertionError):
+    """``wait_for`` gave up: fewer matching messages than asked for arrived in time.
+
+    A subclass of :class:`AssertionError`, so a test fails (rather than errors) with a text that
+    lists what did arrive and which filter each message missed::
+
+        mocksmtp.errors.WaitTimeout: waited 5.0 s for 1 message matching to='bob@example.com';
+        none matched. 1 message arrived:
+          1. 12:00:01.312 from app@example.com to ['alice@example.com'] 'Welcome'
+             missed to='bob@example.com': got ['alice@example.com']
     """

@@ -2,27 +2,38 @@
 
 The raw bytes are the source of truth and are never rewritten; every other view (``data``,
 protocol ``flags``, and the parsed fields) is derived from them lazily, once, on first use.
-Nothing here does I/O.
+Constructing a message parses nothing. Nothing here does I/O, and no property raises for
+malformed content: what the parser could not read is listed in :attr:`Message.defects`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timezone
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
-__all__ = ["Message"]
+from .attachment import Attachment
+from .headers import Address, Headers, parse_addresses
+
+if TYPE_CHECKING:
+    from email.message import EmailMessage
+
+    from .parsing import Parsed
+
+__all__ = ["Address", "Attachment", "Message"]
+
+AddressField = Literal["from", "to", "cc", "reply_to", "sender"]
 
 Peer = tuple[str, int]
 
 
 class Message:
-    """One accepted message, immutable.
+    """One accepted message, immutable: the envelope, the raw bytes, and parsed views.
 
-    >>> m = Message(id="1", raw=b"Subject: hi\\r\\n\\r\\nbody\\r\\n", mail_from="a@example.com",
-    ...             rcpt_tos=("b@example.com",))
-    >>> m.size, m.data.splitlines()[0]
-    (25, 'Subject: hi')
+    >>> m = Message(id="1", raw=b"Subject: hi\\r\\nTo: B@Example.COM\\r\\n\\r\\nbody\\r\\n",
+    ...             mail_from="a@example.com", rcpt_tos=("b@example.com", "c@example.com"))
+    >>> m.size, m.subject, m.to, m.bcc, m.text
+    (40, 'hi', ['B@example.com'], ['c@example.com'], 'body\\n')
     """
 
     __slots__ = (
@@ -135,6 +146,138 @@ class Message:
         except KeyError:
             value = self._cache["flags"] = _protocol_flags(self.raw)
             return value
+
+    # -- parsed views (one parse on first use; see mocksmtp.parsing) ---------------------------
+
+    def _parsed(self) -> Parsed:
+        try:
+            return self._cache["parsed"]  # type: ignore[no-any-return]
+        except KeyError:
+            from .parsing import parse  # the email package loads only when someone reads
+
+            return self._cache.setdefault("parsed", parse(self.raw))  # type: ignore[no-any-return]
+
+    def _cached(self, key: str, compute: Any) -> Any:
+        try:
+            return self._cache[key]
+        except KeyError:
+            return self._cache.setdefault(key, compute())
+
+    @property
+    def email(self) -> EmailMessage:
+        """The parsed :class:`email.message.EmailMessage` (``email.policy.default``); do not
+        modify it. For a message too large or too broken to parse, its headers only."""
+        return self._parsed().email
+
+    @property
+    def headers(self) -> Headers:
+        """Top-level headers, case-insensitive and multi-valued, decoded on access:
+        ``m.headers["X-Mailer"]``, ``m.headers.get_all("Received")``."""
+        return self._parsed().headers
+
+    @property
+    def subject(self) -> str:
+        """The decoded ``Subject`` (RFC 2047 undone, unfolded); ``""`` when absent."""
+        return self.headers.get("subject", "")
+
+    def addresses(self, field: AddressField = "to") -> list[Address]:
+        """The ``(name, address)`` pairs of an address header, display names decoded.
+
+        ``field`` is ``"from"``, ``"to"``, ``"cc"``, ``"reply_to"`` or ``"sender"``; group
+        members are included; addresses are plain, with the domain lowercased.
+
+        >>> m = Message(id="1", raw=b"To: =?utf-8?q?J=C3=B6rg?= <joerg@Example.com>\\r\\n\\r\\n",
+        ...             mail_from="", rcpt_tos=[])
+        >>> m.addresses("to")
+        [Address(name='Jörg', address='joerg@example.com')]
+        """
+        name = field.replace("_", "-")
+        return self._cached(f"addresses:{name}",  # type: ignore[no-any-return]
+                            lambda: parse_addresses(name, self.headers.get_raw(name))[0])
+
+    @property
+    def from_(self) -> str:
+        """The plain address of the (first) ``From`` mailbox; ``""`` when absent."""
+        found = self.addresses("from")
+        return found[0].address if found else ""
+
+    @property
+    def to(self) -> list[str]:
+        """Plain addresses in ``To``, domain lowercased (``addresses("to")`` has the names)."""
+        return [a.address for a in self.addresses("to")]
+
+    @property
+    def cc(self) -> list[str]:
+        """Plain addresses in ``Cc``, domain lowercased."""
+        return [a.address for a in self.addresses("cc")]
+
+    @property
+    def reply_to(self) -> list[str]:
+        """Plain addresses in ``Reply-To``, domain lowercased."""
+        return [a.address for a in self.addresses("reply_to")]
+
+    @property
+    def bcc(self) -> list[str]:
+        """Envelope recipients that appear in neither ``To`` nor ``Cc`` (compared ignoring
+        case), as given in RCPT TO."""
+        shown = {a.casefold() for a in (*self.to, *self.cc)}
+        return [r for r in self.rcpt_tos if r.casefold() not in shown]
+
+    @property
+    def date(self) -> datetime | None:
+        """The ``Date`` header as a datetime (naive when it names no zone); ``None`` when
+        absent or unreadable."""
+        def compute() -> datetime | None:
+            import email.utils
+
+            value = self.headers.get("date")
+            if not value:
+                return None
+            try:
+                return email.utils.parsedate_to_datetime(value)
+            except (TypeError, ValueError, IndexError, OverflowError):
+                return None
+
+        return self._cached("date", compute)  # type: ignore[no-any-return]
+
+    @property
+    def message_id(self) -> str | None:
+        """The ``Message-ID`` header as sent, angle brackets kept (as in ``In-Reply-To``)."""
+        value = self.headers.get("message-id")
+        return value.strip() if value else None
+
+    @property
+    def text(self) -> str | None:
+        """The plain-text body, decoded, with ``\\n`` line endings; ``None`` when there is none."""
+        return self._parsed().text
+
+    @property
+    def html(self) -> str | None:
+        """The HTML body, decoded, with ``\\n`` line endings; ``None`` when there is none."""
+        return self._parsed().html
+
+    @property
+    def attachments(self) -> list[Attachment]:
+        """Every part that is not the text or HTML body, in order, inline images included
+        (an attached message is one attachment of type ``message/rfc822``)."""
+        return list(self._parsed().attachments)
+
+    @property
+    def links(self) -> list[str]:
+        """``http(s)`` URLs in the text and HTML bodies, each once, in order of appearance."""
+        def compute() -> list[str]:
+            from .parsing import extract_links
+
+            return extract_links(self.text, self.html)
+
+        return list(self._cached("links", compute))
+
+    @property
+    def defects(self) -> list[str]:
+        """What is wrong with this message: MIME defect names from the parser
+        (``"StartBoundaryNotFoundDefect"``), the protocol :attr:`flags` (``"bare_lf"``), and
+        ``"mocksmtp: ..."`` notes where parsing fell back (unknown charset, too many parts)."""
+        return [*self._parsed().defects, *sorted(self.flags)]
 
     def as_dict(self) -> dict[str, Any]:
         """The seed's dictionary: ``peer``, ``mail_from``, ``rcpt_tos``, ``data``, plus ``id``,

@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from .config import SMTPOptions
 from .errors import ConfigError, ServerStartError, ServerStateError
+from .filters import MessageFilter
 from .message import Message
+from .queries import MessageQueries, wait_sync
 from .smtp.faults import Fault, Matcher, Stage
 from .smtp.state import EngineContext, Stats
 from .store import MemoryStore
@@ -42,7 +44,7 @@ def _check_address(host: object, port: object) -> tuple[str, int]:
     return host, port
 
 
-class MockSMTPServer:
+class MockSMTPServer(MessageQueries):
     """An SMTP server that keeps every message it accepts, running in a background thread.
 
     ``port=0`` picks a free port; :attr:`port` tells which. Options beyond ``host``, ``port``
@@ -324,6 +326,19 @@ class MockSMTPServer:
             "messages": [m.as_dict() for m in self.store.messages()],
         }
 
+    # -- waiting (filter, assert_sent and assert_nothing_sent come from MessageQueries) ---------
+
+    def wait_for(self, count: int = 1, *, timeout: float = 5.0, **filters: Any) -> list[Message]:
+        """Block until at least ``count`` kept messages match ``filters``; return all that do.
+
+        Wakes when a message is stored, never sleeps or polls. After ``timeout`` seconds raises
+        :class:`~mocksmtp.WaitTimeout` (an ``AssertionError``) listing what did arrive and
+        which filter each message missed. Filters are those of :meth:`filter`.
+
+        >>> (message,) = server.wait_for(to="user@example.com", subject="Welcome")  # doctest: +SKIP
+        """
+        __tracebackhide__ = True  # pytest shows the caller's line, not ours
+        return wait_sync(self.store, count, timeout, MessageFilter(**filters))
 
 def _finish_pending(loop: asyncio.AbstractEventLoop) -> None:
     """Cancel what still runs in a stopped loop (a stop that ran out of time, a TLS handshake,

@@ -1,0 +1,189 @@
+"""The asyncio facade: :class:`AsyncMockSMTPServer` serves in the caller's event loop."""
+
+from __future__ import annotations
+
+import logging
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from .config import SMTPOptions
+from .errors import ServerStartError, ServerStateError
+from .filters import MessageFilter
+from .message import Message
+from .queries import IncrementalMatch, MessageQueries, check_count, check_timeout, timeout_error
+from .server import ServerState, _check_address
+from .smtp.state import EngineContext, Stats
+from .store import MemoryStore
+
+if TYPE_CHECKING:  # asyncio and the engine load on first use: `import mocksmtp` stays cheap
+    import asyncio
+
+    from .smtp.listener import Listener
+
+__all__ = ["AsyncMockSMTPServer"]
+
+logger = logging.getLogger("mocksmtp")
+
+
+class AsyncMockSMTPServer(MessageQueries):
+    """An SMTP server running in the current event loop, for asyncio code and tests.
+
+    The same messages, options, filters and assertions as :class:`~mocksmtp.MockSMTPServer`;
+    :meth:`wait_for` is awaited instead of blocking. Defaults suit tests: ``127.0.0.1`` and a
+    free port.
+
+    >>> import asyncio, smtplib
+    >>> async def main() -> str:
+    ...     async with AsyncMockSMTPServer() as server:
+    ...         def send() -> None:
+    ...             with smtplib.SMTP(*server.address) as client:
+    ...                 client.sendmail("a@example.com", ["b@example.com"], "To: b@example.com\\r\\n"
+    ...                                "Subject: hi\\r\\n\\r\\nHello\\r\\n")
+    ...         sending = asyncio.create_task(asyncio.to_thread(send))
+    ...         (message,) = await server.wait_for(to="b@example.com")
+    ...         await sending
+    ...         return message.subject
+    >>> asyncio.run(main())
+    'hi'
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, verbose: bool = False, *,
+                 store: MemoryStore | None = None, **options: Any) -> None:
+        self._host, self._requested_port = _check_address(host, port)
+        self._port = port
+        self.verbose = bool(verbose)
+        self.options = SMTPOptions.from_kwargs(options)
+        self.store = store if store is not None else MemoryStore()
+        self._ctx = EngineContext(self.options, self.store, debug=self.verbose)
+        self._state = ServerState.NEW
+        self._listener: Listener | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def __repr__(self) -> str:
+        return (f"<AsyncMockSMTPServer {self._host}:{self._port} {self._state.value} "
+                f"messages={self.store.count}>")
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    async def start(self) -> AsyncMockSMTPServer:
+        """Bind and serve in the running loop; return once connections are accepted.
+
+        Raises :class:`~mocksmtp.ServerStartError` when the address cannot be used and
+        :class:`~mocksmtp.ServerStateError` when already running.
+        """
+        import asyncio
+
+        from .smtp.listener import Listener
+
+        if self._state is ServerState.RUNNING:
+            raise ServerStateError(f"{self!r} is already running; stop() it first")
+        try:
+            listener = await Listener.open(self._ctx, self._host, self._requested_port)
+        except OSError as e:
+            hint = " (is another server using it? port=0 picks a free port)" if "in use" in str(e) else ""
+            raise ServerStartError(
+                f"cannot listen on {self._host}:{self._requested_port}: {e.strerror or e}{hint}",
+                host=self._host, port=self._requested_port) from e
+        self._listener = listener
+        self._loop = asyncio.get_running_loop()
+        self._port = listener.port
+        self._state = ServerState.RUNNING
+        logger.info("mocksmtp listening on %s:%d", self._host, self._port)
+        return self
+
+    async def stop(self, timeout: float = 5) -> None:
+        """Stop serving (sessions get 421; those in DATA may finish until shortly before
+        ``timeout``). Idempotent."""
+        listener = self._listener
+        if self._state is not ServerState.RUNNING or listener is None:
+            return
+        self._state = ServerState.STOPPED
+        self._listener = None
+        await listener.close(grace=timeout * 0.8)
+        logger.info("mocksmtp on %s:%d stopped: %s", self._host, self._port, self._ctx.stats.as_dict())
+
+    async def __aenter__(self) -> AsyncMockSMTPServer:
+        return await self.start()
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.stop()
+
+    def is_running(self) -> bool:
+        """Whether the server is accepting connections."""
+        return self._state is ServerState.RUNNING
+
+    @property
+    def state(self) -> ServerState:
+        return self._state
+
+    @property
+    def host(self) -> str:
+        """The host the server binds to, as given."""
+        return self._host
+
+    @property
+    def port(self) -> int:
+        """The bound port once started (the free port chosen for ``port=0``)."""
+        return self._port
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """``(host, port)``, ready for ``aiosmtplib.SMTP(hostname=..., port=...)``."""
+        return self._host, self._port
+
+    # -- messages -----------------------------------------------------------------------------
+
+    @property
+    def messages(self) -> list[Message]:
+        """Every kept message, oldest first (a snapshot)."""
+        return self.store.messages()
+
+    @property
+    def stats(self) -> Stats:
+        """Live counters of the engine."""
+        return self._ctx.stats
+
+    def reset(self) -> None:
+        """Forget every message and zero the counters."""
+        self.store.clear()
+        self._ctx.stats.reset()
+
+    async def wait_for(self, count: int = 1, *, timeout: float = 5.0, **filters: Any) -> list[Message]:
+        """Wait until at least ``count`` kept messages match ``filters``; return all that do.
+
+        The loop keeps running (the server itself serves in it): the waiter wakes when a
+        message is stored, through a store subscription, and never polls. After ``timeout``
+        seconds raises :class:`~mocksmtp.WaitTimeout` listing what arrived.
+        """
+        __tracebackhide__ = True  # pytest shows the caller's line, not ours
+        import asyncio
+
+        match = MessageFilter(**filters)
+        check_count(count)
+        check_timeout(timeout)
+        matcher = IncrementalMatch(match)
+        loop = asyncio.get_running_loop()
+        changed = asyncio.Event()
+
+        def on_add(_: Message) -> None:  # called from whichever thread stored the message
+            loop.call_soon_threadsafe(changed.set)
+
+        unsubscribe = self.store.subscribe(on_add)
+        deadline = loop.time() + timeout
+        try:
+            while True:
+                changed.clear()
+                messages = self.store.messages()
+                matched = matcher.update(messages)
+                if len(matched) >= count:
+                    return matched
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    raise timeout_error(messages, matched, count, timeout, match)
+                try:
+                    await asyncio.wait_for(changed.wait(), remaining)
+                except asyncio.TimeoutError:
+                    pass
+        finally:
+            unsubscribe()

@@ -1,0 +1,229 @@
+"""Message filters: the keyword arguments of ``filter``, ``wait_for`` and ``assert_sent``.
+
+Each filter takes a string, a compiled regular expression or a callable:
+
+==================  ============================================  =================================
+filter              a string matches                              a regex / callable gets
+==================  ============================================  =================================
+``to``, ``cc``,     one of the addresses, exactly, ignoring case  each plain address
+``bcc``, ``from_``  (``a@x.org`` never matches ``ba@x.org``);
+                    a list of strings: every one of them
+``recipient``       an envelope recipient (RCPT TO), likewise     each envelope recipient
+``subject``         a substring of the subject                    the subject
+``contains``        a substring of the text or HTML body          the text and the HTML body
+``has_attachment``  an attachment's file name, exactly;           the file name / each
+                    ``True``/``False``: any / no attachment       :class:`~mocksmtp.Attachment`
+``header``          ``"Name"``: present; ``("Name", value)``:     each value of that header
+                    a value equal to it; a dict: all of them
+``where``           -                                             the :class:`~mocksmtp.Message`
+==================  ============================================  =================================
+
+A message matches when every given filter matches; ``None`` means "not given". A regex is
+used with ``search``; a callable returns a truth value.
+
+>>> f = MessageFilter(to="b@example.com", subject="Welcome")
+>>> f
+MessageFilter(to='b@example.com', subject='Welcome')
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Union
+
+from .headers import normalize_address
+
+if TYPE_CHECKING:
+    from .message import Message
+
+__all__ = ["FILTER_NAMES", "Matcher", "MessageFilter"]
+
+Matcher = Union[str, "re.Pattern[str]", Callable[[Any], object]]
+"""What a filter accepts: a string, a compiled regex, or a callable."""
+
+FILTER_NAMES = ("to", "cc", "bcc", "from_", "recipient", "subject", "contains",
+                "has_attachment", "header", "where")
+
+# A check returns None when the message matches, else a short account of what it had.
+Check = Callable[["Message"], "str | None"]
+
+
+class MessageFilter:
+    """All the given filters at once: ``f(message)`` is True when every one matches, and
+    :meth:`misses` says which ones a message failed and why."""
+
+    __slots__ = ("_checks", "_given")
+
+    def __init__(self, **filters: Any) -> None:
+        unknown = sorted(set(filters) - set(FILTER_NAMES))
+        if unknown:
+            hint = " (did you mean from_?)" if "from" in unknown else ""
+            raise TypeError(f"unknown filter(s) {', '.join(unknown)}{hint}; "
+                            f"valid filters are {', '.join(FILTER_NAMES)}")
+        self._given = {k: v for k, v in filters.items() if v is not None}
+        self._checks: list[tuple[str, Check]] = [
+            (name, _BUILDERS[name](value)) for name, value in self._given.items()
+        ]
+
+    def __repr__(self) -> str:
+        return f"MessageFilter({self.describe()})"
+
+    def __bool__(self) -> bool:
+        """False when no filter is given (every message matches)."""
+        return bool(self._checks)
+
+    def describe(self) -> str:
+        """The filters as keyword arguments: ``to='a@example.com', subject='Hi'``."""
+        return ", ".join(f"{name}={_show(value)}" for name, value in self._given.items())
+
+    def __call__(self, message: Message) -> bool:
+        return all(check(message) is None for _, check in self._checks)
+
+    def misses(self, message: Message) -> list[str]:
+        """One line per filter ``message`` fails: ``"to='a@x.org': got ['b@x.org']"``."""
+        found = []
+        for name, check in self._checks:
+            got = check(message)
+            if got is not None:
+                found.append(f"{name}={_show(self._given[name])}: {got}")
+        return found
+
+
+def _show(value: object) -> str:
+    if isinstance(value, re.Pattern):
+        return f"re.compile({value.pattern!r})"
+    if callable(value) and not isinstance(value, type):
+        return f"<{getattr(value, '__qualname__', type(value).__name__)}>"
+    return repr(value)
+
+
+def _clip(text: str | None, limit: int = 60) -> str:
+    if text is None:
+        return "none"
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+def _string_test(value: object, what: str, *, exact: bool = False) -> Callable[[str], bool]:
+    if isinstance(value, str):
+        return (lambda s: s == value) if exact else (lambda s: value in s)
+    if isinstance(value, re.Pattern):
+        if not isinstance(value.pattern, str):
+            raise TypeError(f"{what}= needs a str pattern, got bytes pattern {value.pattern!r}")
+        return lambda s: value.search(s) is not None
+    if callable(value):
+        return lambda s: bool(value(s))
+    raise TypeError(f"{what}= takes a string, a compiled regex or a callable, got {value!r}")
+
+
+def _normalized(address: str) -> str:
+    if "<" in address:  # "Name <a@x.org>" given: use the address
+        import email.utils
+
+        address = email.utils.parseaddr(address)[1] or address
+    return normalize_address(address).casefold()
+
+
+def _address_check(name: str, addresses: Callable[[Message], list[str]]) -> Callable[[object], Check]:
+    def build(value: object) -> Check:
+        if isinstance(value, str) or (isinstance(value, Iterable) and not isinstance(value, (re.Pattern, Mapping))
+                                      and not callable(value)):
+            wanted = [value] if isinstance(value, str) else list(value)
+            if not all(isinstance(w, str) for w in wanted):
+                raise TypeError(f"{name}= takes addresses as strings, got {value!r}")
+            keys = [_normalized(w) for w in wanted]
+
+            def exact(m: Message) -> str | None:
+                have = {a.casefold() for a in addresses(m)}
+                return None if all(k in have for k in keys) else f"got {addresses(m)!r}"
+
+            return exact
+        test = _string_test(value, name)
+
+        def matched(m: Message) -> str | None:
+            got = addresses(m)
+            return None if any(test(a) for a in got) else f"got {got!r}"
+
+        return matched
+
+    return build
+
+
+def _text_check(name: str, field: Callable[[Message], str]) -> Callable[[object], Check]:
+    def build(value: object) -> Check:
+        test = _string_test(value, name)
+
+        def check(m: Message) -> str | None:
+            got = field(m)
+            return None if test(got) else f"got {_clip(got)}"
+
+        return check
+
+    return build
+
+
+def _contains(value: object) -> Check:
+    test = _string_test(value, "contains")
+
+    def check(m: Message) -> str | None:
+        bodies = [b for b in (m.text, m.html) if b is not None]
+        if any(test(b) for b in bodies):
+            return None
+        return "no body" if not bodies else f"not in the body (text {_clip(m.text, 40)})"
+
+    return check
+
+
+def _has_attachment(value: object) -> Check:
+    def names(m: Message) -> str:
+        return f"got {[a.filename for a in m.attachments]!r}" if m.attachments else "got none"
+
+    if isinstance(value, bool):
+        return lambda m: None if bool(m.attachments) == value else names(m)
+    if callable(value) and not isinstance(value, re.Pattern):
+        return lambda m: None if any(value(a) for a in m.attachments) else names(m)
+    test = _string_test(value, "has_attachment", exact=True)
+    return lambda m: None if any(test(a.filename or "") for a in m.attachments) else names(m)
+
+
+def _header(value: object) -> Check:
+    if isinstance(value, str):
+        pairs: list[tuple[str, object]] = [(value, None)]
+    elif isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str):
+        pairs = [value]
+    elif isinstance(value, Mapping) and all(isinstance(k, str) for k in value):
+        pairs = list(value.items())
+    else:
+        raise TypeError(f"header= takes a name, a (name, value) pair or a dict, got {value!r}")
+    tests = [(n, None if v is None else _string_test(v, "header", exact=True)) for n, v in pairs]
+
+    def check(m: Message) -> str | None:
+        for header, test in tests:
+            values = m.headers.get_all(header)
+            if not values:
+                return f"no {header} header"
+            if test is not None and not any(test(v.strip()) for v in values):
+                return f"got {header}: {values!r}"
+        return None
+
+    return check
+
+
+def _where(value: object) -> Check:
+    if not callable(value):
+        raise TypeError(f"where= takes a callable receiving the Message, got {value!r}")
+    return lambda m: None if value(m) else "returned false"
+
+
+_BUILDERS: dict[str, Callable[[Any], Check]] = {
+    "to": _address_check("to", lambda m: m.to),
+    "cc": _address_check("cc", lambda m: m.cc),
+    "bcc": _address_check("bcc", lambda m: m.bcc),
+    "from_": _address_check("from_", lambda m: [m.from_] if m.from_ else []),
+    "recipient": _address_check("recipient", lambda m: list(m.rcpt_tos)),
+    "subject": _text_check("subject", lambda m: m.subject),
+    "contains": _contains,
+    "has_attachment": _has_attachment,
+    "header": _header,
+    "where": _where,
+}

@@ -1,0 +1,215 @@
+"""Parsing a received message once: MIME structure, bodies, attachments, links, defects.
+
+:func:`parse` never raises for bad input. It uses :mod:`email` with the modern
+``email.policy.default``; where that parser gives up or would take too long, it falls back
+(headers only, a lenient decoder) and says so in :attr:`Parsed.defects`. Limits: a message
+with more than :data:`MAX_PARTS` MIME boundary lines or nested more than :data:`MAX_DEPTH`
+deep is parsed for its headers only (CPython needs about 14 s for 100,000 parts and raises
+``RecursionError`` near 1,000 levels).
+"""
+
+from __future__ import annotations
+
+import base64
+import email.policy
+import re
+from dataclasses import dataclass
+from email.message import EmailMessage, MIMEPart
+from email.message import Message as _EmailMessageBase
+from email.parser import BytesHeaderParser, BytesParser
+from html.parser import HTMLParser
+
+from .attachment import Attachment
+from .headers import Headers
+
+__all__ = ["MAX_DEPTH", "MAX_PARTS", "Parsed", "extract_links", "parse"]
+
+MAX_PARTS = 1000
+"""More boundary lines than this and only the headers are parsed."""
+MAX_DEPTH = 100
+"""More ``boundary=`` parameters than this and only the headers are parsed."""
+
+_POLICY = email.policy.default
+_BOUNDARY_PARAM = re.compile(rb"boundary\s*=", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """Everything derived from one parse of a message's raw bytes."""
+
+    email: EmailMessage
+    headers: Headers
+    text: str | None
+    html: str | None
+    attachments: tuple[Attachment, ...]
+    defects: tuple[str, ...]
+
+
+def parse(raw: bytes) -> Parsed:
+    """Parse ``raw`` tolerantly; never raises for malformed content."""
+    notes: list[str] = []
+    msg = _parse_tree(raw, notes)
+    headers = Headers(list(msg.raw_items()))
+    text = html_body = None
+    attachments: list[Attachment] = []
+    if not notes:  # the full MIME tree is available
+        try:
+            text, html_body, attachments = _bodies(msg, notes)
+        except Exception as e:  # a parser bug on odd input must not cost the message
+            notes.append(f"mocksmtp: could not read the body ({type(e).__name__}: {e})")
+    defects = _mime_defects(msg) + notes
+    return Parsed(msg, headers, text, html_body, tuple(attachments), tuple(defects))
+
+
+def _parse_tree(raw: bytes, notes: list[str]) -> EmailMessage:
+    parts = raw.count(b"\n--")
+    depth = len(_BOUNDARY_PARAM.findall(raw)) if parts else 0
+    if parts > MAX_PARTS:
+        notes.append(f"mocksmtp: {parts} MIME boundary lines (limit {MAX_PARTS}); "
+                     "parsed the headers only")
+    elif depth > MAX_DEPTH:
+        notes.append(f"mocksmtp: {depth} multipart containers (limit {MAX_DEPTH}); "
+                     "parsed the headers only")
+    else:
+        try:
+            return BytesParser(policy=_POLICY).parsebytes(raw)
+        except (Exception, RecursionError) as e:
+            notes.append(f"mocksmtp: MIME parsing failed ({type(e).__name__}); "
+                         "parsed the headers only")
+    return BytesHeaderParser(policy=_POLICY).parsebytes(raw)
+
+
+def _mime_defects(msg: EmailMessage) -> list[str]:
+    found: list[str] = []
+    try:
+        for part in msg.walk():
+            found.extend(type(d).__name__ for d in part.defects)
+    except Exception:  # pragma: no cover - walk over a tree the parser built
+        pass
+    return found
+
+
+def _bodies(msg: EmailMessage, notes: list[str]) -> tuple[str | None, str | None, list[Attachment]]:
+    if msg.get_content_maintype() == "multipart" and not msg.is_multipart():
+        # multipart without a usable boundary: the parser kept the body as one string
+        notes.append("mocksmtp: multipart body without parts; shown as text")
+        return _decode_text(msg, notes), None, []
+    text_part = msg.get_body(("plain",))
+    html_part = msg.get_body(("html",))
+    text = _decode_text(text_part, notes) if text_part is not None else None
+    html_text = _decode_text(html_part, notes) if html_part is not None else None
+    attachments = [
+        _attachment(part, notes)
+        for part in _leaves(msg)
+        if part is not text_part and part is not html_part
+    ]
+    return text, html_text, attachments
+
+
+def _leaves(part: MIMEPart) -> list[MIMEPart]:
+    """The non-multipart parts in order; an attached ``message/rfc822`` counts as one leaf."""
+    if part.get_content_maintype() == "message" and part.is_multipart():
+        return [part]
+    if not part.is_multipart():
+        return [part]
+    leaves: list[MIMEPart] = []
+    for child in part.iter_parts():
+        leaves.extend(_leaves(child))
+    return leaves
+
+
+def _decode_text(part: MIMEPart, notes: list[str]) -> str:
+    """A text part as ``str`` with ``\\n`` line endings, whatever its declared charset."""
+    data = _payload(part)
+    charset = part.get_content_charset()
+    if charset in (None, "us-ascii", "ascii") and not data.isascii():
+        try:
+            value = data.decode("utf-8")
+            notes.append("mocksmtp: 8-bit text without a charset; decoded as UTF-8")
+        except UnicodeDecodeError:
+            value = data.decode("cp1252", "replace")
+            notes.append("mocksmtp: 8-bit text without a charset; decoded as cp1252")
+    else:
+        try:
+            value = data.decode(charset or "ascii", "replace")
+        except LookupError:
+            notes.append(f"mocksmtp: unknown charset {charset!r}; decoded as UTF-8")
+            value = data.decode("utf-8", "replace")
+    return value.replace("\r\n", "\n")
+
+
+def _payload(part: MIMEPart) -> bytes:
+    """The decoded payload; invalid base64 is decoded as far as it goes (``email`` would hand
+    back the encoded text)."""
+    payload = part.get_payload(decode=True)
+    data = payload if isinstance(payload, bytes) else b""
+    if any("Base64" in type(d).__name__ for d in part.defects):
+        encoded = part.get_payload(decode=False)
+        if isinstance(encoded, str):
+            alphabet = re.sub(rb"[^A-Za-z0-9+/]", b"", encoded.encode("ascii", "surrogateescape"))
+            alphabet = alphabet[: len(alphabet) - (len(alphabet) % 4 == 1)]
+            data = base64.b64decode(alphabet + b"=" * (-len(alphabet) % 4))
+    return data
+
+
+def _attachment(part: MIMEPart, notes: list[str]) -> Attachment:
+    content_type = part.get_content_type()
+    if part.is_multipart():  # message/rfc822: the enclosed message, serialised again
+        try:
+            inner = part.get_payload(0)
+            if not isinstance(inner, _EmailMessageBase):
+                raise TypeError(f"payload is {type(inner).__name__}")
+            content = inner.as_bytes(policy=_POLICY.clone(max_line_length=0, linesep="\r\n"))
+        except Exception as e:
+            notes.append(f"mocksmtp: could not serialise an attached message ({type(e).__name__})")
+            content = b""
+    else:
+        content = _payload(part)
+    try:
+        filename = part.get_filename()
+    except Exception:
+        filename = None
+    content_id = part.get("Content-ID")
+    cid = str(content_id).strip().strip("<>").strip() if content_id is not None else None
+    try:
+        disposition = part.get_content_disposition()
+    except Exception:
+        disposition = None
+    return Attachment(filename=filename, content_type=content_type, content=content,
+                      content_id=cid or None, disposition=disposition)
+
+
+_URL = re.compile(r"""https?://[^\s<>"'`{}|\\^\[\]]+""", re.IGNORECASE)
+_TRAILING = ".,;:!?)'\""
+
+
+def extract_links(text: str | None, html_body: str | None) -> list[str]:
+    """``http``/``https`` URLs in the text body and in the HTML body's ``href``s and text,
+    each once, in order of appearance (text first)."""
+    found: dict[str, None] = {}
+    for url in _URL.findall(text or ""):
+        found.setdefault(url.rstrip(_TRAILING))
+    if html_body:
+        collector = _LinkCollector()
+        try:
+            collector.feed(html_body)
+            collector.close()
+        except Exception:  # pragma: no cover - HTMLParser is lenient
+            pass
+        for url in collector.urls:
+            found.setdefault(url)
+    return list(found)
+
+
+class _LinkCollector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name == "href" and value and value.strip().lower().startswith(("http://", "https://")):
+                self.urls.append(value.strip())
+
+    def handle_data(self, data: str) -> None:
+        self.urls.extend(url.rstrip(_TRAILING) for url in _URL.findall(data))

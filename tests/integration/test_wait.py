@@ -1,0 +1,192 @@
+"""wait_for blocks on the store's condition (no sleeping, no polling); assertions explain
+themselves with what arrived."""
+
+from __future__ import annotations
+
+import re
+import smtplib
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from mocksmtp import MessageAssertionError, MockSMTPServer, WaitTimeout
+
+
+def send(server: MockSMTPServer, to: str, subject: str, *, sender: str = "app@example.com",
+         rcpt: list[str] | None = None) -> None:
+    with smtplib.SMTP(server.host, server.port) as client:
+        client.sendmail(sender, rcpt or [to], f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\n\r\nbody\r\n")
+
+
+@pytest.fixture
+def no_sleep(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Make any call to time.sleep fail the test."""
+    def forbidden(seconds: float) -> None:
+        raise AssertionError(f"time.sleep({seconds}) called while waiting")
+
+    monkeypatch.setattr(time, "sleep", forbidden)
+    return
+
+
+class CountingCondition:
+    """Wraps the store's condition to count the waits, proving wake-ups come from notify."""
+
+    def __init__(self, inner: threading.Condition) -> None:
+        self.inner = inner
+        self.waits = 0
+        self.waiting = threading.Event()
+
+    def __enter__(self) -> bool:
+        return self.inner.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        self.inner.__exit__(*exc)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waits += 1
+        self.waiting.set()
+        return self.inner.wait(timeout)
+
+    def notify_all(self) -> None:
+        self.inner.notify_all()
+
+
+def test_waiter_wakes_when_another_thread_sends(server: MockSMTPServer, no_sleep: None) -> None:
+    """A blocked wait_for returns as soon as the message it waits for is stored."""
+    counting = CountingCondition(server.store.condition)
+    server.store.condition = counting  # type: ignore[assignment]
+    sender = threading.Thread(target=lambda: (counting.waiting.wait(10), send(server, "ann@example.com", "Hi")))
+    sender.start()
+    start = time.monotonic()
+    (message,) = server.wait_for(to="ann@example.com", timeout=30)
+    elapsed = time.monotonic() - start
+    sender.join(10)
+    assert message.subject == "Hi"
+    assert elapsed < 10  # woke on the message, far before the timeout
+    assert counting.waits == 1  # blocked once, woken once: no polling loop
+
+
+def test_waiting_for_a_count_wakes_on_the_last_one(server: MockSMTPServer, no_sleep: None) -> None:
+    """wait_for(3) ignores non-matching mail and returns when the third match is stored."""
+    def send_all() -> None:
+        for i in range(3):
+            send(server, "other@example.com", f"noise {i}")
+            send(server, "ann@example.com", f"match {i}")
+
+    sender = threading.Thread(target=send_all)
+    sender.start()
+    matched = server.wait_for(3, to="ann@example.com", timeout=30)
+    sender.join(10)
+    assert [m.subject for m in matched] == ["match 0", "match 1", "match 2"]
+
+
+def test_messages_already_there_return_at_once(server: MockSMTPServer, no_sleep: None) -> None:
+    """When enough mail is already stored, wait_for does not block at all."""
+    send(server, "ann@example.com", "early")
+    (message,) = server.wait_for(to="ann@example.com", timeout=0)
+    assert message.subject == "early"
+
+
+def test_clear_while_waiting_starts_over(server: MockSMTPServer, no_sleep: None) -> None:
+    """Messages cleared during a wait no longer count towards it."""
+    counting = CountingCondition(server.store.condition)
+    server.store.condition = counting  # type: ignore[assignment]
+    send(server, "ann@example.com", "one")
+
+    def later() -> None:
+        counting.waiting.wait(10)
+        server.reset()
+        send(server, "ann@example.com", "two")
+        send(server, "ann@example.com", "three")
+
+    helper = threading.Thread(target=later)
+    helper.start()
+    result = server.wait_for(2, to="ann@example.com", timeout=30)
+    helper.join(10)
+    assert [m.subject for m in result] == ["two", "three"]
+
+
+def test_timeout_text_lists_what_arrived_and_why_it_missed(server: MockSMTPServer) -> None:
+    """WaitTimeout is an AssertionError naming each message, its time and the filter it missed."""
+    send(server, "alice@example.com", "Welcome")
+    send(server, "bob@example.com", "Reset your password")
+    with pytest.raises(WaitTimeout) as caught:
+        server.wait_for(to="bob@example.com", subject="Welcome", timeout=0.05)
+    text = str(caught.value)
+    assert isinstance(caught.value, AssertionError)
+    assert text.startswith("waited 0.05 s for 1 message matching to='bob@example.com', subject='Welcome'; "
+                           "none matched.\n2 messages arrived:\n")
+    assert re.search(r"  1\. \d\d:\d\d:\d\d\.\d{3} from app@example.com to \['alice@example.com'\] 'Welcome'\n"
+                     r"     missed to='bob@example.com': got \['alice@example.com'\]\n", text)
+    assert "  2. " in text
+    assert "missed subject='Welcome': got 'Reset your password'" in text
+    assert len(caught.value.messages) == 2
+    assert caught.value.matched == []
+
+
+def test_timeout_with_nothing_arrived_says_so(server: MockSMTPServer) -> None:
+    """With an empty store the timeout text says no message arrived."""
+    with pytest.raises(WaitTimeout, match=r"(?s)waited 0 s for 2 messages; none matched\.\nNo message arrived\."):
+        server.wait_for(2, timeout=0)
+
+
+def test_long_reports_show_the_newest_messages(server: MockSMTPServer) -> None:
+    """Past 20 messages the report lists the newest and counts the rest."""
+    for i in range(22):
+        send(server, "ann@example.com", f"n{i}")
+    with pytest.raises(WaitTimeout) as caught:
+        server.wait_for(to="zed@example.com", timeout=0)
+    text = str(caught.value)
+    assert "... 2 older not shown" in text
+    assert "  3. " in text
+    assert "  22. " in text
+    assert "  1. " not in text
+
+
+def test_bad_arguments_are_refused(server: MockSMTPServer) -> None:
+    """count below 1, a negative timeout or an unknown filter raise at once."""
+    with pytest.raises(ValueError, match="count"):
+        server.wait_for(0)
+    with pytest.raises(ValueError, match="timeout"):
+        server.wait_for(timeout=-1)
+    with pytest.raises(TypeError, match="unknown filter"):
+        server.wait_for(too="a@example.com")
+
+
+def test_filter_returns_matching_messages_in_order(server: MockSMTPServer) -> None:
+    """server.filter applies the filters to every kept message."""
+    send(server, "ann@example.com", "a")
+    send(server, "bob@example.com", "b")
+    send(server, "ann@example.com", "c")
+    assert [m.subject for m in server.filter(to="ann@example.com")] == ["a", "c"]
+    assert len(server.filter()) == 3
+
+
+def test_assert_sent_at_least_one_or_exactly(server: MockSMTPServer) -> None:
+    """assert_sent() wants at least one match; assert_sent(n) exactly n; both return them."""
+    send(server, "ann@example.com", "a")
+    send(server, "ann@example.com", "b")
+    assert len(server.assert_sent(to="ann@example.com")) == 2
+    assert len(server.assert_sent(2, to="ann@example.com")) == 2
+    with pytest.raises(MessageAssertionError) as caught:
+        server.assert_sent(1, to="ann@example.com")
+    assert str(caught.value).startswith(
+        "expected 1 message matching to='ann@example.com'; 2 matched.\n2 messages arrived:\n")
+    assert "     matched" in str(caught.value)
+    with pytest.raises(AssertionError, match="expected at least 1 message matching subject='z'; none matched"):
+        server.assert_sent(subject="z")
+    server.assert_sent(0, subject="z")
+
+
+def test_assert_nothing_sent(server: MockSMTPServer) -> None:
+    """assert_nothing_sent passes with no match and lists the offending mail otherwise."""
+    server.assert_nothing_sent()
+    send(server, "ann@example.com", "oops", rcpt=["ann@example.com", "admin@example.com"])
+    server.assert_nothing_sent(to="admin@example.com")
+    with pytest.raises(MessageAssertionError) as caught:
+        server.assert_nothing_sent(recipient="admin@example.com")
+    text = str(caught.value)
+    assert text.startswith("expected no message matching recipient='admin@example.com'; 1 matched.\n")
+    assert "bcc ['admin@example.com'] 'oops'" in text
