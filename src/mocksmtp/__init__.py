@@ -18,10 +18,11 @@ from .errors import (
     ServerStateError,
     WaitTimeout,
 )
+from .facade import ServerState
 from .filters import MessageFilter
 from .headers import Address, Headers
 from .message import Message
-from .server import MockSMTPServer, ServerState
+from .server import MockSMTPServer
 from .smtp.faults import Fault
 from .smtp.replies import REPLY, Reply
 from .store import MemoryStore, MessageStore

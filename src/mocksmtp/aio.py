@@ -6,26 +6,23 @@ import logging
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from .config import SMTPOptions
-from .errors import ServerStartError, ServerStateError
+from .errors import ServerStateError
+from .facade import ServerFacade, ServerState
 from .filters import MessageFilter
 from .message import Message
-from .queries import IncrementalMatch, MessageQueries, check_count, check_timeout, timeout_error
-from .server import ServerState, _check_address
-from .smtp.state import EngineContext, Stats
+from .queries import IncrementalMatch, check_count, check_timeout, timeout_error
 from .store import MemoryStore
 
 if TYPE_CHECKING:  # asyncio and the engine load on first use: `import mocksmtp` stays cheap
     import asyncio
 
-    from .smtp.listener import Listener
 
 __all__ = ["AsyncMockSMTPServer"]
 
 logger = logging.getLogger("mocksmtp")
 
 
-class AsyncMockSMTPServer(MessageQueries):
+class AsyncMockSMTPServer(ServerFacade):
     """An SMTP server running in the current event loop, for asyncio code and tests.
 
     The same messages, options, filters and assertions as :class:`~mocksmtp.MockSMTPServer`;
@@ -49,19 +46,8 @@ class AsyncMockSMTPServer(MessageQueries):
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, verbose: bool = False, *,
                  store: MemoryStore | None = None, **options: Any) -> None:
-        self._host, self._requested_port = _check_address(host, port)
-        self._port = port
-        self.verbose = bool(verbose)
-        self.options = SMTPOptions.from_kwargs(options)
-        self.store = store if store is not None else MemoryStore()
-        self._ctx = EngineContext(self.options, self.store, debug=self.verbose)
-        self._state = ServerState.NEW
-        self._listener: Listener | None = None
+        super().__init__(host, port, verbose, store, options)
         self._loop: asyncio.AbstractEventLoop | None = None
-
-    def __repr__(self) -> str:
-        return (f"<AsyncMockSMTPServer {self._host}:{self._port} {self._state.value} "
-                f"messages={self.store.count}>")
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -80,10 +66,7 @@ class AsyncMockSMTPServer(MessageQueries):
         try:
             listener = await Listener.open(self._ctx, self._host, self._requested_port)
         except OSError as e:
-            hint = " (is another server using it? port=0 picks a free port)" if "in use" in str(e) else ""
-            raise ServerStartError(
-                f"cannot listen on {self._host}:{self._requested_port}: {e.strerror or e}{hint}",
-                host=self._host, port=self._requested_port) from e
+            raise self._start_error(e) from e
         self._listener = listener
         self._loop = asyncio.get_running_loop()
         self._port = listener.port
@@ -108,46 +91,6 @@ class AsyncMockSMTPServer(MessageQueries):
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
         await self.stop()
-
-    def is_running(self) -> bool:
-        """Whether the server is accepting connections."""
-        return self._state is ServerState.RUNNING
-
-    @property
-    def state(self) -> ServerState:
-        return self._state
-
-    @property
-    def host(self) -> str:
-        """The host the server binds to, as given."""
-        return self._host
-
-    @property
-    def port(self) -> int:
-        """The bound port once started (the free port chosen for ``port=0``)."""
-        return self._port
-
-    @property
-    def address(self) -> tuple[str, int]:
-        """``(host, port)``, ready for ``aiosmtplib.SMTP(hostname=..., port=...)``."""
-        return self._host, self._port
-
-    # -- messages -----------------------------------------------------------------------------
-
-    @property
-    def messages(self) -> list[Message]:
-        """Every kept message, oldest first (a snapshot)."""
-        return self.store.messages()
-
-    @property
-    def stats(self) -> Stats:
-        """Live counters of the engine."""
-        return self._ctx.stats
-
-    def reset(self) -> None:
-        """Forget every message and zero the counters."""
-        self.store.clear()
-        self._ctx.stats.reset()
 
     async def wait_for(self, count: int = 1, *, timeout: float = 5.0, **filters: Any) -> list[Message]:
         """Wait until at least ``count`` kept messages match ``filters``; return all that do.

@@ -97,3 +97,31 @@ def test_async_lifecycle_errors_and_reset() -> None:
         assert "stopped" in repr(server)
 
     asyncio.run(main())
+
+
+def test_async_server_injects_faults_like_the_threaded_one() -> None:
+    """inject_fault works on the asyncio server too: the first RCPT fails with 451, the retry
+    passes, and the fault removes itself on exit."""
+    async def main() -> None:
+        async with AsyncMockSMTPServer() as server:
+            with server.inject_fault("rcpt", code=451, match="ann@example.com", times=1) as fault:
+                reader, writer = await asyncio.open_connection(*server.address)
+
+                async def command(line: str) -> str:
+                    writer.write(line.encode() + b"\r\n")
+                    while True:
+                        reply = (await reader.readline()).decode()
+                        if reply[3:4] != "-":
+                            return reply[:3]
+
+                assert (await reader.readline()).startswith(b"220")
+                assert await command("EHLO test") == "250"
+                assert await command("MAIL FROM:<app@example.com>") == "250"
+                assert await command("RCPT TO:<ann@example.com>") == "451"
+                assert await command("RCPT TO:<ann@example.com>") == "250"
+                writer.close()
+                await writer.wait_closed()
+                assert fault.triggered == 1
+            assert server.faults == []
+
+    asyncio.run(main())

@@ -1,0 +1,180 @@
+"""What both server facades share: address, state, messages, statistics, TLS and faults.
+
+:class:`~mocksmtp.MockSMTPServer` (a thread of its own) and
+:class:`~mocksmtp.AsyncMockSMTPServer` (the caller's event loop) differ only in how they start,
+stop and wait; everything else is here, once.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from typing import TYPE_CHECKING, Any
+
+from .config import SMTPOptions
+from .errors import ConfigError, ServerStartError
+from .message import Message
+from .queries import MessageQueries
+from .smtp.faults import Fault, Matcher, Stage
+from .smtp.state import EngineContext, Stats
+from .store import MemoryStore
+
+if TYPE_CHECKING:
+    import ssl
+
+    from .smtp.listener import Listener
+
+__all__ = ["ServerFacade", "ServerState"]
+
+logger = logging.getLogger("mocksmtp")
+
+
+class ServerState(enum.Enum):
+    """Where a server is in its life: new, running, or stopped (and may start again)."""
+
+    NEW = "new"
+    RUNNING = "running"
+    STOPPED = "stopped"
+
+
+def _check_address(host: object, port: object) -> tuple[str, int]:
+    if not isinstance(host, str):
+        raise ConfigError(f"host must be a string such as 'localhost' or '127.0.0.1', got {host!r}")
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
+        raise ConfigError(f"port must be between 0 and 65535, got {port!r}")
+    return host, port
+
+
+class ServerFacade(MessageQueries):
+    """The state and the API common to the sync and asyncio servers (not used directly)."""
+
+    def __init__(self, host: str, port: int, verbose: bool, store: MemoryStore | None,
+                 options: dict[str, Any]) -> None:
+        self._host, self._requested_port = _check_address(host, port)
+        self._port = port
+        self.verbose = bool(verbose)
+        self.options = SMTPOptions.from_kwargs(options)
+        self.store = store if store is not None else MemoryStore()
+        self._ctx = EngineContext(self.options, self.store, debug=self.verbose, tls_names=(host,))
+        self._state = ServerState.NEW
+        self._listener: Listener | None = None
+
+    def __repr__(self) -> str:
+        return (f"<{type(self).__name__} {self._host}:{self._port} {self._state.value} "
+                f"messages={self.store.count}>")
+
+    def _start_error(self, error: OSError) -> ServerStartError:
+        """The exception for an address that cannot be used, saying what to try."""
+        hint = " (is another server using it? port=0 picks a free port)" if "in use" in str(error) else ""
+        return ServerStartError(
+            f"cannot listen on {self._host}:{self._requested_port}: {error.strerror or error}{hint}",
+            host=self._host, port=self._requested_port)
+
+    def is_running(self) -> bool:
+        """Whether the server is accepting connections."""
+        return self._state is ServerState.RUNNING
+
+    @property
+    def state(self) -> ServerState:
+        return self._state
+
+    # -- where it listens ---------------------------------------------------------------------
+
+    @property
+    def host(self) -> str:
+        """The host the server binds to, as given."""
+        return self._host
+
+    @property
+    def port(self) -> int:
+        """The bound port once started (the free port chosen for ``port=0``)."""
+        return self._port
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """``(host, port)``, ready for ``smtplib.SMTP(*server.address)``."""
+        return self._host, self._port
+
+    # -- messages and statistics --------------------------------------------------------------
+
+    @property
+    def messages(self) -> list[Message]:
+        """Every kept message, oldest first (a snapshot; reading does not clear anything)."""
+        return self.store.messages()
+
+    @property
+    def stats(self) -> Stats:
+        """Live counters of the engine."""
+        return self._ctx.stats
+
+    def reset(self) -> None:
+        """Forget every message and zero the counters."""
+        self.store.clear()
+        self._ctx.stats.reset()
+
+    # -- TLS ----------------------------------------------------------------------------------
+
+    def client_ssl_context(self) -> ssl.SSLContext:
+        """An ``ssl.SSLContext`` that trusts this server's certificate, host names checked.
+
+        For ``smtplib.SMTP.starttls(context=...)`` or ``smtplib.SMTP_SSL(context=...)``. With
+        the throw-away certificate it trusts only this server's CA; with ``certfile`` it trusts
+        the certificates in that file (enough for a self-signed one).
+
+        >>> with MockSMTPServer(port=0, tls="starttls") as server:       # doctest: +SKIP
+        ...     with smtplib.SMTP(server.host, server.port) as client:
+        ...         client.starttls(context=server.client_ssl_context())
+        """
+        tls = self._ctx.tls
+        if tls is None:
+            raise ConfigError("this server has no TLS; create it with tls='starttls' or tls='implicit'")
+        return tls.client_context()
+
+    # -- injected faults ----------------------------------------------------------------------
+
+    def inject_fault(
+        self,
+        stage: Stage,
+        *,
+        code: int | None = None,
+        message: str | None = None,
+        match: Matcher | None = None,
+        times: int | None = None,
+        probability: float = 1.0,
+        delay: float = 0.0,
+        disconnect: bool = False,
+    ) -> Fault:
+        """Make commands of ``stage`` fail (or stall, or drop the connection) until removed.
+
+        Stages: ``"connect"`` (the greeting), ``"helo"``, ``"auth"``, ``"mail"``, ``"rcpt"``,
+        ``"data"`` (the DATA command, or the first BDAT chunk) and ``"message"`` (after the
+        content, instead of the 250; the message is not stored). Only commands that would
+        otherwise succeed are affected. ``match`` narrows the fault to a subject (the sender
+        for ``mail``, the recipient for ``rcpt``, any envelope address for ``data`` and
+        ``message``, the user for ``auth``, the HELO name, the client IP for ``connect``): a
+        string compared without case, a compiled regex (``search``) or a callable. ``times=N``
+        fires N times, then commands pass; ``probability`` fires at random. ``code`` and
+        ``message`` set the reply (default per stage: 421 connect, 451 helo/mail/rcpt/message,
+        454 auth, 554 data). ``delay`` waits before replying, without blocking other
+        sessions; with a delay and no ``code``/``message`` the command then proceeds normally
+        (a slow server). ``disconnect`` drops the connection instead of replying. A ``421``
+        reply also closes the connection.
+
+        The returned :class:`~mocksmtp.Fault` counts ``.triggered`` and, as a context
+        manager, removes itself on exit:
+
+        >>> with server.inject_fault("rcpt", code=451, match="a@example.com", times=1):  # doctest: +SKIP
+        ...     send_mail()   # the first RCPT TO:<a@example.com> gets 451, a retry passes
+        """
+        return self._ctx.faults.add(stage, code=code, message=message, match=match, times=times,
+                                    probability=probability, delay=delay, disconnect=disconnect)
+
+    def clear_faults(self) -> None:
+        """Remove every injected fault."""
+        self._ctx.faults.clear()
+
+    @property
+    def faults(self) -> list[Fault]:
+        """The injected faults still registered, oldest first."""
+        return self._ctx.faults.faults()
+
