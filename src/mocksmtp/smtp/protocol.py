@@ -95,8 +95,8 @@ class SMTPProtocol(asyncio.BufferedProtocol):
         self.session.tls = tls_version(transport.get_extra_info("ssl_object"))  # implicit TLS
         if self.session.tls is not None:
             self._must_tls = False
-        if ctx.debug:
-            ctx.logger.debug("%s connected", self._peer_text())
+        if ctx.logger.isEnabledFor(logging.INFO):
+            ctx.logger.info("%s connected%s", self._peer_text(), f" ({self.session.tls})" if self.session.tls else "")
         if ctx.stopping:
             self._close_with(REPLY.SHUTTING_DOWN)
             return
@@ -136,8 +136,8 @@ class SMTPProtocol(asyncio.BufferedProtocol):
             ctx.on_idle()
         self._data = bytearray()  # a transaction cut off in DATA leaves nothing behind
         self._buf = bytearray()
-        if ctx.debug:
-            ctx.logger.debug("%s disconnected", self._peer_text())
+        if ctx.logger.isEnabledFor(logging.INFO):
+            ctx.logger.info("%s disconnected", self._peer_text())
 
     def pause_writing(self) -> None:
         # The client sends faster than it reads our replies: stop reading until it catches up.
