@@ -69,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="inject a fault at a stage (connect, helo, auth, mail, rcpt, data, "
                                "message) with a reply code, in PERCENT%% of commands (default 100); "
                                "repeatable")
+    parser.add_argument("--uvloop", action="store_true",
+                        help="serve on uvloop, a faster event loop (pip install 'mocksmtp[uvloop]')")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
@@ -123,6 +125,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     )
     if not args.verbose:
         logging.getLogger("mocksmtp").setLevel(logging.WARNING)
+    if args.uvloop:
+        _use_uvloop(parser)
     try:
         server = MockSMTPServer(args.host, args.port, args.verbose, **_options(args))
         for stage, code, probability in args.fault:
@@ -167,6 +171,17 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
             signal.signal(sig, handler)
     print(f"mocksmtp: stopped after {statistics(server, started)}", file=out, flush=True)
     return 0
+
+
+def _use_uvloop(parser: argparse.ArgumentParser) -> None:
+    """Make the server's loop (created with asyncio.new_event_loop()) a uvloop one."""
+    try:
+        import uvloop  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        parser.error("--uvloop needs uvloop, which is not installed: pip install 'mocksmtp[uvloop]'")
+    import asyncio
+
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
 def _nothing() -> None:

@@ -96,3 +96,26 @@ def test_invalid_option_is_a_usage_error() -> None:
     assert status == 2
     assert "max_recipients" in err
     assert "Traceback" not in err
+
+
+def test_uvloop_flag_serves_on_uvloop_or_says_how_to_get_it() -> None:
+    """--uvloop serves mail when uvloop is installed; without it, a one-line usage error
+    names the extra to install."""
+    import importlib.util
+
+    if importlib.util.find_spec("uvloop") is None:
+        proc = Process([PYTHON, "-m", "mocksmtp", "--port", "0", "--uvloop"])
+        status, _, err = proc.finish(timeout=20)
+        assert status == 2
+        assert "pip install 'mocksmtp[uvloop]'" in err
+        assert "Traceback" not in err
+        return
+    proc, port = start_cli("--uvloop", "--stats-interval", "0")
+    try:
+        send(port, "on uvloop")
+        assert '"on uvloop"' in proc.read_line()
+        proc.proc.send_signal(signal.SIGINT)
+        status, _, _ = proc.finish()
+    finally:
+        proc.kill()
+    assert status == 0
