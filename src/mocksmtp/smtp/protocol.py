@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import ClassVar, cast
 
@@ -44,7 +45,11 @@ class SMTPProtocol(asyncio.BufferedProtocol):
         self.session = Session()
         self.envelope = Envelope()
         self.transport: asyncio.Transport | None = None
-        self._loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
+        # The clock of loop.time(): asyncio's is time.monotonic() behind a Python call, so
+        # call that directly; any other loop (uvloop) keeps its own.
+        self._clock: Callable[[], float] = (
+            time.monotonic if type(loop).time is asyncio.BaseEventLoop.time else loop.time)
         self._buf = bytearray()
         self._out: list[bytes] = []
         self._in_data = False
@@ -251,6 +256,11 @@ class SMTPProtocol(asyncio.BufferedProtocol):
             if self._closed or not data:
                 return b""
         buf = self._buf
+        if not buf:
+            nl = data.find(b"\n")
+            if nl == len(data) - 1:  # the usual read: exactly one whole command line
+                self._command(data[: nl - 1] if nl and data[nl - 1] == 0x0D else data[:nl])
+                return b""
         src: bytes | bytearray
         if buf:  # a partial line is pending: append to it
             buf += data
@@ -282,7 +292,7 @@ class SMTPProtocol(asyncio.BufferedProtocol):
 
     def _command(self, line: bytes) -> None:
         ctx = self.ctx
-        self._last_activity = self._loop.time()
+        self._last_activity = self._clock()
         if ctx.debug:
             ctx.logger.debug("%s < %s", self._peer_text(), _loggable(line))
         verb, _, arg = line.partition(b" ")
@@ -453,7 +463,7 @@ class SMTPProtocol(asyncio.BufferedProtocol):
         buf = self._data
         buf += data
         self._data_bytes += len(data)
-        self._last_activity = self._loop.time()
+        self._last_activity = self._clock()
         # One pass over the data finds the end (CRLF "." CRLF) and notes whether any other line
         # begins with "." (only then does _finish_message look for dot-stuffing).
         pos = self._data_scan
