@@ -513,6 +513,8 @@ def report(args: argparse.Namespace, servers: list[Server], loads: list[Load],
         vis, None)
     verdicts.append(("message visible when the client reads 250, with zero waits", vis["waits_needed"] == 0))
     row("`import mocksmtp` (`python -X importtime`)", inproc["import_mocksmtp"], 50, "ms")
+    row("`import mocksmtp`, bare interpreter (`python -S -X importtime`)", inproc["import_mocksmtp_bare"], 50, "ms")
+    row("`import mocksmtp` after `import pytest` (what a plugin adds)", inproc["import_mocksmtp_in_pytest"], None, "ms")
     row("`import mocksmtp.pytest_plugin`", inproc["import_plugin"], 50, "ms")
 
     w("\n## Targets\n\n")
