@@ -7,21 +7,25 @@
 - ``reset``: ``server.reset()`` with 10 messages stored, and with none;
 - ``visible``: for messages sent with smtplib, whether the message is counted the moment the
   client has read its 250 (no wait allowed), and how long that check took;
-- ``import``: ``python -X importtime`` of ``mocksmtp`` and of ``mocksmtp.pytest_plugin``.
+- ``import``: ``python -X importtime`` of ``mocksmtp`` (in this environment, and in a bare
+  interpreter, ``python -S``) and of ``mocksmtp.pytest_plugin``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import smtplib
 import socket
 import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
+import mocksmtp
 from mocksmtp import MockSMTPServer
 
 MESSAGE = b"Subject: reset\r\n\r\n" + b"x" * 1000 + b"\r\n"
@@ -115,10 +119,18 @@ def visibility(n: int) -> dict[str, Any]:
     return {"messages": n, "waits_needed": misses, **summary(samples)}
 
 
-def _top_level_imports(code: str) -> dict[str, int]:
-    """Cumulative µs of each top-level import made by ``python -c code``."""
-    result = subprocess.run([sys.executable, "-X", "importtime", "-c", code],
-                            capture_output=True, text=True, timeout=60)
+def _top_level_imports(code: str, bare: bool) -> dict[str, int]:
+    """Cumulative µs of each top-level import made by ``python -c code``.
+
+    ``bare``: with ``-S``, so that no ``.pth`` file of the environment imports anything first
+    (here one imports re, typing and pathlib at startup, which mocksmtp then finds loaded).
+    """
+    flags, env = [], None
+    if bare:
+        flags = ["-S"]
+        env = {**os.environ, "PYTHONPATH": str(Path(mocksmtp.__file__).resolve().parent.parent)}
+    result = subprocess.run([sys.executable, *flags, "-X", "importtime", "-c", code],
+                            capture_output=True, text=True, timeout=60, env=env)
     if result.returncode != 0:
         raise ImportError(result.stderr.strip().splitlines()[-1])
     times: dict[str, int] = {}
@@ -132,13 +144,14 @@ def _top_level_imports(code: str) -> dict[str, int]:
     return times
 
 
-def import_time(module: str, runs: int) -> dict[str, Any] | None:
-    """Median over ``runs`` fresh interpreters of the imports ``import module`` adds."""
-    startup = set(_top_level_imports("pass"))
+def import_time(module: str, runs: int, *, bare: bool = False, after: str = "pass") -> dict[str, Any] | None:
+    """Median over ``runs`` fresh interpreters of the imports ``import module`` adds to
+    those of startup and of the code ``after``."""
+    startup = set(_top_level_imports(after, bare))
     samples = []
     for _ in range(runs):
         try:
-            times = _top_level_imports(f"import {module}")
+            times = _top_level_imports(f"{after}; import {module}", bare)
         except ImportError:
             return None
         samples.append(sum(t for name, t in times.items() if name not in startup) / 1e6)
@@ -156,6 +169,8 @@ def main() -> None:
         "reset": reset_cost(n),
         "visible": visibility(300 if args.quick else 1000),
         "import_mocksmtp": import_time("mocksmtp", 5 if args.quick else 9),
+        "import_mocksmtp_bare": import_time("mocksmtp", 5 if args.quick else 9, bare=True),
+        "import_mocksmtp_in_pytest": import_time("mocksmtp", 5 if args.quick else 9, after="import pytest"),
         "import_plugin": import_time("mocksmtp.pytest_plugin", 5 if args.quick else 9),
     }
     json.dump(result, sys.stdout, indent=1)

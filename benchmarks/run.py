@@ -224,7 +224,8 @@ def stop(running: Running) -> tuple[int, int] | None:
         proc.communicate(timeout=10)
         raise RuntimeError(f"{running.server.key} did not stop within 30 s; killed") from None
     finally:
-        LIVE.discard(proc)
+        if proc.poll() is not None:  # otherwise reap_all() still has to end it
+            LIVE.discard(proc)
         err = running.stderr()
         running.errors.close()
     if err and running.server.stores:
@@ -258,6 +259,7 @@ def probe_smtp_source(source: str, size: int) -> tuple[int, int]:
         LIVE.add(proc)
         data = b""
         conn, _ = srv.accept()
+        conn.settimeout(15)
         with conn, conn.makefile("rb") as f:
             conn.sendall(b"220 probe\r\n")
             while line := f.readline():
@@ -275,7 +277,7 @@ def probe_smtp_source(source: str, size: int) -> tuple[int, int]:
                 else:
                     conn.sendall(b"250 ok\r\n")
         proc.wait(15)
-        LIVE.discard(proc)
+    LIVE.discard(proc)
     if not data:
         raise RuntimeError("smtp-source sent no message to the probe")
     if f"<{proc.pid:04x}.".encode() not in data:
@@ -299,10 +301,8 @@ def run_smtp_source(source: str, load: Load, messages: int, port: int, probe: tu
     t0 = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     LIVE.add(proc)
-    try:
-        _, err = proc.communicate(timeout=300)
-    finally:
-        LIVE.discard(proc)
+    _, err = proc.communicate(timeout=300)
+    LIVE.discard(proc)
     elapsed = time.perf_counter() - t0
     if proc.returncode != 0:  # without -A, smtp-source stops at the first unexpected reply
         raise RuntimeError(f"smtp-source failed ({proc.returncode}): {err.strip()[-500:]}")
@@ -365,8 +365,10 @@ def measure(args: argparse.Namespace) -> None:
                     else:
                         sample = run_smtplib(load, messages, running.port)
                     rss = peak_rss(running.proc.pid)
-                finally:
-                    stored = stop(running)
+                except BaseException:  # a failure, Ctrl+C or SIGTERM: end every process now
+                    reap_all()
+                    raise
+                stored = stop(running)
                 rate = messages / sample.seconds
                 cell = results[(server.key, load.key)]
                 cell.rates.append(rate)
@@ -511,6 +513,8 @@ def report(args: argparse.Namespace, servers: list[Server], loads: list[Load],
         vis, None)
     verdicts.append(("message visible when the client reads 250, with zero waits", vis["waits_needed"] == 0))
     row("`import mocksmtp` (`python -X importtime`)", inproc["import_mocksmtp"], 50, "ms")
+    row("`import mocksmtp`, bare interpreter (`python -S -X importtime`)", inproc["import_mocksmtp_bare"], 50, "ms")
+    row("`import mocksmtp` after `import pytest` (what a plugin adds)", inproc["import_mocksmtp_in_pytest"], None, "ms")
     row("`import mocksmtp.pytest_plugin`", inproc["import_plugin"], 50, "ms")
 
     w("\n## Targets\n\n")
@@ -531,6 +535,9 @@ def main() -> int:
     previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         measure(args)
+    except KeyboardInterrupt:
+        print("\nrun.py: interrupted; every process it started is stopped", file=sys.stderr)
+        return 130
     finally:
         reap_all()
         signal.signal(signal.SIGTERM, previous)

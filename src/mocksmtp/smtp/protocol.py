@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Sequence
 from typing import ClassVar, cast
 
@@ -25,7 +26,6 @@ from .tls import tls_version
 
 __all__ = ["SMTPProtocol"]
 
-_END_OF_DATA = b"\r\n.\r\n"
 _STUFFED = b"\r\n.."
 # First words that mean a web client reached the SMTP port (cross-protocol attacks):
 # the connection is dropped at once and nothing of it is ever stored.
@@ -51,12 +51,18 @@ class SMTPProtocol(asyncio.BufferedProtocol):
         self.session = Session()
         self.envelope = Envelope()
         self.transport: asyncio.Transport | None = None
-        self._loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
+        # The clock of loop.time(): asyncio's is time.monotonic() behind a Python call, so
+        # call that directly; any other loop (uvloop) keeps its own.
+        self._clock: Callable[[], float] = (
+            time.monotonic if type(loop).time is asyncio.BaseEventLoop.time else loop.time)
         self._buf = bytearray()
         self._out: list[bytes] = []
         self._in_data = False
         self._data = bytearray()
         self._data_oversize = False
+        self._data_scan = 0
+        self._data_dotted = False
         self._data_started = 0.0
         self._data_bytes = 0
         self._draining = False
@@ -306,6 +312,11 @@ class SMTPProtocol(asyncio.BufferedProtocol):
             # A TLS ClientHello on a plain connection: it would wait for a reply forever.
             self._close_with(REPLY.TLS_ON_PLAIN_PORT)
             return b""
+        if not buf and data:
+            nl = data.find(b"\n")
+            if nl == len(data) - 1:  # the usual read: exactly one whole command line
+                self._command(data[: nl - 1] if nl and data[nl - 1] == 0x0D else data[:nl])
+                return b""
         src: bytes | bytearray
         if buf:  # a partial line is pending: append to it
             buf += data
@@ -338,7 +349,7 @@ class SMTPProtocol(asyncio.BufferedProtocol):
 
     def _command(self, line: bytes) -> None:
         ctx = self.ctx
-        self._last_activity = self._loop.time()
+        self._last_activity = self._clock()
         if self._line_hook is not None:  # a response inside an AUTH exchange: never logged
             if ctx.debug:
                 ctx.logger.debug("%s < ****", self._peer_text())
@@ -508,6 +519,8 @@ class SMTPProtocol(asyncio.BufferedProtocol):
     def _cmd_data_accept(self) -> None:
         self._in_data = True
         self._data = bytearray(b"\r\n")  # a virtual CRLF, so a first-line "." is found too
+        self._data_scan = 0  # where _feed_data resumes looking for CRLF "."
+        self._data_dotted = False  # whether a line other than the last began with "."
         self._data_oversize = False
         self._data_started = self._last_activity
         self._data_bytes = 0
@@ -615,11 +628,27 @@ class SMTPProtocol(asyncio.BufferedProtocol):
     def _feed_data(self, data: bytes) -> bytes:
         """Append message data; at CRLF.CRLF finish the message and return what follows."""
         buf = self._data
-        start = len(buf) - 4
         buf += data
         self._data_bytes += len(data)
-        self._last_activity = self._loop.time()
-        end = buf.find(_END_OF_DATA, start if start > 0 else 0)
+        self._last_activity = self._clock()
+        # One pass over the data finds the end (CRLF "." CRLF) and notes whether any other line
+        # begins with "." (only then does _finish_message look for dot-stuffing).
+        pos = self._data_scan
+        end = -1
+        while True:
+            i = buf.find(b"\r\n.", pos)
+            if i < 0:
+                pos = max(pos, len(buf) - 2)  # a CRLF may be split between two reads
+                break
+            if i + 5 > len(buf):  # what follows the "." has not arrived yet
+                pos = i
+                break
+            if buf[i + 3] == 0x0D and buf[i + 4] == 0x0A:
+                end = i
+                break
+            self._data_dotted = True
+            pos = i + 3
+        self._data_scan = pos
         if end < 0:
             limit = self.ctx.options.max_message_size
             # Content so far is at least len(buf) less the virtual CRLF (2), the stuffed dots,
@@ -629,6 +658,7 @@ class SMTPProtocol(asyncio.BufferedProtocol):
                     self._data_oversize = True
                 if self._data_oversize:
                     del buf[:-4]  # keep only what may begin the end-of-data marker
+                    self._data_scan = 0
             return b""
         rest = bytes(buf[end + 5 :])
         self._in_data = False
@@ -640,7 +670,7 @@ class SMTPProtocol(asyncio.BufferedProtocol):
         self._data = bytearray()
         if self._data_oversize:
             raw = b""
-        elif buf.find(_STUFFED, 0, end) >= 0:
+        elif self._data_dotted and buf.find(_STUFFED, 0, end) >= 0:
             raw = bytes(buf[:end].replace(_STUFFED, b"\r\n.")[2:])
         else:
             with memoryview(buf) as view:
