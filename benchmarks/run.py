@@ -115,7 +115,7 @@ def build_servers(sink: str, wanted: set[str]) -> list[Server]:
     else:
         servers.append(Server(
             "uvloop", "**mocksmtp** (uvloop)",
-            lambda port: [python, str(HERE / "uvloop_cli.py"), "--host", HOST, "--port", str(port),
+            lambda port: [python, "-m", "mocksmtp", "--uvloop", "--host", HOST, "--port", str(port),
                           "--quiet", "--stats-interval", "0"], True))
     return [s for s in servers if not wanted or s.key in wanted]
 
