@@ -108,11 +108,17 @@ def build_servers(sink: str, wanted: set[str]) -> list[Server]:
                lambda port: [python, "-m", "mocksmtp", "--host", HOST, "--port", str(port), "--quiet",
                              "--stats-interval", "0"], True),
     ]
+    floor = str(HERE / "floor_server.py")
+    servers.append(Server("floor", "*floor: canned replies, nothing parsed or kept* (asyncio loop)",
+                          lambda port: [python, floor, "--port", str(port)], False, signal.SIGTERM))
     try:
         import uvloop  # noqa: F401
     except ImportError:
         print("run.py: uvloop is not installed; no uvloop rows", file=sys.stderr)
     else:
+        servers.append(Server("floor-uvloop", "*floor: canned replies, nothing parsed or kept* (uvloop)",
+                              lambda port: [python, floor, "--port", str(port), "--uvloop"], False,
+                              signal.SIGTERM))
         servers.append(Server(
             "uvloop", "**mocksmtp** (uvloop)",
             lambda port: [python, "-m", "mocksmtp", "--uvloop", "--host", HOST, "--port", str(port),
@@ -439,6 +445,12 @@ def report(args: argparse.Namespace, servers: list[Server], loads: list[Load],
             verdicts.append((f"{name} ≥ {target:g} × {peer_name} in every load",
                              all(r is not None and r >= target for r in ratios)))
 
+    for floor, name in (("floor", "floor (asyncio)"), ("floor-uvloop", "floor (uvloop)")):
+        if floor in keys and "sink" in keys:  # no target: what the event loop alone allows
+            ratios = [(med(floor, ld.key) or 0) / (med("sink", ld.key) or 1) for ld in loads]
+            w(f"| *{name} / smtp-sink* (the most any server on this loop can reach) | "
+              + " | ".join(f"{r:.2f}" for r in ratios) + " |\n")
+
     w("\n## Every message acknowledged with 250 is stored, with its full size\n\n")
     w("smtp-source stops at the first reply that is not the expected one, smtplib raises: so every "
       "message sent was acknowledged with 250. Bytes sent are what the server must store (less the "
@@ -526,7 +538,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="Benchmark mocksmtp against aiosmtpd and smtp-sink.")
     parser.add_argument("--quick", action="store_true", help="a quarter of the messages (about a minute)")
     parser.add_argument("--reps", type=int, default=3, help="repetitions per cell, at least 3 (default: 3)")
-    parser.add_argument("--servers", default="", help="comma-separated subset: sink,aiosmtpd,mocksmtp,uvloop")
+    parser.add_argument("--servers", default="",
+                        help="comma-separated subset: sink,aiosmtpd,mocksmtp,uvloop,floor,floor-uvloop")
     parser.add_argument("--loads", default="", help="subset of the loads, for example 'ad'")
     parser.add_argument("--no-inprocess", action="store_true", help="skip the in-process costs")
     args = parser.parse_args()

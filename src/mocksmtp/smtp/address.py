@@ -78,6 +78,9 @@ def parse_path_argument(arg: bytes, keyword: bytes, syntax: Reply) -> tuple[byte
 
 def _closing_bracket(rest: bytes) -> int:
     """Index of the ``>`` that closes the path opened at ``rest[0]``, or -1."""
+    if b'"' not in rest:  # no quoted local part (nearly always): the first ">" closes it
+        end = rest.find(b">", 1)
+        return -1 if end < 0 or rest.find(b"<", 1, end) >= 0 else end
     quoted = False
     i, n = 1, len(rest)
     while i < n:
