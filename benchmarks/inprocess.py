@@ -144,14 +144,14 @@ def _top_level_imports(code: str, bare: bool) -> dict[str, int]:
     return times
 
 
-def import_time(module: str, runs: int, *, bare: bool = False, after: str = "pass") -> dict[str, Any] | None:
-    """Median over ``runs`` fresh interpreters of the imports ``import module`` adds to
-    those of startup and of the code ``after``."""
+def import_time(statement: str, runs: int, *, bare: bool = False, after: str = "pass") -> dict[str, Any] | None:
+    """Median over ``runs`` fresh interpreters of the imports ``statement`` adds to those of
+    startup and of the code ``after``."""
     startup = set(_top_level_imports(after, bare))
     samples = []
     for _ in range(runs):
         try:
-            times = _top_level_imports(f"{after}; import {module}", bare)
+            times = _top_level_imports(f"{after}; {statement}", bare)
         except ImportError:
             return None
         samples.append(sum(t for name, t in times.items() if name not in startup) / 1e6)
@@ -163,15 +163,18 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     n = 30 if args.quick else 100
+    runs = 5 if args.quick else 9
     result = {
         "start_stop": start_stop(100),
         "aiosmtpd_start_stop": aiosmtpd_start_stop(n),
         "reset": reset_cost(n),
         "visible": visibility(300 if args.quick else 1000),
-        "import_mocksmtp": import_time("mocksmtp", 5 if args.quick else 9),
-        "import_mocksmtp_bare": import_time("mocksmtp", 5 if args.quick else 9, bare=True),
-        "import_mocksmtp_in_pytest": import_time("mocksmtp", 5 if args.quick else 9, after="import pytest"),
-        "import_plugin": import_time("mocksmtp.pytest_plugin", 5 if args.quick else 9),
+        "import_mocksmtp": import_time("import mocksmtp", runs),
+        "import_server": import_time("from mocksmtp import MockSMTPServer", runs),
+        "import_server_bare": import_time("from mocksmtp import MockSMTPServer", runs, bare=True),
+        "import_server_in_pytest": import_time("from mocksmtp import MockSMTPServer", runs,
+                                               after="import pytest"),
+        "import_plugin": import_time("import mocksmtp.pytest_plugin", runs, after="import pytest"),
     }
     json.dump(result, sys.stdout, indent=1)
     print()

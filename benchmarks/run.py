@@ -524,10 +524,13 @@ def report(args: argparse.Namespace, servers: list[Server], loads: list[Load],
     row(f"250 read → message visible ({vis['waits_needed']} waits needed in {vis['messages']:,} messages)",
         vis, None)
     verdicts.append(("message visible when the client reads 250, with zero waits", vis["waits_needed"] == 0))
-    row("`import mocksmtp` (`python -X importtime`)", inproc["import_mocksmtp"], 50, "ms")
-    row("`import mocksmtp`, bare interpreter (`python -S -X importtime`)", inproc["import_mocksmtp_bare"], 50, "ms")
-    row("`import mocksmtp` after `import pytest` (what a plugin adds)", inproc["import_mocksmtp_in_pytest"], None, "ms")
-    row("`import mocksmtp.pytest_plugin`", inproc["import_plugin"], 50, "ms")
+    row("`import mocksmtp` (`python -X importtime`; names load on first use)", inproc["import_mocksmtp"], 50, "ms")
+    row("`from mocksmtp import MockSMTPServer`", inproc["import_server"], 50, "ms")
+    row("`from mocksmtp import MockSMTPServer`, bare interpreter (`python -S`)", inproc["import_server_bare"],
+        None, "ms")
+    row("`from mocksmtp import MockSMTPServer` after `import pytest`", inproc["import_server_in_pytest"], None, "ms")
+    row("`import mocksmtp.pytest_plugin` after `import pytest` (what the plugin adds to a run)",
+        inproc["import_plugin"], 50, "ms")
 
     w("\n## Targets\n\n")
     for title, ok in verdicts:

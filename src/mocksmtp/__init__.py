@@ -4,28 +4,60 @@
 >>> with MockSMTPServer(port=0) as server:
 ...     server.is_running()
 True
+
+The names below load on first use (PEP 562): the pytest plugin, which every pytest run of a
+project with mocksmtp installed imports, costs almost nothing until a test asks for a server.
 """
 
+import importlib as _importlib
+import typing as _typing
+
 from ._version import __version__
-from .aio import AsyncMockSMTPServer
-from .attachment import Attachment
-from .config import Credentials, SMTPOptions
-from .errors import (
-    ConfigError,
-    MessageAssertionError,
-    MockSMTPError,
-    ServerStartError,
-    ServerStateError,
-    WaitTimeout,
-)
-from .facade import ServerState
-from .filters import MessageFilter
-from .headers import Address, Headers
-from .message import Message
-from .server import MockSMTPServer
-from .smtp.faults import Fault
-from .smtp.replies import REPLY, Reply
-from .store import MemoryStore, MessageStore
+
+if _typing.TYPE_CHECKING:
+    from .aio import AsyncMockSMTPServer
+    from .attachment import Attachment
+    from .config import Credentials, SMTPOptions
+    from .errors import (
+        ConfigError,
+        MessageAssertionError,
+        MockSMTPError,
+        ServerStartError,
+        ServerStateError,
+        WaitTimeout,
+    )
+    from .facade import ServerState
+    from .filters import MessageFilter
+    from .headers import Address, Headers
+    from .message import Message
+    from .server import MockSMTPServer
+    from .smtp.faults import Fault
+    from .smtp.replies import REPLY, Reply
+    from .store import MemoryStore, MessageStore
+
+_WHERE = {
+    "AsyncMockSMTPServer": ".aio",
+    "Attachment": ".attachment",
+    "Credentials": ".config",
+    "SMTPOptions": ".config",
+    "ConfigError": ".errors",
+    "MessageAssertionError": ".errors",
+    "MockSMTPError": ".errors",
+    "ServerStartError": ".errors",
+    "ServerStateError": ".errors",
+    "WaitTimeout": ".errors",
+    "ServerState": ".facade",
+    "MessageFilter": ".filters",
+    "Address": ".headers",
+    "Headers": ".headers",
+    "Message": ".message",
+    "MockSMTPServer": ".server",
+    "Fault": ".smtp.faults",
+    "REPLY": ".smtp.replies",
+    "Reply": ".smtp.replies",
+    "MemoryStore": ".store",
+    "MessageStore": ".store",
+}
 
 __all__ = [
     "REPLY",
@@ -51,3 +83,16 @@ __all__ = [
     "WaitTimeout",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> _typing.Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mocksmtp' has no attribute {name!r}")
+    value = getattr(_importlib.import_module(module, __name__), name)
+    globals()[name] = value  # once loaded, a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

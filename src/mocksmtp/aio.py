@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import ServerStateError
 from .facade import ServerFacade, ServerState
-from .filters import MessageFilter
 from .message import Message
 from .queries import IncrementalMatch, check_count, check_timeout, timeout_error
 from .store import MemoryStore
@@ -101,6 +100,8 @@ class AsyncMockSMTPServer(ServerFacade):
         """
         __tracebackhide__ = True  # pytest shows the caller's line, not ours
         import asyncio
+
+        from .filters import MessageFilter
 
         match = MessageFilter(**filters)
         check_count(count)

@@ -11,18 +11,18 @@ import enum
 import logging
 from typing import TYPE_CHECKING, Any
 
-from .config import SMTPOptions
 from .errors import ConfigError, ServerStartError
 from .message import Message
 from .queries import MessageQueries
-from .smtp.faults import Fault, Matcher, Stage
-from .smtp.state import EngineContext, Stats
 from .store import MemoryStore
 
 if TYPE_CHECKING:
     import ssl
 
+    from .config import SMTPOptions
+    from .smtp.faults import Fault, Matcher, Stage
     from .smtp.listener import Listener
+    from .smtp.state import EngineContext, Stats
 
 __all__ = ["ServerFacade", "ServerState"]
 
@@ -53,9 +53,13 @@ class ServerFacade(MessageQueries):
         self._host, self._requested_port = _check_address(host, port)
         self._port = port
         self.verbose = bool(verbose)
-        self.options = SMTPOptions.from_kwargs(options)
+        from .config import SMTPOptions  # loads with the first server, not on import
+
+        self.options: SMTPOptions = SMTPOptions.from_kwargs(options)
         self.store = store if store is not None else MemoryStore()
-        self._ctx = EngineContext(self.options, self.store, debug=self.verbose, tls_names=(host,))
+        from .smtp.state import EngineContext  # the engine loads with the first server
+
+        self._ctx: EngineContext = EngineContext(self.options, self.store, debug=self.verbose, tls_names=(host,))
         self._state = ServerState.NEW
         self._listener: Listener | None = None
 

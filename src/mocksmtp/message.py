@@ -12,15 +12,14 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
-from .attachment import Attachment
-from .headers import Address, Headers, parse_addresses
-
 if TYPE_CHECKING:
     from email.message import EmailMessage
 
+    from .attachment import Attachment
+    from .headers import Address, Headers
     from .parsing import Parsed
 
-__all__ = ["Address", "Attachment", "Message"]
+__all__ = ["Message"]
 
 AddressField = Literal["from", "to", "cc", "reply_to", "sender"]
 
@@ -191,6 +190,8 @@ class Message:
         >>> m.addresses("to")
         [Address(name='Jörg', address='joerg@example.com')]
         """
+        from .headers import parse_addresses  # parsing code loads when a message is first read
+
         name = field.replace("_", "-")
         return self._cached(f"addresses:{name}",  # type: ignore[no-any-return]
                             lambda: parse_addresses(name, self.headers.get_raw(name))[0])

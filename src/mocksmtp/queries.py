@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import MessageAssertionError, WaitTimeout
-from .filters import MessageFilter
 from .message import Message
 from .store import MemoryStore
+
+if TYPE_CHECKING:
+    from .filters import MessageFilter
 
 __all__ = ["IncrementalMatch", "MessageQueries", "check_count", "check_timeout", "report", "summary",
            "timeout_error", "wait_sync"]
@@ -38,6 +40,8 @@ class MessageQueries:
         >>> server.filter(to="user@example.com", subject="Welcome")  # doctest: +SKIP
         [<Message id='3F9A1C-000001' from='app@example.com' to=['user@example.com'] size=412>]
         """
+        from .filters import MessageFilter  # loads on the first query, not on import
+
         match = MessageFilter(**filters)
         return [m for m in self.store.messages() if match(m)]
 
@@ -53,6 +57,8 @@ class MessageQueries:
         __tracebackhide__ = True  # pytest shows the caller's line, not ours
         if count is not None:
             check_count(count, minimum=0)
+        from .filters import MessageFilter  # loads on the first query, not on import
+
         match = MessageFilter(**filters)
         messages = self.store.messages()
         matched = [m for m in messages if match(m)]
@@ -69,6 +75,8 @@ class MessageQueries:
         >>> server.assert_nothing_sent(to="admin@example.com")  # doctest: +SKIP
         """
         __tracebackhide__ = True
+        from .filters import MessageFilter  # loads on the first query, not on import
+
         match = MessageFilter(**filters)
         messages = self.store.messages()
         matched = [m for m in messages if match(m)]

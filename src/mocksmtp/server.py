@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import ServerStartError, ServerStateError
 from .facade import ServerFacade, ServerState
-from .filters import MessageFilter
 from .message import Message
 from .queries import wait_sync
 from .store import MemoryStore
@@ -192,6 +191,8 @@ class MockSMTPServer(ServerFacade):
         >>> (message,) = server.wait_for(to="user@example.com", subject="Welcome")  # doctest: +SKIP
         """
         __tracebackhide__ = True  # pytest shows the caller's line, not ours
+        from .filters import MessageFilter
+
         return wait_sync(self.store, count, timeout, MessageFilter(**filters))
 
 def _finish_pending(loop: asyncio.AbstractEventLoop) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-import secrets
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -52,7 +52,7 @@ class MemoryStore:
         self._messages: list[Message] = []
         self._drained = 0
         self._subscribers: list[Subscriber] = []
-        self._prefix = secrets.token_hex(3).upper()
+        self._prefix = os.urandom(3).hex().upper()
         self._counter = itertools.count(1)
 
     def __repr__(self) -> str:

@@ -40,11 +40,34 @@ def test_every_public_name_is_exported() -> None:
     every name in __all__ exists."""
     import types
 
+    for name in EXPECTED:  # loads each lazily exported name
+        assert getattr(mocksmtp, name) is not None
     public = {n for n, v in vars(mocksmtp).items()
               if not n.startswith("_") and not isinstance(v, types.ModuleType)}
     assert public == set(EXPECTED) - {"__version__"}
-    for name in EXPECTED:
-        assert getattr(mocksmtp, name) is not None
+    assert set(EXPECTED) <= set(dir(mocksmtp))
+
+
+def test_importing_the_package_or_the_plugin_loads_no_server_code() -> None:
+    """``import mocksmtp`` and the pytest plugin load neither the server, the engine nor
+    asyncio: every pytest run of a project with mocksmtp installed imports the plugin."""
+    import subprocess
+    import sys
+
+    code = ("import sys, mocksmtp, mocksmtp.pytest_plugin\n"
+            "loaded = [m for m in ('mocksmtp.server', 'mocksmtp.smtp.protocol', 'asyncio', 'ssl')"
+            " if m in sys.modules]\n"
+            "assert not loaded, loaded\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+
+
+def test_unknown_names_raise_attribute_error() -> None:
+    """A name the package does not have raises AttributeError naming it."""
+    import pytest
+
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        mocksmtp.Nope  # noqa: B018
 
 
 def test_exported_errors_form_the_documented_tree() -> None:
