@@ -7,8 +7,9 @@
 - ``reset``: ``server.reset()`` with 10 messages stored, and with none;
 - ``visible``: for messages sent with smtplib, whether the message is counted the moment the
   client has read its 250 (no wait allowed), and how long that check took;
-- ``import``: ``python -X importtime`` of ``mocksmtp`` (in this environment, and in a bare
-  interpreter, ``python -S``) and of ``mocksmtp.pytest_plugin``.
+- ``import``: ``python -X importtime`` of ``import mocksmtp``, of ``from mocksmtp import
+  MockSMTPServer`` (also in a bare interpreter, ``python -S``, and after ``import pytest``) and
+  of ``import mocksmtp.pytest_plugin`` after ``import pytest`` (what the plugin adds to a run).
 """
 
 from __future__ import annotations
