@@ -18,7 +18,7 @@ import pytest
 if TYPE_CHECKING:
     from mocksmtp import Message, MockSMTPServer
 
-__all__ = ["RawClient", "Reply", "assert_healthy", "codes_in", "swaks", "token"]
+__all__ = ["RawClient", "Reply", "assert_healthy", "codes_in", "open_data", "settle", "swaks", "token"]
 
 Reply = tuple[int, list[str]]
 
@@ -198,3 +198,21 @@ def swaks(port: int, *args: str, timeout: float = 30) -> subprocess.CompletedPro
          "--to", "user@example.com", "--timeout", "10", *args],
         capture_output=True, text=True, timeout=timeout, check=False,
     )
+
+
+def open_data(c: RawClient, mail_from: str = "a@example.com", extra: str = "") -> None:
+    """EHLO, MAIL FROM (with ``extra`` parameters), one RCPT and DATA, each accepted: the
+    client is now sending message data."""
+    assert c.code("EHLO client.example") == 250
+    assert c.code(f"MAIL FROM:<{mail_from}>{extra}") == 250
+    assert c.code("RCPT TO:<b@example.com>") == 250
+    assert c.code("DATA") == 354
+
+
+def settle(server: MockSMTPServer) -> int:
+    """Round trips on a fresh connection, so the server has handled every earlier disconnect;
+    returns how many other sessions are still open."""
+    with RawClient(server.port) as c:
+        assert c.code("NOOP") == 250
+        assert c.code("NOOP") == 250
+        return server.stats.active_connections - 1

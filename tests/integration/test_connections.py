@@ -11,27 +11,15 @@ import time
 from collections.abc import Callable
 
 import pytest
-from tests.support import RawClient, assert_healthy, codes_in
+from tests.support import RawClient, assert_healthy, codes_in, open_data, settle
 
 from mocksmtp import REPLY, MemoryStore, Message, MockSMTPServer
 
 MakeServer = Callable[..., MockSMTPServer]
 
 
-def open_data(c: RawClient, mail_from: str = "a@example.com") -> None:
-    assert c.code("EHLO client.example") == 250
-    assert c.code(f"MAIL FROM:<{mail_from}>") == 250
-    assert c.code("RCPT TO:<b@example.com>") == 250
-    assert c.code("DATA") == 354
 
 
-def settle(server: MockSMTPServer) -> int:
-    """Round trips on a fresh connection, so the server has handled every earlier disconnect;
-    returns how many other sessions are still open."""
-    with RawClient(server.port) as c:
-        assert c.code("NOOP") == 250
-        assert c.code("NOOP") == 250
-        return server.stats.active_connections - 1
 
 
 def reset_close(c: RawClient) -> None:

@@ -3,17 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from tests.support import RawClient, assert_healthy
+from tests.support import RawClient, assert_healthy, open_data
 
 from mocksmtp import REPLY, MockSMTPServer
-
-
-def open_data(c: RawClient, mail: bytes = b"MAIL FROM:<a@example.com>",
-              rcpt: bytes = b"RCPT TO:<b@example.com>") -> None:
-    assert c.code("EHLO client.example") == 250
-    assert c.code(mail) == 250
-    assert c.code(rcpt) == 250
-    assert c.code("DATA") == 354
 
 
 @pytest.mark.parametrize("line", [b"NOOP\x00", b"\x00", b"EHLO a\x00b", b"MAIL FROM:<a\x00@example.com>",

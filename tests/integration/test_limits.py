@@ -8,18 +8,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
-from tests.support import RawClient, assert_healthy
+from tests.support import RawClient, assert_healthy, open_data
 
 from mocksmtp import REPLY, MockSMTPServer
 
 MakeServer = Callable[..., MockSMTPServer]
 
 
-def open_data(c: RawClient, mail_from: str = "a@example.com", extra: str = "") -> None:
-    assert c.code("EHLO client.example") == 250
-    assert c.code(f"MAIL FROM:<{mail_from}>{extra}") == 250
-    assert c.code("RCPT TO:<b@example.com>") == 250
-    assert c.code("DATA") == 354
 
 
 def _vm(field: str) -> int:

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.support import RawClient, assert_healthy, codes_in, token
+from tests.support import RawClient, assert_healthy, codes_in, settle, token
 
 from mocksmtp import REPLY, MockSMTPServer
 
@@ -31,13 +31,6 @@ def pipelined_message(c: RawClient, sender: str, body: bytes) -> tuple[int, str]
     return code, texts[0]
 
 
-def settle(server: MockSMTPServer) -> int:
-    """Round trips on a fresh connection, so the server has handled every earlier disconnect;
-    returns how many other sessions are still open."""
-    with RawClient(server.port) as c:
-        assert c.code("NOOP") == 250
-        assert c.code("NOOP") == 250
-        return server.stats.active_connections - 1
 
 
 def test_500_idle_connections_do_not_delay_a_real_send(server: MockSMTPServer) -> None:
