@@ -233,8 +233,9 @@ class SMTPProtocol(asyncio.BufferedProtocol):
 
     def _flush(self) -> None:
         out = self._out
-        if self.transport is not None and out:
-            self.transport.write(out[0] if len(out) == 1 else b"".join(out))
+        transport = self.transport
+        if transport is not None and out and not transport.is_closing():
+            transport.write(out[0] if len(out) == 1 else b"".join(out))
         out.clear()
 
     def _close_with(self, reply: Reply) -> None:
@@ -245,6 +246,12 @@ class SMTPProtocol(asyncio.BufferedProtocol):
     def _close(self) -> None:
         self._closed = True
         self._in_data = False
+        transport = self.transport
+        if transport is not None and transport.is_closing():
+            # Closed already (by us or by the client): a second close() is not harmless for
+            # every transport (asyncio's SSL one then drops its protocol), and a pending abort
+            # timer must stay.
+            return
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
