@@ -88,7 +88,6 @@ class MockSMTPServer(ServerFacade):
             self._listener = listener
             self._port = listener.port
             self._state = ServerState.RUNNING
-            self._started_at = time.time()
             self._started_monotonic = time.monotonic()
         logger.info("mocksmtp listening on %s:%d", self._host, self._port)
         return self

@@ -255,13 +255,12 @@ class SMTPProtocol(asyncio.BufferedProtocol):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if self.transport is not None:
-            self.transport.close()
-            if self.transport.get_write_buffer_size():
+        if transport is not None:
+            transport.close()
+            if transport.get_write_buffer_size():
                 # close() waits for our replies to be read; a client that never reads would
                 # hold its slot forever. It gets idle_timeout to read them, then is dropped.
-                self._timer = self._loop.call_later(self.ctx.options.idle_timeout,
-                                                    self.transport.abort)
+                self._timer = self._loop.call_later(self.ctx.options.idle_timeout, transport.abort)
 
     def _peer_text(self) -> str:
         host, port = self.session.peer
