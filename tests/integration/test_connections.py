@@ -112,6 +112,21 @@ def test_idle_past_the_timeout_gets_421_and_is_closed(make_server: MakeServer) -
     assert_healthy(server, stored=0)
 
 
+def test_idle_timeout_still_holds_after_a_restart(make_server: MakeServer) -> None:
+    """One sweep per server enforces idle timeouts; stop() ends it and start() (a new event
+    loop) begins a new one, so an idle client of the restarted server is still cut off."""
+    server = make_server(idle_timeout=0.2)
+    with RawClient(server.port) as c:  # the first run's sweep is armed, and still is at stop()
+        assert c.code("EHLO client.example") == 250
+        server.stop()
+        assert codes_in(c.read_until_closed()) == [REPLY.SHUTTING_DOWN.code]
+    server.start()
+    with RawClient(server.port) as c:
+        assert c.code("EHLO client.example") == 250
+        assert codes_in(c.read_until_closed()) == [REPLY.IDLE_TIMEOUT.code]
+    assert_healthy(server, stored=0)
+
+
 def test_idle_in_the_middle_of_a_transaction_discards_it(make_server: MakeServer) -> None:
     """A transaction abandoned before DATA is not stored when the idle timeout closes it."""
     server = make_server(idle_timeout=0.2)

@@ -40,3 +40,21 @@ def test_data_decodes_without_losing_line_endings() -> None:
     assert m.data == "Subject: x\r\n\r\n\ufffd\r\n"
     assert m.raw == b"Subject: x\r\n\r\n\xff\r\n"
     assert m.size == 17
+
+
+def test_the_engine_s_constructor_makes_the_same_immutable_message() -> None:
+    """_new_message (the engine's fast way) gives what Message(...) gives, just as sealed."""
+    from mocksmtp.message import _new_message
+
+    fields = {"id": "X-1", "raw": b"Subject: hi\r\n\r\nbody\r\n", "mail_from": "a@example.com",
+              "rcpt_tos": ("b@example.com",), "mail_options": ("SIZE=20",),
+              "peer": ("127.0.0.1", 9), "helo": "client", "tls": "TLSv1.3", "auth_user": "alice"}
+    fast = _new_message(**fields)  # type: ignore[arg-type]
+    slow = Message(**fields)  # type: ignore[arg-type]
+    assert type(fast) is Message
+    for name in ("id", "raw", "mail_from", "rcpt_tos", "mail_options", "peer", "helo", "tls",
+                 "auth_user", "subject", "text"):
+        assert getattr(fast, name) == getattr(slow, name), name
+    assert fast.received_at.tzinfo is not None
+    with pytest.raises(AttributeError, match="immutable"):
+        fast.raw = b"y"  # type: ignore[misc]

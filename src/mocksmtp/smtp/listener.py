@@ -40,6 +40,7 @@ class Listener:
         """Bind and start serving; raises ``OSError`` when the address cannot be used."""
         loop = asyncio.get_running_loop()
         ctx.stopping = False
+        ctx.sweeper = None  # a sweep belongs to one loop; a restarted server may have another
         sockets = _bind(host, port, ctx.options.backlog)
         servers: list[asyncio.Server] = []
         # Implicit TLS wraps every connection before the protocol sees it (like port 465).
@@ -91,6 +92,9 @@ class Listener:
                         await asyncio.wait_for(asyncio.shield(waiter), 1.0)
             finally:
                 ctx.on_idle = None
+        if ctx.sweeper is not None:
+            ctx.sweeper.cancel()
+            ctx.sweeper = None
 
 
 def _bind(host: str, port: int, backlog: int) -> list[socket.socket]:

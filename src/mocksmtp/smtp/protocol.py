@@ -14,8 +14,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import ClassVar, cast
 
-from ..message import Message, _protocol_flags
-from .address import PathError, parse_path_argument, validate_path
+from ..message import _new_message, _protocol_flags
+from .address import SIMPLE_FROM, SIMPLE_TO, PathError, parse_path_argument, validate_path
 from .auth import cmd_auth
 from .chunking import cmd_bdat
 from .faults import Fault
@@ -46,11 +46,32 @@ class SMTPProtocol(asyncio.BufferedProtocol):
 
     _handlers: ClassVar[dict[bytes, Callable[[SMTPProtocol, bytes], None]]]
 
+    # Per-session state that starts the same for every session: class attributes, so that a
+    # new connection (thousands a second under load) assigns only what differs.
+    transport: asyncio.Transport | None = None
+    _in_data = False
+    _data_oversize = False
+    _data_scan = 0
+    _data_dotted = False
+    _data_started = 0.0
+    _data_bytes = 0
+    _draining = False
+    _closed = False
+    _bad_commands = 0
+    _last_activity = 0.0
+    _timer: asyncio.TimerHandle | None = None
+    # Hooks for the extensions (STARTTLS, AUTH, BDAT) and injected faults:
+    _reader: Callable[[bytes], bytes] | None = None  # takes raw input (a BDAT chunk)
+    _line_hook: Callable[[bytes], None] | None = None  # takes lines (AUTH responses)
+    _suspended = False  # input is held (a delayed reply) or dropped (TLS handshake)
+    _discard_input = False
+    _tls_task: asyncio.Task[None] | None = None
+    _lost = False
+
     def __init__(self, ctx: EngineContext) -> None:
         self.ctx = ctx
         self.session = Session()
         self.envelope = Envelope()
-        self.transport: asyncio.Transport | None = None
         loop = self._loop = asyncio.get_running_loop()
         # The clock of loop.time(): asyncio's is time.monotonic() behind a Python call, so
         # call that directly; any other loop (uvloop) keeps its own.
@@ -58,29 +79,11 @@ class SMTPProtocol(asyncio.BufferedProtocol):
             time.monotonic if type(loop).time is asyncio.BaseEventLoop.time else loop.time)
         self._buf = bytearray()
         self._out: list[bytes] = []
-        self._in_data = False
         self._data = bytearray()
-        self._data_oversize = False
-        self._data_scan = 0
-        self._data_dotted = False
-        self._data_started = 0.0
-        self._data_bytes = 0
-        self._draining = False
-        self._closed = False
-        self._bad_commands = 0
-        self._last_activity = 0.0
-        self._timer: asyncio.TimerHandle | None = None
-        # Hooks for the extensions (STARTTLS, AUTH, BDAT) and injected faults:
-        self._reader: Callable[[bytes], bytes] | None = None  # takes raw input (a BDAT chunk)
-        self._line_hook: Callable[[bytes], None] | None = None  # takes lines (AUTH responses)
-        self._suspended = False  # input is held (a delayed reply) or dropped (TLS handshake)
-        self._discard_input = False
-        self._must_tls = ctx.options.require_tls
-        self._tls_task: asyncio.Task[None] | None = None
-        self._lost = False
-        limit = ctx.options.max_command_length
-        self._line_limit = limit
-        self._buffer_limit = limit + _MAIL_ALLOWANCE
+        options = ctx.options
+        self._must_tls = options.require_tls
+        self._line_limit = options.max_command_length
+        self._buffer_limit = options.max_command_length + _MAIL_ALLOWANCE
 
     def __repr__(self) -> str:
         state = "data" if self._in_data else ("closed" if self._closed else "command")
@@ -98,9 +101,10 @@ class SMTPProtocol(asyncio.BufferedProtocol):
         peer = transport.get_extra_info("peername")
         if isinstance(peer, tuple):
             self.session.peer = (str(peer[0]), int(peer[1]))
-        self.session.tls = tls_version(transport.get_extra_info("ssl_object"))  # implicit TLS
-        if self.session.tls is not None:
-            self._must_tls = False
+        if ctx.tls is not None:  # with implicit TLS the connection is encrypted already
+            self.session.tls = tls_version(transport.get_extra_info("ssl_object"))
+            if self.session.tls is not None:
+                self._must_tls = False
         if ctx.logger.isEnabledFor(logging.INFO):
             ctx.logger.info("%s connected%s", self._peer_text(), f" ({self.session.tls})" if self.session.tls else "")
         if ctx.stopping:
@@ -111,8 +115,9 @@ class SMTPProtocol(asyncio.BufferedProtocol):
                             ctx.options.max_connections)
             self._close_with(REPLY.TOO_MANY_CONNECTIONS)
             return
-        self._last_activity = self._loop.time()
-        self._timer = self._loop.call_later(ctx.options.idle_timeout, self._on_timer)
+        self._last_activity = self._clock()
+        if ctx.sweeper is None:
+            _arm_sweeper(ctx, self._loop)
         if ctx.faults and self._fault("connect", (self.session.peer[0],), self._greet, self._hang_up):
             self._flush()
             return
@@ -161,7 +166,24 @@ class SMTPProtocol(asyncio.BufferedProtocol):
         # Message data is copied from the read buffer into the message once (by _feed_data);
         # commands get bytes of their own. Nothing keeps a view of the read buffer.
         view = self.ctx.read_buffer[:nbytes]
-        self.data_received(view if self._in_data else bytes(view))  # type: ignore[arg-type]
+        if self._in_data:
+            self.data_received(view)  # type: ignore[arg-type]
+            return
+        data = bytes(view)
+        # The usual read: exactly one whole command line, and nothing held or pending. It goes
+        # straight to _command; everything else takes the general way through data_received.
+        if (nbytes > 1 and data[-1] == 0x0A and data.find(b"\n") == nbytes - 1 and data[0] != 0x16
+                and not self._buf and not self._closed and not self._suspended
+                and not self._draining and self._reader is None):
+            try:
+                self._command(data[:-2] if data[-2] == 0x0D else data[:-1])
+            except Exception:
+                self._internal_error()
+                return
+            if self._out:
+                self._flush()
+            return
+        self.data_received(data)
 
     def data_received(self, data: bytes) -> None:
         if self._closed:
@@ -184,13 +206,17 @@ class SMTPProtocol(asyncio.BufferedProtocol):
                     if not self._discard_input:
                         self._buf += data
                     break
-        except Exception:  # isolation: a bug in one session must not reach the loop
-            self.ctx.stats.errors += 1
-            self.ctx.logger.exception("internal error in session with %s", self._peer_text())
-            self._close_with(REPLY.LOCAL_ERROR)
+        except Exception:
+            self._internal_error()
             return
         if self._out:
             self._flush()
+
+    def _internal_error(self) -> None:
+        """Isolation: a bug in one session is logged and ends that session, never the loop."""
+        self.ctx.stats.errors += 1
+        self.ctx.logger.exception("internal error in session with %s", self._peer_text())
+        self._close_with(REPLY.LOCAL_ERROR)
 
     def eof_received(self) -> bool:
         # A half-closed client has nothing more to say; anything not yet acknowledged is lost.
@@ -268,37 +294,30 @@ class SMTPProtocol(asyncio.BufferedProtocol):
 
     # -- timers -----------------------------------------------------------------------------
 
-    def _on_timer(self) -> None:
-        """Idle timeout in command mode; in DATA, a minimum rate once the timeout has passed."""
-        self._timer = None
+    def _check_idle(self, now: float) -> None:
+        """Idle timeout in command mode; in DATA, a minimum rate once the timeout has passed.
+
+        Called by the server's sweeper (:func:`_sweep`) a few times per ``idle_timeout``.
+        """
         if self._closed:
             return
         opts = self.ctx.options
-        now = self._loop.time()
         if self._suspended:  # a delayed reply or a TLS handshake (which has its own timeout)
             self._last_activity = now
-            self._timer = self._loop.call_later(opts.idle_timeout, self._on_timer)
             return
         if self._in_data or self._reader is not None:
             # Each octet buys 1/min_data_rate seconds beyond idle_timeout, and no gap between
             # chunks may exceed idle_timeout.
-            allowed = float("inf")
+            deadline = self._last_activity + opts.idle_timeout
             if opts.min_data_rate:
-                allowed = (self._data_started + opts.idle_timeout
-                           + self._data_bytes / opts.min_data_rate)
-            deadline = min(allowed, self._last_activity + opts.idle_timeout)
+                deadline = min(deadline, self._data_started + opts.idle_timeout
+                               + self._data_bytes / opts.min_data_rate)
             if now >= deadline:
                 self.ctx.logger.info("%s too slow in DATA; closing", self._peer_text())
                 self._close_with(REPLY.DATA_TOO_SLOW)
-                return
-        else:
-            deadline = self._last_activity + opts.idle_timeout
-            if now >= deadline:
-                self.ctx.logger.info("%s idle for %ss; closing", self._peer_text(),
-                                     opts.idle_timeout)
-                self._close_with(REPLY.IDLE_TIMEOUT)
-                return
-        self._timer = self._loop.call_at(deadline, self._on_timer)
+        elif now >= self._last_activity + opts.idle_timeout:
+            self.ctx.logger.info("%s idle for %ss; closing", self._peer_text(), opts.idle_timeout)
+            self._close_with(REPLY.IDLE_TIMEOUT)
 
     # -- command phase ----------------------------------------------------------------------
 
@@ -436,13 +455,20 @@ class SMTPProtocol(asyncio.BufferedProtocol):
         if self.ctx.options.require_auth and self.session.auth_user is None:
             self._reply(REPLY.AUTH_REQUIRED)
             return
-        try:
-            path, params = parse_path_argument(arg, b"FROM:", REPLY.MAIL_SYNTAX)
-            smtputf8 = self._check_mail_params(params)
-            address = validate_path(path, utf8=smtputf8, bad=REPLY.BAD_SENDER, allow_empty=True)
-        except PathError as e:
-            self._reply(e.reply)
-            return
+        params: list[str] = []
+        smtputf8 = False
+        simple = SIMPLE_FROM.fullmatch(arg)
+        if simple is not None:  # <local@domain> and no parameters: nothing more to check
+            address = simple[1].decode("ascii")
+        else:
+            try:
+                path, params = parse_path_argument(arg, b"FROM:", REPLY.MAIL_SYNTAX)
+                smtputf8 = self._check_mail_params(params)
+                address = validate_path(path, utf8=smtputf8, bad=REPLY.BAD_SENDER,
+                                        allow_empty=True)
+            except PathError as e:
+                self._reply(e.reply)
+                return
         if self.ctx.faults and self._fault(
                 "mail", (address,), lambda: self._cmd_mail_accept(address, params, smtputf8)):
             return
@@ -453,7 +479,7 @@ class SMTPProtocol(asyncio.BufferedProtocol):
         env.mail_from = address
         env.mail_options = params
         env.smtputf8 = smtputf8
-        env.binarymime = any(p.upper() == "BODY=BINARYMIME" for p in params)
+        env.binarymime = bool(params) and any(p.upper() == "BODY=BINARYMIME" for p in params)
         self._send(REPLY.SENDER_OK.line)
 
     def _check_mail_params(self, params: list[str]) -> bool:
@@ -488,15 +514,19 @@ class SMTPProtocol(asyncio.BufferedProtocol):
         if env.mail_from is None:
             self._reply(REPLY.NEED_MAIL)
             return
-        try:
-            path, params = parse_path_argument(arg, b"TO:", REPLY.RCPT_SYNTAX)
-            if params:
-                raise PathError(REPLY.UNKNOWN_PARAMETER)
-            address = validate_path(path, utf8=env.smtputf8, bad=REPLY.BAD_RECIPIENT,
-                                    allow_postmaster=True)
-        except PathError as e:
-            self._reply(e.reply)
-            return
+        simple = SIMPLE_TO.fullmatch(arg)
+        if simple is not None:
+            address = simple[1].decode("ascii")
+        else:
+            try:
+                path, params = parse_path_argument(arg, b"TO:", REPLY.RCPT_SYNTAX)
+                if params:
+                    raise PathError(REPLY.UNKNOWN_PARAMETER)
+                address = validate_path(path, utf8=env.smtputf8, bad=REPLY.BAD_RECIPIENT,
+                                        allow_postmaster=True)
+            except PathError as e:
+                self._reply(e.reply)
+                return
         if len(env.rcpt_tos) >= self.ctx.options.max_recipients:
             self._reply(REPLY.TOO_MANY_RECIPIENTS)
             return
@@ -717,17 +747,9 @@ class SMTPProtocol(asyncio.BufferedProtocol):
         assert env.mail_from is not None
         store = self.ctx.store
         try:
-            message = Message(
-                id=store.new_id(),
-                raw=raw,
-                mail_from=env.mail_from,
-                rcpt_tos=env.rcpt_tos,
-                mail_options=env.mail_options,
-                peer=session.peer,
-                helo=session.helo or "",
-                tls=session.tls,
-                auth_user=session.auth_user,
-            )
+            message = _new_message(store.new_id(), raw, env.mail_from, tuple(env.rcpt_tos),
+                                   tuple(env.mail_options), session.peer, session.helo or "",
+                                   session.tls, session.auth_user)
             store.add(message)
         except Exception:
             stats.errors += 1
@@ -748,6 +770,28 @@ class SMTPProtocol(asyncio.BufferedProtocol):
             )
         if self.ctx.stopping:
             self._close_with(REPLY.SHUTTING_DOWN)
+
+
+def _arm_sweeper(ctx: EngineContext, loop: asyncio.AbstractEventLoop) -> None:
+    """Start the sweep that enforces idle timeouts (on the first connection after a quiet spell).
+
+    One timer per server instead of one per connection: under load, connections come and go
+    by the thousand and each timer would cost a schedule and a cancel. A session is cut off at
+    most one interval (an eighth of ``idle_timeout``, within 10 ms to 1 s) after it is due.
+    """
+    interval = min(max(ctx.options.idle_timeout / 8, 0.01), 1.0)
+    ctx.sweeper = loop.call_later(interval, _sweep, ctx, loop, interval)
+
+
+def _sweep(ctx: EngineContext, loop: asyncio.AbstractEventLoop, interval: float) -> None:
+    ctx.sweeper = None
+    if not ctx.protocols:
+        return  # the next connection starts it again
+    now = loop.time()
+    for protocol in list(ctx.protocols):
+        protocol._check_idle(now)
+    if ctx.protocols and ctx.sweeper is None:
+        ctx.sweeper = loop.call_later(interval, _sweep, ctx, loop, interval)
 
 
 _CONTROLS = bytes(range(0x20)) + b"\x7f"

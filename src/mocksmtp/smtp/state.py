@@ -13,6 +13,8 @@ from .auth import mechanisms
 from .faults import FaultRegistry
 
 if TYPE_CHECKING:
+    import asyncio
+
     from .protocol import SMTPProtocol
     from .tls import ServerTLS
 
@@ -94,7 +96,8 @@ class EngineContext:
     """What every connection of one server shares: options, store, stats, live sessions."""
 
     __slots__ = ("_ehlo", "_ehlo_tls", "debug", "faults", "greeting", "helo_reply", "logger",
-                 "on_idle", "options", "protocols", "read_buffer", "stats", "stopping", "store", "tls")
+                 "on_idle", "options", "protocols", "read_buffer", "stats", "stopping", "store",
+                 "sweeper", "tls")
 
     def __init__(self, options: SMTPOptions, store: MessageStore, *, debug: bool = False,
                  tls_names: Sequence[str] = ()) -> None:
@@ -112,6 +115,8 @@ class EngineContext:
         self.protocols: set[SMTPProtocol] = set()
         self.stopping = False
         self.on_idle: Callable[[], object] | None = None
+        self.sweeper: asyncio.TimerHandle | None = None
+        """The timer of the idle-timeout sweep while sessions exist (see protocol.py)."""
         """Called when the last session closes (the listener waits on it while stopping)."""
         self.logger = logging.getLogger("mocksmtp.smtp")
         self.read_buffer = memoryview(bytearray(READ_SIZE))
