@@ -11,7 +11,7 @@ import contextlib
 import errno
 import socket
 
-from .protocol import SMTPProtocol
+from .protocol import protocol_class
 from .state import EngineContext
 
 __all__ = ["Listener"]
@@ -47,10 +47,11 @@ class Listener:
         implicit = ctx.tls is not None and ctx.options.tls == "implicit"
         ssl = ctx.tls.context if implicit and ctx.tls is not None else None
         timeout = ctx.options.tls_handshake_timeout if implicit else None
+        session = protocol_class(loop)
         try:
             for sock in sockets:
                 servers.append(await loop.create_server(
-                    lambda: SMTPProtocol(ctx), sock=sock, backlog=ctx.options.backlog,
+                    lambda: session(ctx), sock=sock, backlog=ctx.options.backlog,
                     ssl=ssl, ssl_handshake_timeout=timeout))
         except BaseException:
             for server in servers:

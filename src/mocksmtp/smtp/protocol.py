@@ -24,7 +24,7 @@ from .starttls import cmd_starttls
 from .state import EngineContext, Envelope, Session
 from .tls import tls_version
 
-__all__ = ["SMTPProtocol"]
+__all__ = ["BufferedSMTPProtocol", "SMTPProtocol", "protocol_class"]
 
 _STUFFED = b"\r\n.."
 # First words that mean a web client reached the SMTP port (cross-protocol attacks):
@@ -36,12 +36,11 @@ _COUNTS_AS_ERROR = range(500, 504)  # replies that count toward max_bad_commands
 _BEFORE_TLS = frozenset({b"EHLO", b"NOOP", b"STARTTLS", b"QUIT"})  # allowed by require_tls (RFC 3207)
 
 
-class SMTPProtocol(asyncio.BufferedProtocol):
+class SMTPProtocol(asyncio.Protocol):
     """One SMTP session. Created by the server's protocol factory with the shared context.
 
-    A buffered protocol: the transport receives straight into the engine's read buffer
-    (:meth:`get_buffer`), so no read allocates (a plain ``Protocol`` gets a fresh 256 KiB
-    ``bytes`` per read, which costs an mmap, an mremap and a munmap each time).
+    Input arrives in :meth:`data_received`; on asyncio's own loops the server uses
+    :class:`BufferedSMTPProtocol` instead (see :func:`protocol_class`).
     """
 
     _handlers: ClassVar[dict[bytes, Callable[[SMTPProtocol, bytes], None]]]
@@ -159,22 +158,13 @@ class SMTPProtocol(asyncio.BufferedProtocol):
         if self.transport is not None and not self._closed and not self._suspended:
             self.transport.resume_reading()
 
-    def get_buffer(self, sizehint: int) -> memoryview:
-        return self.ctx.read_buffer
-
-    def buffer_updated(self, nbytes: int) -> None:
-        # Message data is copied from the read buffer into the message once (by _feed_data);
-        # commands get bytes of their own. Nothing keeps a view of the read buffer.
-        view = self.ctx.read_buffer[:nbytes]
-        if self._in_data:
-            self.data_received(view)  # type: ignore[arg-type]
-            return
-        data = bytes(view)
+    def data_received(self, data: bytes) -> None:
         # The usual read: exactly one whole command line, and nothing held or pending. It goes
-        # straight to _command; everything else takes the general way through data_received.
-        if (nbytes > 1 and data[-1] == 0x0A and data.find(b"\n") == nbytes - 1 and data[0] != 0x16
-                and not self._buf and not self._closed and not self._suspended
-                and not self._draining and self._reader is None):
+        # straight to _command; everything else takes the general way through _receive.
+        n = len(data)
+        if (n > 1 and data[-1] == 0x0A and not self._in_data and data.find(b"\n") == n - 1
+                and data[0] != 0x16 and not self._buf and not self._closed
+                and not self._suspended and not self._draining and self._reader is None):
             try:
                 self._command(data[:-2] if data[-2] == 0x0D else data[:-1])
             except Exception:
@@ -183,9 +173,9 @@ class SMTPProtocol(asyncio.BufferedProtocol):
             if self._out:
                 self._flush()
             return
-        self.data_received(data)
+        self._receive(data)
 
-    def data_received(self, data: bytes) -> None:
+    def _receive(self, data: bytes) -> None:
         if self._closed:
             return
         if self._suspended:
@@ -657,7 +647,7 @@ class SMTPProtocol(asyncio.BufferedProtocol):
             self.transport.resume_reading()
         pending = bytes(self._buf)
         self._buf.clear()
-        self.data_received(pending)
+        self._receive(pending)
 
     # -- data phase -------------------------------------------------------------------------
 
@@ -792,6 +782,30 @@ def _sweep(ctx: EngineContext, loop: asyncio.AbstractEventLoop, interval: float)
         protocol._check_idle(now)
     if ctx.protocols and ctx.sweeper is None:
         ctx.sweeper = loop.call_later(interval, _sweep, ctx, loop, interval)
+
+
+class BufferedSMTPProtocol(SMTPProtocol, asyncio.BufferedProtocol):
+    """The engine as a buffered protocol, for asyncio's own loops.
+
+    The transport receives straight into the server's read buffer (:meth:`get_buffer`): with
+    a plain ``Protocol`` asyncio's loop makes a fresh 256 KiB ``bytes`` per read, which costs an
+    mmap, an mremap and a munmap each time. uvloop copies each read into a ``bytes`` of its
+    exact size in C, which is cheaper than these two calls into Python.
+    """
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.ctx.read_buffer
+
+    def buffer_updated(self, nbytes: int) -> None:
+        # Message data is copied from the read buffer into the message once (by _feed_data);
+        # commands get bytes of their own. Nothing keeps a view of the read buffer.
+        view = self.ctx.read_buffer[:nbytes]
+        self.data_received(view if self._in_data else bytes(view))  # type: ignore[arg-type]
+
+
+def protocol_class(loop: asyncio.AbstractEventLoop) -> type[SMTPProtocol]:
+    """The engine's protocol for ``loop``: buffered on asyncio's loops, plain on others."""
+    return BufferedSMTPProtocol if isinstance(loop, asyncio.BaseEventLoop) else SMTPProtocol
 
 
 _CONTROLS = bytes(range(0x20)) + b"\x7f"
