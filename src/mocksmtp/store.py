@@ -35,6 +35,20 @@ class MessageStore(Protocol):
         """Keep ``message``; once this returns, every reader sees it (ack means stored)."""
 
 
+class _Condition(threading.Condition):
+    """A condition that counts its waiters, so that adding a message with nobody waiting (the
+    usual case under load) skips ``notify_all``. The count changes only with the lock held."""
+
+    waiting = 0
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waiting += 1
+        try:
+            return super().wait(timeout)
+        finally:
+            self.waiting -= 1
+
+
 class MemoryStore:
     """Keeps every accepted message in memory until :meth:`clear`.
 
@@ -44,10 +58,12 @@ class MemoryStore:
     (1, 1, 0, 1)
     """
 
-    __slots__ = ("_counter", "_drained", "_messages", "_prefix", "_subscribers", "condition")
+    __slots__ = ("_counter", "_drained", "_lock", "_messages", "_prefix", "_subscribers",
+                 "condition")
 
     def __init__(self) -> None:
-        self.condition = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()
+        self.condition: threading.Condition = _Condition(self._lock)
         """Notified (``notify_all``) after each add and clear; hold it to read consistently."""
         self._messages: list[Message] = []
         self._drained = 0
@@ -66,10 +82,11 @@ class MemoryStore:
         return f"{self._prefix}-{next(self._counter):06d}"
 
     def add(self, message: Message) -> None:
-        with self.condition:
+        with self._lock:  # the condition's own lock, without the Python-level wrapper
             self._messages.append(message)
             subscribers = self._subscribers
-            self.condition.notify_all()
+            if self.condition.waiting:  # type: ignore[attr-defined]
+                self.condition.notify_all()
         for callback in subscribers:
             try:
                 callback(message)

@@ -259,6 +259,22 @@ def test_every_pair_of_cut_points_in_two_pipelined_transactions() -> None:
         assert [c for c, _ in parse_replies(out)] == codes_in(whole_out), chunks
 
 
+@settings(max_examples=200, deadline=None, database=None)
+@given(body=st.lists(st.sampled_from([b"a", b".", b"..", b"\r\n", b"\r\n.\r\n", b"\r\n.", b"\n",
+                                      b"\r", b"x" * 40, b"RSET"]), max_size=16).map(b"".join))
+def test_data_in_one_read_ends_up_as_if_it_came_octet_by_octet(body: bytes) -> None:
+    """After 354 the whole data usually comes in one read, which the engine takes in one step
+    unless a line in it begins with "."; replies and stored messages are exactly those of the
+    same octets arriving one at a time (stuffing, early ends and what follows included)."""
+    head = b"EHLO c\r\nMAIL FROM:<a@x.example>\r\nRCPT TO:<b@x.example>\r\nDATA\r\n"
+    data = body + b"\r\n.\r\n"
+    octets = [data[i : i + 1] for i in range(len(data))]
+    (whole_out, whole_raws), (octet_out, octet_raws) = asyncio.run(
+        _feed_all([[head, data, b"QUIT\r\n"], [head, *octets, b"QUIT\r\n"]]))
+    assert whole_raws == octet_raws
+    assert [c for c, _ in parse_replies(whole_out)] == [c for c, _ in parse_replies(octet_out)]
+
+
 def feed(chunks: list[bytes], options: SMTPOptions) -> list[tuple[bytes, list[bytes]]]:
     loop = asyncio.new_event_loop()
     try:

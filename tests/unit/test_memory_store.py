@@ -98,3 +98,28 @@ def test_a_failing_subscriber_does_not_undo_the_add(caplog: object) -> None:
     store.subscribe(broken)
     (m,) = make(store)
     assert store.messages() == [m]
+
+
+def test_a_thread_waiting_on_the_condition_itself_is_woken_by_add() -> None:
+    """add() skips notify_all() when nobody waits, but anyone in store.condition.wait() (not
+    only wait_for) counts as waiting and is woken."""
+    store = MemoryStore()
+    ready = threading.Event()
+    seen: list[int] = []
+
+    def waiter() -> None:
+        with store.condition:
+            ready.set()
+            while not store.count:
+                assert store.condition.wait(timeout=10), "add() did not wake a direct waiter"
+            seen.append(store.count)
+
+    thread = threading.Thread(target=waiter)
+    thread.start()
+    ready.wait(10)
+    with store.condition:  # the waiter holds the lock until it waits: then it is counted
+        assert store.condition.waiting == 1  # type: ignore[attr-defined]
+    make(store)
+    thread.join(10)
+    assert seen == [1]
+    assert store.condition.waiting == 0  # type: ignore[attr-defined]

@@ -232,6 +232,6 @@ def _finish(proto: SMTPProtocol, login: Login) -> None:
         proto.session.auth_user = login.user
         proto._send(REPLY.AUTH_OK.line)
 
-    if ctx.faults and proto._fault("auth", (login.user,), accept):
+    if ctx.faults.armed and proto._fault("auth", (login.user,), accept):
         return
     accept()

@@ -96,7 +96,7 @@ class ChunkReader:
             return
         first = env.chunk_count == 0
         env.chunk_count += 1
-        if first and proto.ctx.faults and proto._fault(
+        if first and proto.ctx.faults.armed and proto._fault(
                 "data", proto._envelope_subjects(), self._accept, self._failed_by_fault):
             return
         self._accept()

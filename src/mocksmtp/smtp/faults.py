@@ -152,21 +152,23 @@ class FaultRegistry:
     Falsy when empty, so the engine pays one truth test per command when no fault is set.
     """
 
-    __slots__ = ("_faults", "_lock", "_random")
+    __slots__ = ("_lock", "_random", "armed")
 
     def __init__(self) -> None:
-        self._faults: list[Fault] = []
+        self.armed: list[Fault] = []
+        """The registered faults, in order. Changed in place under the lock; the engine reads
+        its truth without the lock (a cheap "any faults?" before each command)."""
         self._lock = threading.Lock()
         self._random = random.Random()
 
     def __bool__(self) -> bool:
-        return bool(self._faults)
+        return bool(self.armed)
 
     def __len__(self) -> int:
-        return len(self._faults)
+        return len(self.armed)
 
     def __repr__(self) -> str:
-        return f"<FaultRegistry {self._faults!r}>"
+        return f"<FaultRegistry {self.armed!r}>"
 
     def add(self, stage: str, *, code: int | None = None, message: str | None = None,
             match: Matcher | None = None, times: int | None = None, probability: float = 1.0,
@@ -194,27 +196,27 @@ class FaultRegistry:
         fault = Fault(self, stage, reply, match=match, times=times, probability=float(probability),
                       delay=float(delay), disconnect=bool(disconnect))
         with self._lock:
-            self._faults.append(fault)
+            self.armed.append(fault)
         return fault
 
     def remove(self, fault: Fault) -> None:
         with self._lock:
-            if fault in self._faults:
-                self._faults.remove(fault)
+            if fault in self.armed:
+                self.armed.remove(fault)
 
     def clear(self) -> None:
         with self._lock:
-            self._faults.clear()
+            self.armed.clear()
 
     def faults(self) -> list[Fault]:
         """The registered faults, oldest first (exhausted ones included until removed)."""
         with self._lock:
-            return list(self._faults)
+            return list(self.armed)
 
     def pick(self, stage: str, subjects: Sequence[str]) -> Fault | None:
         """The first fault of ``stage`` that fires for ``subjects``, counted as triggered."""
         with self._lock:
-            for fault in self._faults:
+            for fault in self.armed:
                 if fault.stage != stage or fault.remaining == 0:
                     continue
                 if not fault._matches(subjects):

@@ -98,8 +98,8 @@ class SMTPProtocol(asyncio.Protocol):
         ctx.protocols.add(self)
         ctx.stats.active_connections = len(ctx.protocols)
         peer = transport.get_extra_info("peername")
-        if isinstance(peer, tuple):
-            self.session.peer = (str(peer[0]), int(peer[1]))
+        if isinstance(peer, tuple):  # (host, port), or (host, port, flow, scope) for IPv6
+            self.session.peer = peer[:2]
         if ctx.tls is not None:  # with implicit TLS the connection is encrypted already
             self.session.tls = tls_version(transport.get_extra_info("ssl_object"))
             if self.session.tls is not None:
@@ -117,7 +117,7 @@ class SMTPProtocol(asyncio.Protocol):
         self._last_activity = self._clock()
         if ctx.sweeper is None:
             _arm_sweeper(ctx, self._loop)
-        if ctx.faults and self._fault("connect", (self.session.peer[0],), self._greet, self._hang_up):
+        if ctx.faults.armed and self._fault("connect", (self.session.peer[0],), self._greet, self._hang_up):
             self._flush()
             return
         self._greet()
@@ -408,7 +408,7 @@ class SMTPProtocol(asyncio.Protocol):
         if not name or _has_control(name):
             self._reply(REPLY.EHLO_SYNTAX)
             return
-        if self.ctx.faults and self._fault("helo", (name.decode("utf-8", "replace"),),
+        if self.ctx.faults.armed and self._fault("helo", (name.decode("utf-8", "replace"),),
                                            lambda: self._cmd_ehlo_accept(name)):
             return
         self._cmd_ehlo_accept(name)
@@ -424,7 +424,7 @@ class SMTPProtocol(asyncio.Protocol):
         if not name or _has_control(name):
             self._reply(REPLY.HELO_SYNTAX)
             return
-        if self.ctx.faults and self._fault("helo", (name.decode("utf-8", "replace"),),
+        if self.ctx.faults.armed and self._fault("helo", (name.decode("utf-8", "replace"),),
                                            lambda: self._cmd_helo_accept(name)):
             return
         self._cmd_helo_accept(name)
@@ -459,7 +459,7 @@ class SMTPProtocol(asyncio.Protocol):
             except PathError as e:
                 self._reply(e.reply)
                 return
-        if self.ctx.faults and self._fault(
+        if self.ctx.faults.armed and self._fault(
                 "mail", (address,), lambda: self._cmd_mail_accept(address, params, smtputf8)):
             return
         self._cmd_mail_accept(address, params, smtputf8)
@@ -520,7 +520,7 @@ class SMTPProtocol(asyncio.Protocol):
         if len(env.rcpt_tos) >= self.ctx.options.max_recipients:
             self._reply(REPLY.TOO_MANY_RECIPIENTS)
             return
-        if self.ctx.faults and self._fault("rcpt", (address,), lambda: self._cmd_rcpt_accept(address)):
+        if self.ctx.faults.armed and self._fault("rcpt", (address,), lambda: self._cmd_rcpt_accept(address)):
             return
         self._cmd_rcpt_accept(address)
 
@@ -537,7 +537,7 @@ class SMTPProtocol(asyncio.Protocol):
             self._reply(REPLY.NEED_RCPT)
         elif self.envelope.chunks is not None or self.envelope.binarymime:
             self._reply(REPLY.DATA_AFTER_BDAT)
-        elif self.ctx.faults and self._fault("data", self._envelope_subjects(), self._cmd_data_accept):
+        elif self.ctx.faults.armed and self._fault("data", self._envelope_subjects(), self._cmd_data_accept):
             pass
         else:
             self._cmd_data_accept()
@@ -654,6 +654,17 @@ class SMTPProtocol(asyncio.Protocol):
     def _feed_data(self, data: bytes) -> bytes:
         """Append message data; at CRLF.CRLF finish the message and return what follows."""
         buf = self._data
+        if len(buf) == 2 and data[-5:] == b"\r\n.\r\n":
+            # The usual case: the whole message in one read, right after DATA's 354. Unless
+            # another line begins with "." (stuffed, or an earlier end), the message is this
+            # read less the final ".\r\n": no appending, and one scan.
+            chunk = data if type(data) is bytes else bytes(data)
+            if chunk[0] != 0x2E and chunk.find(b"\r\n.") == len(chunk) - 5:
+                self._in_data = False
+                self._data_bytes = len(chunk)
+                self._last_activity = self._clock()
+                self._deliver(chunk[:-3], False)
+                return b""
         buf += data
         self._data_bytes += len(data)
         self._last_activity = self._clock()
@@ -721,7 +732,7 @@ class SMTPProtocol(asyncio.Protocol):
             self._reset_transaction()
             self._reply(reply)
             return
-        if self.ctx.faults and self._fault("message", self._envelope_subjects(),
+        if self.ctx.faults.armed and self._fault("message", self._envelope_subjects(),
                                            lambda: self._store(raw), self._message_refused):
             return
         self._store(raw)
