@@ -373,8 +373,10 @@ class SMTPProtocol(asyncio.Protocol):
         if ctx.debug:
             ctx.logger.debug("%s < %s", self._peer_text(), _loggable(line))
         verb, _, arg = line.partition(b" ")
-        verb = verb.upper()
-        handler = self._handlers.get(verb)
+        handler = self._handlers.get(verb)  # the verb as nearly every client writes it
+        if handler is None:
+            verb = verb.upper()
+            handler = self._handlers.get(verb)
         if handler is None:
             if verb in _FORBIDDEN:
                 ctx.logger.info("%s sent %r: not SMTP (a web client?); closing",
@@ -389,8 +391,8 @@ class SMTPProtocol(asyncio.Protocol):
             else:
                 self._reply(REPLY.UNRECOGNIZED)
             return
-        limit = self._line_limit + (_MAIL_ALLOWANCE if verb in (b"MAIL", b"RCPT") else 0)
-        if len(line) + 2 > limit:
+        if len(line) + 2 > self._line_limit and (
+                verb not in (b"MAIL", b"RCPT") or len(line) + 2 > self._buffer_limit):
             self._reply(REPLY.LINE_TOO_LONG)
         elif b"\x00" in arg:
             self._reply(REPLY.NUL_IN_COMMAND)
