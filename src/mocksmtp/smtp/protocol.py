@@ -66,6 +66,7 @@ class SMTPProtocol(asyncio.Protocol):
     _discard_input = False
     _tls_task: asyncio.Task[None] | None = None
     _lost = False
+    _batching = False  # replies are collected in _out (while one read is handled) to write once
 
     def __init__(self, ctx: EngineContext) -> None:
         self.ctx = ctx
@@ -182,6 +183,8 @@ class SMTPProtocol(asyncio.Protocol):
             if not self._discard_input:
                 self._buf += data
             return
+        # Pipelined commands in one read get their replies in one write.
+        batching, self._batching = self._batching, True
         try:
             while True:
                 if self._reader is not None:
@@ -199,7 +202,9 @@ class SMTPProtocol(asyncio.Protocol):
         except Exception:
             self._internal_error()
             return
-        if self._out:
+        finally:
+            self._batching = batching
+        if self._out and not batching:
             self._flush()
 
     def _internal_error(self) -> None:
@@ -231,7 +236,12 @@ class SMTPProtocol(asyncio.Protocol):
     # -- output -----------------------------------------------------------------------------
 
     def _send(self, line: bytes) -> None:
-        self._out.append(line)
+        if self._batching:
+            self._out.append(line)
+        else:  # one reply to one command (the usual read): no list, no join
+            transport = self.transport
+            if transport is not None and not transport.is_closing():
+                transport.write(line)
         if self.ctx.debug:
             self.ctx.logger.debug("%s > %s", self._peer_text(), line.rstrip(b"\r\n").decode())
 
@@ -249,10 +259,11 @@ class SMTPProtocol(asyncio.Protocol):
 
     def _flush(self) -> None:
         out = self._out
-        transport = self.transport
-        if transport is not None and out and not transport.is_closing():
-            transport.write(out[0] if len(out) == 1 else b"".join(out))
-        out.clear()
+        if out:
+            transport = self.transport
+            if transport is not None and not transport.is_closing():
+                transport.write(out[0] if len(out) == 1 else b"".join(out))
+            out.clear()
 
     def _close_with(self, reply: Reply) -> None:
         self._send(reply.line)
