@@ -105,8 +105,8 @@ def build_servers(sink: str, wanted: set[str]) -> list[Server]:
         Server("aiosmtpd", "aiosmtpd, handler appending to a list",
                lambda port: [python, str(HERE / "aiosmtpd_server.py"), "--port", str(port)], True),
         Server("mocksmtp", "**mocksmtp** (asyncio loop)",
-               lambda port: [python, "-m", "mocksmtp", "--host", HOST, "--port", str(port), "--quiet",
-                             "--stats-interval", "0"], True),
+               lambda port: [python, "-m", "mocksmtp", "--loop", "asyncio", "--host", HOST, "--port",
+                             str(port), "--quiet", "--stats-interval", "0"], True),
     ]
     floor = str(HERE / "floor_server.py")
     servers.append(Server("floor", "*floor: canned replies, nothing parsed or kept* (asyncio loop)",
@@ -121,7 +121,7 @@ def build_servers(sink: str, wanted: set[str]) -> list[Server]:
                               signal.SIGTERM))
         servers.append(Server(
             "uvloop", "**mocksmtp** (uvloop)",
-            lambda port: [python, "-m", "mocksmtp", "--uvloop", "--host", HOST, "--port", str(port),
+            lambda port: [python, "-m", "mocksmtp", "--loop", "uvloop", "--host", HOST, "--port", str(port),
                           "--quiet", "--stats-interval", "0"], True))
     return [s for s in servers if not wanted or s.key in wanted]
 

@@ -69,8 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
                           help="inject a fault at a stage (connect, helo, auth, mail, rcpt, data, "
                                "message) with a reply code, in PERCENT%% of commands (default 100); "
                                "repeatable")
-    parser.add_argument("--uvloop", action="store_true",
-                        help="serve on uvloop, a faster event loop (pip install 'mocksmtp[uvloop]')")
+    parser.add_argument("--loop", choices=("auto", "asyncio", "uvloop"), default="auto",
+                        help="event loop: uvloop is faster (pip install 'mocksmtp[uvloop]'); "
+                             "auto (the default) uses it when it is installed")
+    parser.add_argument("--uvloop", dest="loop", action="store_const", const="uvloop",
+                        help="the same as --loop uvloop")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
@@ -125,27 +128,30 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     )
     if not args.verbose:
         logging.getLogger("mocksmtp").setLevel(logging.WARNING)
-    if args.uvloop:
-        _use_uvloop(parser)
+    loop = _choose_loop(parser, args.loop)
+    logging.getLogger("mocksmtp").info("event loop: %s", loop)
+    arrivals: queue.SimpleQueue[object] = queue.SimpleQueue()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        arrivals.put(_STOP)
+
+    # Before the port opens: a Ctrl+C from then on is a clean stop, never a traceback.
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         server = MockSMTPServer(args.host, args.port, args.verbose, **_options(args))
         for stage, code, probability in args.fault:
             server.inject_fault(stage, code=code, probability=probability)
         server.start()
     except ConfigError as e:
+        _restore(previous)
         parser.error(str(e))
     except ServerStartError as e:
+        _restore(previous)
         print(f"mocksmtp: error: {e}", file=sys.stderr)
         return 2
 
-    arrivals: queue.SimpleQueue[object] = queue.SimpleQueue()
     # Printing happens in this thread, not in the engine's.
     unsubscribe: Callable[[], None] = _nothing if args.quiet else server.store.subscribe(arrivals.put)
-
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        arrivals.put(_STOP)
-
-    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     started = time.monotonic()
     print(f"mocksmtp: listening on {server.host}:{server.port} (Ctrl+C to stop)", file=out, flush=True)
     try:
@@ -167,21 +173,31 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     finally:
         unsubscribe()
         server.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        _restore(previous)
     print(f"mocksmtp: stopped after {statistics(server, started)}", file=out, flush=True)
     return 0
 
 
-def _use_uvloop(parser: argparse.ArgumentParser) -> None:
-    """Make the server's loop (created with asyncio.new_event_loop()) a uvloop one."""
+def _choose_loop(parser: argparse.ArgumentParser, choice: str) -> str:
+    """Make the server's loop (created with asyncio.new_event_loop()) uvloop's when asked, or
+    for ``auto`` when it is installed; return the name of the loop that will serve."""
+    if choice == "asyncio":
+        return "asyncio"
     try:
         import uvloop  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
-        parser.error("--uvloop needs uvloop, which is not installed: pip install 'mocksmtp[uvloop]'")
+        if choice == "auto":
+            return "asyncio"
+        parser.error("--loop uvloop needs uvloop, which is not installed: pip install 'mocksmtp[uvloop]'")
     import asyncio
 
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    return "uvloop"
+
+
+def _restore(handlers: dict[signal.Signals, Any]) -> None:
+    for sig, handler in handlers.items():
+        signal.signal(sig, handler)
 
 
 def _nothing() -> None:

@@ -98,19 +98,20 @@ def test_invalid_option_is_a_usage_error() -> None:
     assert "Traceback" not in err
 
 
-def test_uvloop_flag_serves_on_uvloop_or_says_how_to_get_it() -> None:
-    """--uvloop serves mail when uvloop is installed; without it, a one-line usage error
-    names the extra to install."""
+@pytest.mark.parametrize("flag", [["--uvloop"], ["--loop", "uvloop"]])
+def test_uvloop_flag_serves_on_uvloop_or_says_how_to_get_it(flag: list[str]) -> None:
+    """--loop uvloop (or --uvloop) serves mail when uvloop is installed; without it, a
+    one-line usage error names the extra to install."""
     import importlib.util
 
     if importlib.util.find_spec("uvloop") is None:
-        proc = Process([PYTHON, "-m", "mocksmtp", "--port", "0", "--uvloop"])
+        proc = Process([PYTHON, "-m", "mocksmtp", "--port", "0", *flag])
         status, _, err = proc.finish(timeout=20)
         assert status == 2
         assert "pip install 'mocksmtp[uvloop]'" in err
         assert "Traceback" not in err
         return
-    proc, port = start_cli("--uvloop", "--stats-interval", "0")
+    proc, port = start_cli(*flag, "--stats-interval", "0")
     try:
         send(port, "on uvloop")
         assert '"on uvloop"' in proc.read_line()
@@ -119,3 +120,41 @@ def test_uvloop_flag_serves_on_uvloop_or_says_how_to_get_it() -> None:
     finally:
         proc.kill()
     assert status == 0
+
+
+def test_ctrl_c_right_after_the_port_opens_is_a_clean_stop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The handlers are installed before the server starts: a Ctrl+C that arrives as soon as
+    the port is open stops the server and exits 0, with no KeyboardInterrupt traceback."""
+    import io
+    import os
+
+    from mocksmtp import MockSMTPServer, cli
+
+    real_start = MockSMTPServer.start
+
+    def start_then_ctrl_c(self: MockSMTPServer) -> MockSMTPServer:
+        real_start(self)
+        os.kill(os.getpid(), signal.SIGINT)  # handled before start() even returns
+        return self
+
+    monkeypatch.setattr(MockSMTPServer, "start", start_then_ctrl_c)
+    previous = signal.getsignal(signal.SIGINT)
+    out = io.StringIO()
+    assert cli.main(["--host", "127.0.0.1", "--port", "0", "--quiet", "--loop", "asyncio"], out=out) == 0
+    assert "stopped after" in out.getvalue()
+    assert signal.getsignal(signal.SIGINT) is previous
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "auto"])
+def test_loop_choice_serves_mail(loop: str) -> None:
+    """--loop asyncio, and the default auto (uvloop when installed, else asyncio), serve."""
+    proc, port = start_cli("--loop", loop, "--stats-interval", "0")
+    try:
+        send(port, f"on {loop}")
+        assert f'"on {loop}"' in proc.read_line()
+        proc.proc.send_signal(signal.SIGINT)
+        status, _, err = proc.finish()
+    finally:
+        proc.kill()
+    assert status == 0
+    assert "Traceback" not in err
