@@ -41,6 +41,7 @@ class Listener:
         loop = asyncio.get_running_loop()
         ctx.stopping = False
         ctx.sweeper = None  # a sweep belongs to one loop; a restarted server may have another
+        ctx.use_loop(loop)
         sockets = _bind(host, port, ctx.options.backlog)
         servers: list[asyncio.Server] = []
         # Implicit TLS wraps every connection before the protocol sees it (like port 465).

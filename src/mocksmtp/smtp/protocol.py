@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable, Sequence
 from typing import ClassVar, cast
 
@@ -72,11 +71,11 @@ class SMTPProtocol(asyncio.Protocol):
         self.ctx = ctx
         self.session = Session()
         self.envelope = Envelope()
-        loop = self._loop = asyncio.get_running_loop()
-        # The clock of loop.time(): asyncio's is time.monotonic() behind a Python call, so
-        # call that directly; any other loop (uvloop) keeps its own.
-        self._clock: Callable[[], float] = (
-            time.monotonic if type(loop).time is asyncio.BaseEventLoop.time else loop.time)
+        if ctx.loop is None:  # a session made outside a listener (the engine's tests)
+            ctx.use_loop(asyncio.get_running_loop())
+        # (get_running_loop() costs a getpid() system call, once per connection otherwise.)
+        self._loop: asyncio.AbstractEventLoop = ctx.loop  # type: ignore[assignment]
+        self._clock: Callable[[], float] = ctx.clock
         self._buf = bytearray()
         self._out: list[bytes] = []
         self._data = bytearray()
@@ -670,13 +669,14 @@ class SMTPProtocol(asyncio.Protocol):
         if len(buf) == 2 and data[-5:] == b"\r\n.\r\n":
             # The usual case: the whole message in one read, right after DATA's 354. Unless
             # another line begins with "." (stuffed, or an earlier end), the message is this
-            # read less the final ".\r\n": no appending, and one scan.
-            chunk = data if type(data) is bytes else bytes(data)
-            if chunk[0] != 0x2E and chunk.find(b"\r\n.") == len(chunk) - 5:
+            # read less the final ".\r\n": one copy (from the read buffer on asyncio's loop),
+            # no appending, one scan.
+            raw = bytes(data[:-3])
+            if raw[:1] != b"." and raw.find(b"\r\n.") < 0:
                 self._in_data = False
-                self._data_bytes = len(chunk)
+                self._data_bytes = len(data)
                 self._last_activity = self._clock()
-                self._deliver(chunk[:-3], False)
+                self._deliver(raw, False)
                 return b""
         buf += data
         self._data_bytes += len(data)

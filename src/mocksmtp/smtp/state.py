@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING
@@ -95,9 +96,9 @@ _STATS_COUNTERS = tuple(f.name for f in fields(Stats) if f.name != "active_conne
 class EngineContext:
     """What every connection of one server shares: options, store, stats, live sessions."""
 
-    __slots__ = ("_ehlo", "_ehlo_tls", "debug", "faults", "greeting", "helo_reply", "logger",
-                 "on_idle", "options", "protocols", "read_buffer", "stats", "stopping", "store",
-                 "sweeper", "tls")
+    __slots__ = ("_ehlo", "_ehlo_tls", "clock", "debug", "faults", "greeting", "helo_reply",
+                 "logger", "loop", "on_idle", "options", "protocols", "read_buffer", "stats",
+                 "stopping", "store", "sweeper", "tls")
 
     def __init__(self, options: SMTPOptions, store: MessageStore, *, debug: bool = False,
                  tls_names: Sequence[str] = ()) -> None:
@@ -115,9 +116,13 @@ class EngineContext:
         self.protocols: set[SMTPProtocol] = set()
         self.stopping = False
         self.on_idle: Callable[[], object] | None = None
+        """Called when the last session closes (the listener waits on it while stopping)."""
         self.sweeper: asyncio.TimerHandle | None = None
         """The timer of the idle-timeout sweep while sessions exist (see protocol.py)."""
-        """Called when the last session closes (the listener waits on it while stopping)."""
+        self.loop: asyncio.AbstractEventLoop | None = None
+        """The loop the sessions run in (set by the listener; a restart may bring another)."""
+        self.clock: Callable[[], float] = time.monotonic
+        """``loop.time`` without the Python call where it is ``time.monotonic`` (asyncio's)."""
         self.logger = logging.getLogger("mocksmtp.smtp")
         self.read_buffer = memoryview(bytearray(READ_SIZE))
         """Where every session of this engine receives. One is enough: the loop makes one read
@@ -128,6 +133,13 @@ class EngineContext:
         self.helo_reply = f"250 {host}\r\n".encode()
         self._ehlo = _multiline(250, [host, *self.extensions(Session())])
         self._ehlo_tls = _multiline(250, [host, *self.extensions(Session(tls="TLS"))])
+
+    def use_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Serve in ``loop`` from now on (the listener calls this when it opens)."""
+        self.loop = loop
+        import asyncio
+
+        self.clock = time.monotonic if type(loop).time is asyncio.BaseEventLoop.time else loop.time
 
     def extensions(self, session: Session | None = None) -> list[str]:
         """The ESMTP extensions advertised in the EHLO reply to ``session``.
