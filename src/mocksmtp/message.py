@@ -9,6 +9,7 @@ malformed content: what the parser could not read is listed in :attr:`Message.de
 from __future__ import annotations
 
 from collections.abc import Sequence
+import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
@@ -31,6 +32,7 @@ class _MessageSlots:
 
     __slots__ = (
         "_cache",
+        "_received",
         "auth_user",
         "helo",
         "id",
@@ -39,7 +41,6 @@ class _MessageSlots:
         "peer",
         "raw",
         "rcpt_tos",
-        "received_at",
         "tls",
     )
 
@@ -56,6 +57,7 @@ class Message(_MessageSlots):
     __slots__ = ()
 
     _cache: dict[str, Any]
+    _received: float | datetime  # time.time() until received_at is first read
     id: str
     """Identifier, unique within a server; the ``250 ... queued as <id>`` reply names it."""
     raw: bytes
@@ -70,8 +72,6 @@ class Message(_MessageSlots):
     """Client address and port."""
     helo: str
     """The name the client gave in HELO or EHLO."""
-    received_at: datetime
-    """When the message was accepted (aware, UTC)."""
     tls: str | None
     """The TLS version when the message came over TLS, else ``None``."""
     auth_user: str | None
@@ -99,7 +99,7 @@ class Message(_MessageSlots):
         s(self, "mail_options", tuple(mail_options))
         s(self, "peer", peer)
         s(self, "helo", helo)
-        s(self, "received_at", received_at or datetime.now(timezone.utc))
+        s(self, "_received", received_at or time.time())
         s(self, "tls", tls)
         s(self, "auth_user", auth_user)
         s(self, "_cache", {})
@@ -123,6 +123,15 @@ class Message(_MessageSlots):
 
     def __hash__(self) -> int:
         return hash((self.id, len(self.raw)))
+
+    @property
+    def received_at(self) -> datetime:
+        """When the message was accepted (aware, UTC)."""
+        at = self._received
+        if isinstance(at, float):
+            at = datetime.fromtimestamp(at, timezone.utc)
+            object.__setattr__(self, "_received", at)
+        return at
 
     @property
     def size(self) -> int:
@@ -324,7 +333,7 @@ def _new_message(id: str, raw: bytes, mail_from: str, rcpt_tos: tuple[str, ...],
     m.mail_options = mail_options
     m.peer = peer
     m.helo = helo
-    m.received_at = datetime.now(timezone.utc)
+    m._received = time.time()  # a datetime only when asked for: most never are
     m.tls = tls
     m.auth_user = auth_user
     m._cache = {}

@@ -58,3 +58,23 @@ def test_the_engine_s_constructor_makes_the_same_immutable_message() -> None:
     assert fast.received_at.tzinfo is not None
     with pytest.raises(AttributeError, match="immutable"):
         fast.raw = b"y"  # type: ignore[misc]
+
+
+def test_received_at_is_the_moment_of_acceptance_made_a_datetime_on_first_read() -> None:
+    """The engine notes time.time() (cheap); received_at turns it into an aware UTC datetime
+    the first time it is read, and returns that same object ever after."""
+    import time
+    from datetime import datetime, timezone
+
+    from mocksmtp.message import _new_message
+
+    before = datetime.now(timezone.utc)
+    m = _new_message("1", b"x", "a@example.com", ("b@example.com",), (), ("127.0.0.1", 1), "c",
+                     None, None)
+    after = datetime.fromtimestamp(time.time(), timezone.utc)
+    first = m.received_at
+    assert first.tzinfo is timezone.utc
+    assert before <= first <= after
+    assert m.received_at is first
+    given = datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    assert Message(id="2", raw=b"x", mail_from="", rcpt_tos=["b@c"], received_at=given).received_at is given
