@@ -8,8 +8,8 @@ malformed content: what the parser could not read is listed in :attr:`Message.de
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 import time
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
