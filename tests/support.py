@@ -1,26 +1,67 @@
-"""Test helpers: a raw SMTP client over a real socket, for the cases smtplib cannot send.
+"""Test helpers: a raw SMTP client over a real socket, for the cases smtplib cannot send, and
+a transport that drives the engine without sockets.
 
 Every read blocks on the socket with a timeout; nothing sleeps.
 """
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import socket
 import ssl
 import subprocess
 import uuid
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
     from mocksmtp import Message, MockSMTPServer
 
-__all__ = ["RawClient", "Reply", "assert_healthy", "codes_in", "open_data", "settle", "swaks", "token"]
+__all__ = ["FakeTransport", "RawClient", "Reply", "assert_healthy", "codes_in", "open_data", "settle",
+           "swaks", "token"]
 
 Reply = tuple[int, list[str]]
+
+
+class FakeTransport(asyncio.Transport):
+    """In memory: records each write the engine makes; closing only sets a flag."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[bytes] = []
+        self.closed = False
+
+    @property
+    def out(self) -> bytes:
+        """Everything written, in order."""
+        return b"".join(self.writes)
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.writes.append(bytes(data))
+
+    def close(self) -> None:
+        self.closed = True
+
+    def abort(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return ("127.0.0.1", 1) if name == "peername" else default
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
 
 
 class RawClient:

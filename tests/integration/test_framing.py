@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.support import RawClient, assert_healthy, codes_in, parse_replies
+from tests.support import FakeTransport, RawClient, assert_healthy, codes_in, parse_replies
 
 from mocksmtp import REPLY, MemoryStore, MockSMTPServer, SMTPOptions
 from mocksmtp.smtp.protocol import SMTPProtocol
@@ -195,43 +195,13 @@ def test_pipelined_transactions_survive_any_segmentation(server: MockSMTPServer,
 # -- the same, exhaustively, without the network ----------------------------------------------
 
 
-class _Transport(asyncio.Transport):
-    """In-memory transport: records what the protocol writes."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.out = bytearray()
-        self.closed = False
-
-    def write(self, data: bytes | bytearray | memoryview) -> None:
-        self.out += data
-
-    def close(self) -> None:
-        self.closed = True
-
-    def abort(self) -> None:
-        self.closed = True
-
-    def is_closing(self) -> bool:
-        return self.closed
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return ("127.0.0.1", 1) if name == "peername" else default
-
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
-
-
 async def _feed_all(streams: list[list[bytes]], options: SMTPOptions | None = None
                     ) -> list[tuple[bytes, list[bytes]]]:
     results = []
     for chunks in streams:
         store = MemoryStore()
         protocol = SMTPProtocol(EngineContext(options or SMTPOptions(), store))
-        transport = _Transport()
+        transport = FakeTransport()
         protocol.connection_made(transport)
         for chunk in chunks:
             protocol.data_received(chunk)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+
+from tests.support import FakeTransport
 
 from mocksmtp.config import SMTPOptions
 from mocksmtp.smtp.protocol import BufferedSMTPProtocol, SMTPProtocol
@@ -11,40 +12,12 @@ from mocksmtp.smtp.state import EngineContext
 from mocksmtp.store import MemoryStore
 
 
-class Recorder(asyncio.Transport):
-    def __init__(self) -> None:
-        super().__init__()
-        self.writes: list[bytes] = []
-        self.closed = False
-
-    def write(self, data: bytes | bytearray | memoryview) -> None:
-        self.writes.append(bytes(data))
-
-    def close(self) -> None:
-        self.closed = True
-
-    def is_closing(self) -> bool:
-        return self.closed
-
-    def get_write_buffer_size(self) -> int:
-        return 0
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return ("127.0.0.1", 1) if name == "peername" else default
-
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
-
-
 def session(reads: list[bytes], cls: type[SMTPProtocol] = SMTPProtocol) -> tuple[list[list[int]], int]:
     """Feed ``reads``; return the reply codes of each write and the number of messages kept."""
     async def main() -> tuple[list[list[int]], int]:
         store = MemoryStore()
         protocol = cls(EngineContext(SMTPOptions(), store))
-        transport = Recorder()
+        transport = FakeTransport()
         protocol.connection_made(transport)
         for read in reads:
             if isinstance(protocol, BufferedSMTPProtocol):
