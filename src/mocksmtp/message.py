@@ -124,6 +124,19 @@ class Message(_MessageSlots):
     def __hash__(self) -> int:
         return hash((self.id, len(self.raw)))
 
+    # Immutable, so a copy may be the message itself; pickling rebuilds it from its fields
+    # (the default way sets each slot, which __setattr__ refuses). Parsed views are not
+    # carried over: they are computed again from raw when read.
+    def __copy__(self) -> Message:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Message:
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_unpickle, (self.id, self.raw, self.mail_from, self.rcpt_tos, self.mail_options,
+                            self.peer, self.helo, self.received_at, self.tls, self.auth_user))
+
     @property
     def received_at(self) -> datetime:
         """When the message was accepted (aware, UTC)."""
@@ -308,6 +321,14 @@ class Message(_MessageSlots):
             "received_at": self.received_at,
             "mail_options": list(self.mail_options),
         }
+
+
+def _unpickle(id: str, raw: bytes, mail_from: str, rcpt_tos: tuple[str, ...],
+              mail_options: tuple[str, ...], peer: Peer, helo: str, received_at: datetime,
+              tls: str | None, auth_user: str | None) -> Message:
+    return Message(id=id, raw=raw, mail_from=mail_from, rcpt_tos=rcpt_tos,
+                   mail_options=mail_options, peer=peer, helo=helo, received_at=received_at,
+                   tls=tls, auth_user=auth_user)
 
 
 class _UnsealedMessage(_MessageSlots):

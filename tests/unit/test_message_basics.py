@@ -78,3 +78,23 @@ def test_received_at_is_the_moment_of_acceptance_made_a_datetime_on_first_read()
     assert m.received_at is first
     given = datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
     assert Message(id="2", raw=b"x", mail_from="", rcpt_tos=["b@c"], received_at=given).received_at is given
+
+
+def test_copies_are_the_message_and_pickling_round_trips() -> None:
+    """copy and deepcopy return the (immutable) message itself; pickle rebuilds an equal one
+    with the same envelope and time, whose parsed views work."""
+    import copy
+    import pickle
+
+    m = Message(id="X-7", raw=b"Subject: kept\r\n\r\nbody\r\n", mail_from="a@example.com",
+                rcpt_tos=["b@example.com"], mail_options=["SIZE=20"], peer=("::1", 25),
+                helo="client", tls="TLSv1.3", auth_user="alice")
+    assert m.subject == "kept"  # a parsed view is cached before the copies
+    assert copy.copy(m) is m
+    assert copy.deepcopy([m])[0] is m
+    back = pickle.loads(pickle.dumps(m))
+    assert back == m
+    assert back is not m
+    for name in ("mail_from", "rcpt_tos", "mail_options", "peer", "helo", "received_at", "tls",
+                 "auth_user", "subject", "text"):
+        assert getattr(back, name) == getattr(m, name), name
