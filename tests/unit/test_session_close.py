@@ -57,3 +57,35 @@ def test_shutdown_after_the_session_closed_does_nothing() -> None:
     transport = asyncio.run(main())
     assert transport.closes == 1
     assert transport.written[-1].startswith(b"221 ")
+
+
+class LosesConnectionOnClose(BreaksAfterClose):
+    """Like Python 3.10's SSL transport: after close(), or once its connection is gone,
+    get_write_buffer_size() raises AttributeError; and losing the connection does not mark it
+    closed (it would warn when collected unless someone closes it)."""
+
+    def get_write_buffer_size(self) -> int:
+        if self.closes:
+            raise AttributeError("'NoneType' object has no attribute 'get_write_buffer_size'")
+        return 0
+
+
+def test_closing_copes_with_a_transport_that_lost_its_connection() -> None:
+    """The server closes a session (421 on shutdown) whose transport cannot say what is left
+    unsent: no error; and a session whose client went away gets its transport closed."""
+    async def main() -> tuple[LosesConnectionOnClose, LosesConnectionOnClose]:
+        ctx = EngineContext(SMTPOptions(), MemoryStore())
+        shut = SMTPProtocol(ctx)
+        first = LosesConnectionOnClose()
+        shut.connection_made(first)
+        shut.shutdown()  # 421 and close: get_write_buffer_size() now raises
+        gone = SMTPProtocol(ctx)
+        second = LosesConnectionOnClose()
+        gone.connection_made(second)
+        gone.connection_lost(None)  # the client went away; nobody had closed the transport
+        return first, second
+
+    first, second = asyncio.run(main())
+    assert first.closes == 1
+    assert first.written[-1].startswith(b"421 ")
+    assert second.closes == 1

@@ -136,6 +136,11 @@ class SMTPProtocol(asyncio.Protocol):
             return
         self._lost = True
         self._closed = True
+        transport = self.transport
+        if transport is not None and not transport.is_closing():
+            # Python 3.10's SSL transport is not marked closed when its connection goes, and
+            # would warn of an unclosed transport when collected; closing it is harmless then.
+            transport.close()
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -283,7 +288,7 @@ class SMTPProtocol(asyncio.Protocol):
             self._timer = None
         if transport is not None:
             transport.close()
-            if transport.get_write_buffer_size():
+            if _unsent(transport):
                 # close() waits for our replies to be read; a client that never reads would
                 # hold its slot forever. It gets idle_timeout to read them, then is dropped.
                 self._timer = self._loop.call_later(self.ctx.options.idle_timeout, transport.abort)
@@ -830,6 +835,18 @@ class BufferedSMTPProtocol(SMTPProtocol, asyncio.BufferedProtocol):
 def protocol_class(loop: asyncio.AbstractEventLoop) -> type[SMTPProtocol]:
     """The engine's protocol for ``loop``: buffered on asyncio's loops, plain on others."""
     return BufferedSMTPProtocol if isinstance(loop, asyncio.BaseEventLoop) else SMTPProtocol
+
+
+def _unsent(transport: asyncio.WriteTransport) -> int:
+    """Octets written but not yet sent; 0 once there is no connection under the transport.
+
+    Python 3.10's SSL transport raises AttributeError from get_write_buffer_size() once its
+    connection is gone, which can be the case right after close() (3.11 rewrote sslproto).
+    """
+    try:
+        return transport.get_write_buffer_size()
+    except AttributeError:
+        return 0
 
 
 _CONTROLS = bytes(range(0x20)) + b"\x7f"
