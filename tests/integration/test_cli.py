@@ -98,19 +98,15 @@ def test_invalid_option_is_a_usage_error() -> None:
     assert "Traceback" not in err
 
 
-@pytest.mark.parametrize("flag", [["--uvloop"], ["--loop", "uvloop"]])
-def test_uvloop_flag_serves_on_uvloop_or_says_how_to_get_it(flag: list[str]) -> None:
-    """--loop uvloop (or --uvloop) serves mail when uvloop is installed; without it, a
-    one-line usage error names the extra to install."""
-    import importlib.util
+# Runs the command as if uvloop were not installed (an import of it fails).
+WITHOUT_UVLOOP = ("import sys; sys.modules['uvloop'] = None; from mocksmtp.cli import main; "
+                  "sys.exit(main())")
 
-    if importlib.util.find_spec("uvloop") is None:
-        proc = Process([PYTHON, "-m", "mocksmtp", "--port", "0", *flag])
-        status, _, err = proc.finish(timeout=20)
-        assert status == 2
-        assert "pip install 'mocksmtp[uvloop]'" in err
-        assert "Traceback" not in err
-        return
+
+@pytest.mark.parametrize("flag", [["--uvloop"], ["--loop", "uvloop"]])
+def test_uvloop_flag_serves_on_uvloop(flag: list[str]) -> None:
+    """--loop uvloop (or --uvloop) serves mail on uvloop."""
+    pytest.importorskip("uvloop")
     proc, port = start_cli(*flag, "--stats-interval", "0")
     try:
         send(port, "on uvloop")
@@ -120,6 +116,33 @@ def test_uvloop_flag_serves_on_uvloop_or_says_how_to_get_it(flag: list[str]) -> 
     finally:
         proc.kill()
     assert status == 0
+
+
+@pytest.mark.parametrize("flag", [["--uvloop"], ["--loop", "uvloop"]])
+def test_uvloop_flag_without_uvloop_says_how_to_get_it(flag: list[str]) -> None:
+    """Without uvloop, --loop uvloop is a one-line usage error naming the extra to install."""
+    proc = Process([PYTHON, "-c", WITHOUT_UVLOOP, "--port", "0", *flag])
+    status, _, err = proc.finish(timeout=20)
+    assert status == 2
+    assert "needs uvloop, which is not installed: pip install 'mocksmtp[uvloop]'" in err
+    assert "Traceback" not in err
+
+
+def test_auto_loop_without_uvloop_serves_on_asyncio() -> None:
+    """The default, --loop auto, falls back to asyncio's loop when uvloop is not installed."""
+    proc = Process([PYTHON, "-c", WITHOUT_UVLOOP, "--host", "127.0.0.1", "--port", "0", "-v",
+                    "--stats-interval", "0"])
+    try:
+        line = proc.read_line()
+        port = int(re.search(r":(\d+) \(Ctrl", line).group(1))  # type: ignore[union-attr]
+        send(port, "fallback")
+        proc.wait_for_line('"fallback"')
+        proc.proc.send_signal(signal.SIGINT)
+        status, _, err = proc.finish()
+    finally:
+        proc.kill()
+    assert status == 0
+    assert "event loop: asyncio" in err
 
 
 def test_ctrl_c_right_after_the_port_opens_is_a_clean_stop(monkeypatch: pytest.MonkeyPatch) -> None:
