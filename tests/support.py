@@ -18,10 +18,21 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from mocksmtp import Message, MockSMTPServer
+    from mocksmtp import Message, MockSMTPServer, SMTPOptions
 
-__all__ = ["FakeTransport", "RawClient", "Reply", "assert_healthy", "codes_in", "open_data", "settle",
-           "swaks", "token"]
+__all__ = [
+    "FakeTransport",
+    "RawClient",
+    "Reply",
+    "assert_healthy",
+    "codes_in",
+    "feed_engine",
+    "feed_streams",
+    "open_data",
+    "settle",
+    "swaks",
+    "token",
+]
 
 Reply = tuple[int, list[str]]
 
@@ -62,6 +73,33 @@ class FakeTransport(asyncio.Transport):
 
     def resume_reading(self) -> None:
         pass
+
+
+async def feed_streams(streams: list[list[bytes]], options: SMTPOptions | None = None
+                       ) -> list[tuple[bytes, list[bytes]]]:
+    """Each stream's chunks fed to a fresh engine session, one read per chunk (the exact
+    segmentation TCP cannot promise); for each, what it wrote and the messages it stored."""
+    from mocksmtp import MemoryStore, SMTPOptions
+    from mocksmtp.smtp.protocol import SMTPProtocol
+    from mocksmtp.smtp.state import EngineContext
+
+    results = []
+    for chunks in streams:
+        store = MemoryStore()
+        protocol = SMTPProtocol(EngineContext(options or SMTPOptions(), store))
+        transport = FakeTransport()
+        protocol.connection_made(transport)
+        for chunk in chunks:
+            protocol.data_received(chunk)
+        protocol.connection_lost(None)
+        results.append((transport.out, [m.raw for m in store.messages()]))
+    return results
+
+
+def feed_engine(chunks: list[bytes], options: SMTPOptions | None = None) -> tuple[bytes, list[bytes]]:
+    """One stream through :func:`feed_streams`, in its own event loop."""
+    ((out, raws),) = asyncio.run(feed_streams([chunks], options))
+    return out, raws
 
 
 class RawClient:

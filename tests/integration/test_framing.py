@@ -7,17 +7,14 @@ one transaction into two, whatever the segmentation on the wire.
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.support import FakeTransport, RawClient, assert_healthy, codes_in, parse_replies
+from tests.support import RawClient, assert_healthy, codes_in, feed_engine, feed_streams, parse_replies
 
-from mocksmtp import REPLY, MemoryStore, MockSMTPServer, SMTPOptions
-from mocksmtp.smtp.protocol import SMTPProtocol
-from mocksmtp.smtp.state import EngineContext
+from mocksmtp import REPLY, MockSMTPServer, SMTPOptions
 
 SMUGGLED = "smuggled@evil.example"
 FAKE_ENDS = [b"\n.\n", b"\n.\r\n", b"\r.\r", b"\r.\n", b"\r\n.\n", b"\r\n.\r", b"\r.\r\n", b"\r\n\x00.\r\n",
@@ -35,19 +32,6 @@ def transaction(sender: str, content: bytes, *, ehlo: bool = True) -> bytes:
     head = b"EHLO client.example\r\n" if ehlo else b""
     return (head + f"MAIL FROM:<{sender}>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n".encode()
             + stuff(content) + b".\r\n")
-
-
-def send_segments(port: int, segments: list[bytes], pause: float = 0.002) -> list[int]:
-    """Send each segment as its own TCP segment (a short pause lets the server read it alone),
-    then QUIT; return every reply code up to the close (greeting excluded)."""
-    with RawClient(port) as c:
-        c.nodelay()
-        for i, segment in enumerate(segments):
-            if i:
-                time.sleep(pause)  # pacing our own sends, not waiting for the server
-            c.send(segment)
-        c.send(b"QUIT\r\n")
-        return codes_in(c.read_until_closed())
 
 
 # -- fake end-of-data markers and smuggling ---------------------------------------------------
@@ -142,31 +126,28 @@ def test_two_transactions_in_one_segment_make_two_messages_in_order(server: Mock
     assert_healthy(server, stored=2)
 
 
-# -- segmentation -----------------------------------------------------------------------------
+# -- segmentation: exact cut points, so fed to the engine (TCP may merge or split reads) -----
 
 
-def test_end_of_data_split_at_every_position_ends_data_exactly_once(server: MockSMTPServer) -> None:
-    """CRLF.CRLF split into two TCP segments at each byte position ends the data once."""
+def test_end_of_data_split_at_every_position_ends_data_exactly_once() -> None:
+    """CRLF.CRLF split into two reads at each byte position ends the data once."""
     for i in range(1, 5):
-        server.reset()
         head = b"EHLO c\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\nline"
         stream = head + b"\r\n.\r\n" + b"NOOP\r\n"
         cut = len(head) + i
-        codes = send_segments(server.port, [stream[:cut], stream[cut:]])
-        assert codes == [250, 250, 250, 354, 250, 250, 221], f"split after octet {i} of CRLF.CRLF"
-        assert [m.raw for m in server.messages] == [b"line\r\n"]
-    assert_healthy(server, stored=1)
+        out, raws = feed_engine([stream[:cut], stream[cut:], b"QUIT\r\n"])
+        assert codes_in(out) == [220, 250, 250, 250, 354, 250, 250, 221], f"split after octet {i} of CRLF.CRLF"
+        assert raws == [b"line\r\n"]
 
 
-def test_a_transaction_split_at_every_position_makes_one_exact_message(server: MockSMTPServer) -> None:
-    """A whole transaction split into two TCP segments at every position: one message, exact."""
+def test_a_transaction_split_at_every_position_makes_one_exact_message() -> None:
+    """A whole transaction split into two reads at every position: one message, exact."""
     content = b"..dot\r\n\r\n.x\r\n"
     stream = transaction("a@example.com", content)
     for cut in range(1, len(stream)):
-        server.reset()
-        codes = send_segments(server.port, [stream[:cut], stream[cut:]], pause=0.001)
-        assert codes == [250, 250, 250, 354, 250, 221], f"split at {cut}: {stream[:cut]!r}"
-        assert [m.raw for m in server.messages] == [content], f"split at {cut}"
+        out, raws = feed_engine([stream[:cut], stream[cut:], b"QUIT\r\n"])
+        assert codes_in(out) == [220, 250, 250, 250, 354, 250, 221], f"split at {cut}: {stream[:cut]!r}"
+        assert raws == [content], f"split at {cut}"
 
 
 contents = st.lists(
@@ -175,39 +156,21 @@ contents = st.lists(
 ).map(lambda parts: b"".join(parts) + b"\r\n")
 
 
-@settings(max_examples=60, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, database=None)
 @given(first=contents, second=contents, cuts=st.lists(st.integers(min_value=1, max_value=400), max_size=6))
-def test_pipelined_transactions_survive_any_segmentation(server: MockSMTPServer, first: bytes,
-                                                         second: bytes, cuts: list[int]) -> None:
-    """Two pipelined transactions with tricky content, cut into random TCP segments: two exact
+def test_pipelined_transactions_survive_any_segmentation(first: bytes, second: bytes,
+                                                         cuts: list[int]) -> None:
+    """Two pipelined transactions with tricky content, cut into random reads: two exact
     messages, replies in order, whatever the cut points."""
-    server.reset()
     stream = transaction("one@example.com", first) + transaction("two@example.com", second, ehlo=False)
     points = sorted({c for c in cuts if c < len(stream)})
     segments = [stream[a:b] for a, b in zip([0, *points], [*points, len(stream)], strict=True)]
-    codes = send_segments(server.port, segments, pause=0.001)
-    assert codes == [250, 250, 250, 354, 250, 250, 250, 354, 250, 221]
-    assert [(m.mail_from, m.raw) for m in server.messages] == [("one@example.com", first),
-                                                               ("two@example.com", second)]
+    out, raws = feed_engine([*segments, b"QUIT\r\n"])
+    assert codes_in(out) == [220, 250, 250, 250, 354, 250, 250, 250, 354, 250, 221]
+    assert raws == [first, second]
 
 
 # -- the same, exhaustively, without the network ----------------------------------------------
-
-
-async def _feed_all(streams: list[list[bytes]], options: SMTPOptions | None = None
-                    ) -> list[tuple[bytes, list[bytes]]]:
-    results = []
-    for chunks in streams:
-        store = MemoryStore()
-        protocol = SMTPProtocol(EngineContext(options or SMTPOptions(), store))
-        transport = FakeTransport()
-        protocol.connection_made(transport)
-        for chunk in chunks:
-            protocol.data_received(chunk)
-        protocol.connection_lost(None)
-        results.append((bytes(transport.out), [m.raw for m in store.messages()]))
-    return results
 
 
 def test_every_pair_of_cut_points_in_two_pipelined_transactions() -> None:
@@ -220,7 +183,7 @@ def test_every_pair_of_cut_points_in_two_pipelined_transactions() -> None:
     n = len(stream)
     # Every single cut, and every pair of cuts up to 8 octets apart (a marker in three pieces).
     cases = [[stream[:i], stream[i:j], stream[j:]] for i in range(1, n) for j in range(i, min(i + 9, n))]
-    results = asyncio.run(_feed_all([[stream], *cases]))
+    results = asyncio.run(feed_streams([[stream], *cases]))
     whole_out, whole_raws = results[0]
     assert codes_in(whole_out) == [220, 250, 250, 250, 354, 250, 250, 250, 354, 250]
     assert whole_raws == [content, b"\r\n"]
@@ -240,17 +203,9 @@ def test_data_in_one_read_ends_up_as_if_it_came_octet_by_octet(body: bytes) -> N
     data = body + b"\r\n.\r\n"
     octets = [data[i : i + 1] for i in range(len(data))]
     (whole_out, whole_raws), (octet_out, octet_raws) = asyncio.run(
-        _feed_all([[head, data, b"QUIT\r\n"], [head, *octets, b"QUIT\r\n"]]))
+        feed_streams([[head, data, b"QUIT\r\n"], [head, *octets, b"QUIT\r\n"]]))
     assert whole_raws == octet_raws
     assert [c for c, _ in parse_replies(whole_out)] == [c for c, _ in parse_replies(octet_out)]
-
-
-def feed(chunks: list[bytes], options: SMTPOptions) -> list[tuple[bytes, list[bytes]]]:
-    loop = asyncio.new_event_loop()
-    try:
-        return loop.run_until_complete(_feed_all([chunks], options))
-    finally:
-        loop.close()
 
 
 @settings(max_examples=200, deadline=None, database=None)
@@ -264,7 +219,7 @@ def test_the_size_limit_counts_exactly_the_content_whatever_the_segmentation(con
     stream = transaction("a@x.example", content, ehlo=True)
     points = sorted({len(stream) - c for c in cuts if c < len(stream)})
     chunks = [stream[a:b] for a, b in zip([0, *points], [*points, len(stream)], strict=True)]
-    ((out, raws),) = feed(chunks, SMTPOptions(max_message_size=limit))
+    out, raws = feed_engine(chunks, SMTPOptions(max_message_size=limit))
     if len(content) <= limit:
         assert (codes_in(out)[-1], raws) == (250, [content])
     else:
