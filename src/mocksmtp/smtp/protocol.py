@@ -170,13 +170,10 @@ class SMTPProtocol(asyncio.Protocol):
         if (n > 1 and data[-1] == 0x0A and not self._in_data and data.find(b"\n") == n - 1
                 and data[0] != 0x16 and not self._buf and not self._closed
                 and not self._suspended and not self._draining and self._reader is None):
-            try:
+            try:  # replies are written as they are made: nothing is batched here
                 self._command(data[:-2] if data[-2] == 0x0D else data[:-1])
             except Exception:
                 self._internal_error()
-                return
-            if self._out:
-                self._flush()
             return
         self._receive(data)
 
@@ -641,15 +638,12 @@ class SMTPProtocol(asyncio.Protocol):
         if self._closed:
             return
         self._suspended = False
-        self._last_activity = self._loop.time()
+        self._last_activity = self._clock()
         try:
             self._fault_act(fault, proceed, failed)
         except Exception:
-            self.ctx.stats.errors += 1
-            self.ctx.logger.exception("internal error in session with %s", self._peer_text())
-            self._close_with(REPLY.LOCAL_ERROR)
+            self._internal_error()
             return
-        self._flush()
         if not self._closed and not self._suspended:
             self._resume_input()
 
