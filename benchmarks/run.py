@@ -5,8 +5,8 @@
 
 Needs Postfix's ``smtp-source`` and ``smtp-sink`` (Debian: ``apt-get install postfix``; the
 postfix daemon is never started, and the run refuses to go on if anything listens on port 25),
-``pip install -e . aiosmtpd``, and optionally ``uvloop`` (``pip install -e '.[uvloop]'``) for
-the uvloop rows. Everything listens on 127.0.0.1 on free ports; every server is a fresh process
+``pip install -e '.[bench]'`` (mocksmtp, aiosmtpd, pytest and uvloop; without uvloop the
+uvloop rows are left out). Everything listens on 127.0.0.1 on free ports; every server is a fresh process
 per measurement and is stopped (and, if it does not stop, killed) before the next one.
 
 Loads (from ``peers.md``): (a) ``smtp-source`` 2000 x 5 KB, one session, a new connection per
@@ -385,9 +385,14 @@ def measure(args: argparse.Namespace) -> None:
     inprocess: dict[str, dict[str, object]] = {}
     if not args.no_inprocess:
         print(f"[{time.monotonic() - started:6.1f}s] in-process costs ...", file=sys.stderr, flush=True)
-        inprocess = json.loads(subprocess.run(
+        done = subprocess.run(
             [sys.executable, str(HERE / "inprocess.py"), *(["--quick"] if args.quick else [])],
-            capture_output=True, text=True, timeout=300, check=True).stdout)
+            capture_output=True, text=True, timeout=300)
+        if done.returncode != 0:
+            last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            raise SystemExit(f"run.py: the in-process measurements failed ({last}); "
+                             "pip install -e '.[bench]', or --no-inprocess")
+        inprocess = json.loads(done.stdout)
     report(args, servers, loads, results, inprocess, time.monotonic() - started)
 
 
