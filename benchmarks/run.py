@@ -19,6 +19,7 @@ min and max. The markdown tables go to stdout, progress to stderr.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -81,6 +82,7 @@ class Server:
     command: Callable[[int], list[str]]  # port -> argv
     stores: bool  # reports what it kept in a final line we can check
     stop_signal: int = signal.SIGINT
+    env: dict[str, str] | None = None  # the environment, when not this process's own
 
 
 def find_postfix_tool(name: str) -> str:
@@ -96,7 +98,31 @@ def find_postfix_tool(name: str) -> str:
     return found
 
 
-def build_servers(sink: str, wanted: set[str]) -> list[Server]:
+def mocksmtp_argv(port: int, loop: str) -> list[str]:
+    return [sys.executable, "-m", "mocksmtp", "--loop", loop, "--host", HOST, "--port", str(port), "--quiet",
+            "--stats-interval", "0"]
+
+
+def baseline_servers(revision: str, workdir: Path, with_uvloop: bool) -> list[Server]:
+    """mocksmtp as of ``revision`` (its ``src/`` from git, first on ``PYTHONPATH``), on both loops."""
+    repo = HERE.parent
+    label = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", revision], capture_output=True,
+                           text=True).stdout.strip()
+    if not label:
+        sys.exit(f"run.py: --baseline {revision}: no such git revision in {repo}")
+    archive = subprocess.run(["git", "-C", str(repo), "archive", "--format=tar", revision, "src"],
+                             capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(workdir)], input=archive, check=True)
+    env = {**os.environ, "PYTHONPATH": str(workdir / "src")}
+    servers = [Server("base", f"mocksmtp @ `{label}` (asyncio loop)", lambda port: mocksmtp_argv(port, "asyncio"),
+                      True, env=env)]
+    if with_uvloop:
+        servers.append(Server("base-uvloop", f"mocksmtp @ `{label}` (uvloop)",
+                              lambda port: mocksmtp_argv(port, "uvloop"), True, env=env))
+    return servers
+
+
+def build_servers(sink: str, wanted: set[str], baseline: list[Server]) -> list[Server]:
     python = sys.executable
     as_nobody = ["-u", "nobody"] if os.geteuid() == 0 else []
     servers = [
@@ -104,9 +130,8 @@ def build_servers(sink: str, wanted: set[str]) -> list[Server]:
                lambda port: [sink, *as_nobody, f"{HOST}:{port}", "1024"], False, signal.SIGTERM),
         Server("aiosmtpd", "aiosmtpd, handler appending to a list",
                lambda port: [python, str(HERE / "aiosmtpd_server.py"), "--port", str(port)], True),
-        Server("mocksmtp", "**mocksmtp** (asyncio loop)",
-               lambda port: [python, "-m", "mocksmtp", "--loop", "asyncio", "--host", HOST, "--port",
-                             str(port), "--quiet", "--stats-interval", "0"], True),
+        Server("mocksmtp", "**mocksmtp** (asyncio loop)", lambda port: mocksmtp_argv(port, "asyncio"), True),
+        *baseline[:1],
     ]
     floor = str(HERE / "floor_server.py")
     servers.append(Server("floor", "*floor: canned replies, nothing parsed or kept* (asyncio loop)",
@@ -119,16 +144,15 @@ def build_servers(sink: str, wanted: set[str]) -> list[Server]:
         servers.append(Server("floor-uvloop", "*floor: canned replies, nothing parsed or kept* (uvloop)",
                               lambda port: [python, floor, "--port", str(port), "--uvloop"], False,
                               signal.SIGTERM))
-        servers.append(Server(
-            "uvloop", "**mocksmtp** (uvloop)",
-            lambda port: [python, "-m", "mocksmtp", "--loop", "uvloop", "--host", HOST, "--port", str(port),
-                          "--quiet", "--stats-interval", "0"], True))
+        servers.append(Server("uvloop", "**mocksmtp** (uvloop)", lambda port: mocksmtp_argv(port, "uvloop"), True))
+        servers.extend(baseline[1:])
     return [s for s in servers if not wanted or s.key in wanted]
 
 
 # -- processes -------------------------------------------------------------------------------
 
 LIVE: set[subprocess.Popen[str]] = set()
+CLEANUP: list[Callable[[], object]] = []  # run when the run ends, however it ends
 
 
 def reap_all() -> None:
@@ -192,7 +216,7 @@ def start(server: Server) -> Running:
     port = free_port()
     errors = tempfile.NamedTemporaryFile("w+", prefix="mocksmtp-bench-", suffix=".err")  # noqa: SIM115
     proc = subprocess.Popen(server.command(port), stdout=subprocess.PIPE, stderr=errors,
-                            stdin=subprocess.DEVNULL, text=True)
+                            stdin=subprocess.DEVNULL, text=True, env=server.env)
     LIVE.add(proc)
     running = Running(server, proc, port, errors)
     deadline = time.monotonic() + 15
@@ -352,7 +376,13 @@ def measure(args: argparse.Namespace) -> None:
     source, sink = find_postfix_tool("smtp-source"), find_postfix_tool("smtp-sink")
     if port_25_in_use():
         sys.exit("run.py: something listens on port 25 (a postfix daemon?); stop it: this run never uses it")
-    servers = build_servers(sink, set(args.servers.split(",")) if args.servers else set())
+    baseline: list[Server] = []
+    if args.baseline:
+        workdir = Path(tempfile.mkdtemp(prefix="mocksmtp-baseline-"))
+        CLEANUP.append(lambda: shutil.rmtree(workdir, ignore_errors=True))
+        baseline = baseline_servers(args.baseline, workdir, importlib.util.find_spec("uvloop") is not None)
+    wanted = set(args.servers.split(",")) if args.servers else set()
+    servers = build_servers(sink, wanted | ({"base", "base-uvloop"} if wanted else set()), baseline)
     loads = [ld for ld in LOADS if not args.loads or ld.key in args.loads]
     scale = 4 if args.quick else 1
     probes = {size: probe_smtp_source(source, size) for size in {ld.size for ld in loads if ld.sessions}}
@@ -449,6 +479,12 @@ def report(args: argparse.Namespace, servers: list[Server], loads: list[Load],
                 "–" if r is None else (f"**{r:.2f}**" if r >= target else f"{r:.2f} ✗") for r in ratios) + " |\n")
             verdicts.append((f"{name} ≥ {target:g} × {peer_name} in every load",
                              all(r is not None and r >= target for r in ratios)))
+
+    for ours, base, name in (("mocksmtp", "base", "asyncio loop"), ("uvloop", "base-uvloop", "uvloop")):
+        if ours in keys and base in keys:  # before/after, measured side by side: no target
+            ratios = [(med(ours, ld.key) or 0) / (med(base, ld.key) or 1) for ld in loads]
+            w(f"| *mocksmtp / mocksmtp @ {args.baseline}* ({name}; 1.00 = unchanged) | "
+              + " | ".join(f"{r:.2f}" for r in ratios) + " |\n")
 
     for floor, name in (("floor", "floor (asyncio)"), ("floor-uvloop", "floor (uvloop)")):
         if floor in keys and "sink" in keys:  # no target: what the event loop alone allows
@@ -550,6 +586,9 @@ def main() -> int:
                         help="comma-separated subset: sink,aiosmtpd,mocksmtp,uvloop,floor,floor-uvloop")
     parser.add_argument("--loads", default="", help="subset of the loads, for example 'ad'")
     parser.add_argument("--no-inprocess", action="store_true", help="skip the in-process costs")
+    parser.add_argument("--baseline", metavar="REV", default="",
+                        help="also measure mocksmtp as of git revision REV (e.g. main~5), side by side: "
+                             "a change's before and after in one run")
     args = parser.parse_args()
     if args.reps < 3:
         parser.error("--reps must be at least 3 (a median of fewer says little on a shared machine)")
@@ -561,6 +600,8 @@ def main() -> int:
         return 130
     finally:
         reap_all()
+        for cleanup in CLEANUP:
+            cleanup()
         signal.signal(signal.SIGTERM, previous)
     return 0
 
