@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import doctest
+import re
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from hypothesis import example, given
@@ -273,3 +275,14 @@ def test_module_examples_run() -> None:
     """The docstring examples of mocksmtp.query are true."""
     assert doctest.testmod(mocksmtp.query).failed == 0
 
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "search.md"
+
+
+def test_every_example_in_the_search_guide_parses() -> None:
+    """Each query in the guide's example table is valid."""
+    section = DOC.read_text(encoding="utf-8").split("## Examples")[1].split("\n## ")[0]
+    examples = re.findall(r"^\| `([^`]+)` \|", section, re.MULTILINE)
+    assert len(examples) >= 10
+    for text in examples:
+        parse_query(text)
