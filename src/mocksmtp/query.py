@@ -224,12 +224,10 @@ def _term(text: str, start: int, zone: tzinfo) -> tuple[Term, int]:
         j += 1
     word = text[i:j]
     field_match = _FIELD_LIKE.match(word)
-    if j < n and text[j] == '"':
-        if not (field_match and field_match.end() == len(word)):
-            raise QuerySyntaxError(f"unexpected quote at position {j}: quote a whole phrase "
-                                   '(`"a b"`) or a field\'s value (`subject:"a b"`)', j)
-        value, end = _phrase(text, j)
-        return _field_term(word[:-1], value, negated, text, i, j, zone), end
+    quoted = j < n and text[j] == '"'
+    if quoted and not (field_match and field_match.end() == len(word)):
+        raise QuerySyntaxError(f"unexpected quote at position {j}: quote a whole phrase "
+                               '(`"a b"`) or a field\'s value (`subject:"a b"`)', j)
     if not field_match:
         return TextTerm("text", word, negated), j
     name = field_match.group()[:-1]
@@ -239,12 +237,15 @@ def _term(text: str, start: int, zone: tzinfo) -> tuple[Term, int]:
         close = difflib.get_close_matches(name.lower(), FIELDS, n=1)
         hint = (f"did you mean `{close[0]}:`?" if close
                 else f"fields are {', '.join(f'`{f}:`' for f in FIELDS)}")
-        raise QuerySyntaxError(f"unknown field `{name}:` at position {i}: {hint} "
-                               f'(to search for the text, quote it: `"{word}"`)', i)
+        literal = "" if quoted else f' (to search for the text, quote it: `"{word}"`)'
+        raise QuerySyntaxError(f"unknown field `{name}:` at position {i}: {hint}{literal}", i)
     value_at = i + len(name) + 1
+    if quoted:
+        value, end = _phrase(text, j)
+        return _field_term(name, value, negated, i, j, zone), end
     if value_at == j:
         raise QuerySyntaxError(f"expected a value after `{name}:` at position {value_at}", value_at)
-    return _field_term(name, text[value_at:j], negated, text, i, value_at, zone), j
+    return _field_term(name, text[value_at:j], negated, i, value_at, zone), j
 
 
 def _phrase(text: str, start: int) -> tuple[str, int]:
@@ -262,8 +263,7 @@ def _phrase(text: str, start: int) -> tuple[str, int]:
     return value, end + 1
 
 
-def _field_term(name: str, value: str, negated: bool, text: str, start: int, value_at: int,
-                zone: tzinfo) -> Term:
+def _field_term(name: str, value: str, negated: bool, start: int, value_at: int, zone: tzinfo) -> Term:
     field = name.lower()
     if field in ADDRESS_FIELDS or field == "message-id":
         value = value.strip("<>")  # to:<a@example.com> is to:a@example.com

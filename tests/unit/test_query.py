@@ -184,6 +184,7 @@ def test_an_unknown_tz_is_a_config_error() -> None:
     ('to:bob subject:"unterminated', 15, 'unterminated quote at position 15'),
     ("sbject:hello", 0, "unknown field `sbject:` at position 0: did you mean `subject:`?"),
     ("ok -frm:a", 4, "unknown field `frm:` at position 4: did you mean `from:`?"),
+    ('sbject:"a b"', 0, "unknown field `sbject:` at position 0: did you mean `subject:`?"),
     ("https://example.com", 0, 'quote it: `"https://example.com"`'),
     ("larger:2X", 0, "bad size `larger:2X` at position 0"),
     ("a smaller:M", 2, "bad size `smaller:M`"),
