@@ -168,6 +168,7 @@ class Query:
 
 _FIELD_LIKE = re.compile(r"[A-Za-z][A-Za-z-]*:")
 _ADDRESS = re.compile(r'[^\s@<>"]+@[^\s@<>"]+')
+_ENDS = re.compile(r"^[\s<>]+|[\s<>]+$")  # around an address or a Message-ID
 
 
 def parse_query(text: str, *, tz: tzinfo | str | None = None) -> Query:
@@ -266,8 +267,8 @@ def _phrase(text: str, start: int) -> tuple[str, int]:
 def _field_term(name: str, value: str, negated: bool, start: int, value_at: int, zone: tzinfo) -> Term:
     field = name.lower()
     if field in ADDRESS_FIELDS or field == "message-id":
-        value = value.strip("<>")  # to:<a@example.com> is to:a@example.com
-        if not value.strip():
+        value = _ENDS.sub("", value)  # to:<a@example.com> is to:a@example.com
+        if not value:
             raise QuerySyntaxError(f"expected a value after `{name}:` at position {value_at}", value_at)
         if field == "message-id":
             return TextTerm("message-id", value, negated)

@@ -57,9 +57,11 @@ def test_address_fields_decide_exact_or_substring(field: str) -> None:
 
 
 def test_angle_brackets_around_an_address_or_message_id_are_dropped() -> None:
-    """to:<a@example.com> is to:a@example.com, message-id:<x@y> is message-id:x@y."""
+    """to:<a@example.com> is to:a@example.com, message-id:<x@y> is message-id:x@y, spaces
+    around them do not make a whole address a substring."""
     assert term("to:<a@example.com>") == AddressTerm("to", "a@example.com", exact=True)
     assert term("message-id:<abc@host>") == TextTerm("message-id", "abc@host")
+    assert term('to:" <a@example.com> "') == AddressTerm("to", "a@example.com", exact=True)
 
 
 @pytest.mark.parametrize(("text", "expected"), [
