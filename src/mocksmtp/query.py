@@ -20,9 +20,9 @@ AddressTerm(field='to', value='Ann@Example.com', exact=True, negated=False)
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from datetime import datetime, timedelta, timezone, tzinfo
-from fractions import Fraction
 from typing import ClassVar, Literal, Union
 
 from .errors import ConfigError, QuerySyntaxError
@@ -309,19 +309,27 @@ def _size(value: str) -> int | None:
     if m is None:
         return None
     whole, fraction, unit = m.group(1), m.group(2) or "", (m.group(3) or "").lower()
-    number = Fraction(int(whole)) + (Fraction(int(fraction), 10 ** len(fraction)) if fraction else 0)
-    return int(number * _UNITS[unit])
+    scale = 10 ** len(fraction)
+    bytes_: int = (int(whole) * scale + int(fraction or 0)) * _UNITS[unit] // scale  # exact, floor
+    return bytes_
 
 
 _TIME = r"(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:[.,](?P<f>\d{1,9}))?)?"
 _ZONE = r"(?P<z>z|utc|gmt|[+-]\d{2}(?::?\d{2})?)"
-_NUMERIC_DATE = re.compile(
-    rf"(?P<y>\d{{4}})(?P<sep>[-/.]?)(?P<mo>\d{{1,2}})(?P=sep)(?P<d>\d{{1,2}})(?:(?:t| +){_TIME})? *{_ZONE}?",
-    re.IGNORECASE | re.ASCII)
-_NAMED_DATE = re.compile(  # [Mon, ]1 May 2024 | May 1[,] 2024, then [09:30[:00] [pm]] [zone]
+_NUMERIC_DATE = (
+    rf"(?P<y>\d{{4}})(?P<sep>[-/.]?)(?P<mo>\d{{1,2}})(?P=sep)(?P<d>\d{{1,2}})(?:(?:t| +){_TIME})? *{_ZONE}?")
+_NAMED_DATE = (  # [Mon, ]1 May 2024 | May 1[,] 2024, then [09:30[:00] [pm]] [zone]
     r"(?:(?P<wd>[a-z]{3,9}),? +)?(?:(?P<d1>\d{1,2})(?:st|nd|rd|th)? +(?P<m1>[a-z]{3,9})\.?"
     r"|(?P<m2>[a-z]{3,9})\.? +(?P<d2>\d{1,2})(?:st|nd|rd|th)?,?)"
-    rf" +(?P<y>\d{{4}})(?:,? +{_TIME} *(?P<ap>am|pm)?)? *{_ZONE}?(?: *\(.*\))?", re.IGNORECASE | re.ASCII)
+    rf" +(?P<y>\d{{4}})(?:,? +{_TIME} *(?P<ap>am|pm)?)? *{_ZONE}?(?: *\(.*\))?")
+
+
+@functools.cache
+def _date_pattern(pattern: str) -> re.Pattern[str]:
+    """Compiled on first use: most queries have no date."""
+    return re.compile(pattern, re.IGNORECASE | re.ASCII)
+
+
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
            "october", "november", "december")
 _DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -342,11 +350,11 @@ def _date(value: str, zone: tzinfo) -> datetime | None:
     try:
         if value.isascii() and value.isdigit() and len(value) in (10, 13):  # Unix time, s or ms
             return _EPOCH + timedelta(milliseconds=int(value) * (1 if len(value) == 13 else 1000))
-        if m := _NUMERIC_DATE.fullmatch(value):
+        if m := _date_pattern(_NUMERIC_DATE).fullmatch(value):
             if not m["sep"] and len(m["mo"] + m["d"]) != 4:
                 return None  # YYYYMMDD: two digits each
             month, day = int(m["mo"]), int(m["d"])
-        elif m := _NAMED_DATE.fullmatch(value):
+        elif m := _date_pattern(_NAMED_DATE).fullmatch(value):
             found = _named(m["m1"] or m["m2"], _MONTHS)
             if found is None or (m["wd"] and _named(m["wd"], _DAYS) is None):
                 return None
