@@ -15,10 +15,10 @@ True
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timezone
 from html.parser import HTMLParser
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from .query import AddressField, AddressTerm, FlagTerm, Query, SizeTerm, TagTerm, Term, TextTerm, fold
 
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from .message import Message
 
 __all__ = ["Pair", "SearchRecord", "Searchable", "matches", "searchable"]
+
+T = TypeVar("T")
 
 Pair = tuple[str, str]
 """A mailbox as ``(display name, address)``; the name is ``""`` when there is none."""
@@ -141,13 +143,21 @@ def _matches(term: Term, record: Searchable, words: list[str]) -> bool:
 # -- messages --------------------------------------------------------------------------------
 
 class _MessageRecord:
-    """A :class:`Searchable` view of a :class:`~mocksmtp.Message`, its body text read once."""
+    """A :class:`Searchable` view of a :class:`~mocksmtp.Message`; each field is read from the
+    message once, so a store that keeps the view pays for the HTML body's text only once."""
 
-    __slots__ = ("_text", "message", "read", "tags")
+    __slots__ = ("_cache", "message", "read", "tags")
 
     def __init__(self, message: Message, tags: Collection[str], read: bool) -> None:
         self.message, self.tags, self.read = message, tags, read
-        self._text: str | None = None
+        self._cache: dict[str, Any] = {}
+
+    def _once(self, key: str, compute: Callable[[], T]) -> T:
+        try:
+            return self._cache[key]  # type: ignore[no-any-return]
+        except KeyError:
+            value = self._cache[key] = compute()
+            return value
 
     @property
     def subject(self) -> str:
@@ -155,19 +165,23 @@ class _MessageRecord:
 
     @property
     def from_(self) -> list[Pair]:
-        return list(self.message.addresses("from"))
+        return self._once("from", lambda: list(self.message.addresses("from")))
 
     @property
     def to(self) -> list[Pair]:
-        return list(self.message.addresses("to"))
+        return self._once("to", lambda: list(self.message.addresses("to")))
 
     @property
     def cc(self) -> list[Pair]:
-        return list(self.message.addresses("cc"))
+        return self._once("cc", lambda: list(self.message.addresses("cc")))
 
     @property
     def reply_to(self) -> list[Pair]:
-        return list(self.message.addresses("reply_to"))
+        return self._once("reply-to", lambda: list(self.message.addresses("reply_to")))
+
+    @property
+    def bcc(self) -> list[Pair]:
+        return self._once("bcc", lambda: [("", address) for address in self.message.bcc])
 
     @property
     def size(self) -> int:
@@ -178,34 +192,34 @@ class _MessageRecord:
         return self.message.received_at
 
     @property
-    def bcc(self) -> list[Pair]:
-        return [("", address) for address in self.message.bcc]
-
-    @property
     def message_id(self) -> str:
-        return (self.message.message_id or "").strip("<>")
+        return self._once("message-id", lambda: (self.message.message_id or "").strip("<>"))
 
     @property
     def attachments(self) -> int:
-        return sum(not a.inline for a in self.message.attachments)
+        return self._once("attachments", lambda: sum(not a.inline for a in self.message.attachments))
 
     @property
     def inline(self) -> int:
-        return sum(a.inline for a in self.message.attachments)
+        return self._once("inline", lambda: sum(a.inline for a in self.message.attachments))
 
     @property
     def text(self) -> str:
-        if self._text is None:
+        def compute() -> str:
             m = self.message
             parts = [m.text or "", _visible_text(m.html or ""), *(a.filename or "" for a in m.attachments)]
-            self._text = "\n".join(p for p in parts if p)
-        return self._text
+            return "\n".join(p for p in parts if p)
+
+        return self._once("text", compute)
 
 
 def searchable(message: Message, *, tags: Collection[str] = (), read: bool = False) -> Searchable:
     """``message`` as a :class:`Searchable`: bare words search its text body, the visible text
     of its HTML body and its attachments' file names; envelope recipients in neither ``To`` nor
-    ``Cc`` are its Bcc; ``tags`` and ``read`` are what a store keeps beside it."""
+    ``Cc`` are its Bcc; ``tags`` and ``read`` are what a store keeps beside it.
+
+    Fields are read from the message on first use and kept: keep the view to search a message
+    again cheaply."""
     return _MessageRecord(message, tags, read)
 
 
