@@ -309,9 +309,8 @@ def _size(value: str) -> int | None:
     if m is None:
         return None
     whole, fraction, unit = m.group(1), m.group(2) or "", (m.group(3) or "").lower()
-    scale = 10 ** len(fraction)
-    bytes_: int = (int(whole) * scale + int(fraction or 0)) * _UNITS[unit] // scale  # exact, floor
-    return bytes_
+    scale: int = 10 ** len(fraction)  # (int ** int is typed Any: the exponent may be negative)
+    return (int(whole) * scale + int(fraction or 0)) * _UNITS[unit] // scale  # exact, rounded down
 
 
 _TIME = r"(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:[.,](?P<f>\d{1,9}))?)?"
