@@ -4,6 +4,7 @@ Every exception a user can see derives from :class:`MockSMTPError`::
 
     MockSMTPError
     ├── ConfigError (also ValueError)      an option has a value we cannot use
+    ├── QuerySyntaxError (also ValueError) a search query we cannot read (.position says where)
     ├── ServerStartError                    the server could not start (port in use, ...)
     ├── ServerStateError (also RuntimeError) a lifecycle method called at the wrong time
     └── MessageAssertionError (also AssertionError)  assert_sent / assert_nothing_sent failed
@@ -23,8 +24,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .message import Message
 
-__all__ = ["ConfigError", "MessageAssertionError", "MockSMTPError", "ServerStartError",
-           "ServerStateError", "WaitTimeout"]
+__all__ = ["ConfigError", "MessageAssertionError", "MockSMTPError", "QuerySyntaxError",
+           "ServerStartError", "ServerStateError", "WaitTimeout"]
 
 
 class MockSMTPError(Exception):
@@ -40,6 +41,24 @@ class ConfigError(MockSMTPError, ValueError):
     ...
     mocksmtp.errors.ConfigError: port must be between 0 and 65535, got -1
     """
+
+
+class QuerySyntaxError(MockSMTPError, ValueError):
+    """A search query (see ``docs/search.md``) has something that cannot be read.
+
+    ``position`` is the index in the query text where it is (0 for the first character); the
+    message names it and what was expected there.
+
+    >>> from mocksmtp.query import parse_query
+    >>> parse_query('to:bob subject:"unterminated')
+    Traceback (most recent call last):
+    ...
+    mocksmtp.errors.QuerySyntaxError: unterminated quote at position 15: add the closing `"`
+    """
+
+    def __init__(self, message: str, position: int) -> None:
+        super().__init__(message)
+        self.position = position
 
 
 class ServerStartError(MockSMTPError):
