@@ -19,9 +19,8 @@ from .auth import cmd_auth
 from .chunking import cmd_bdat
 from .faults import Fault
 from .replies import REPLY, Reply
-from .starttls import cmd_starttls
+from .starttls import cmd_starttls, start_handshake
 from .state import EngineContext, Envelope, Session
-from .tls import tls_version
 
 __all__ = ["BufferedSMTPProtocol", "SMTPProtocol", "protocol_class"]
 
@@ -100,24 +99,32 @@ class SMTPProtocol(asyncio.Protocol):
         peer = transport.get_extra_info("peername")
         if isinstance(peer, tuple):  # (host, port), or (host, port, flow, scope) for IPv6
             self.session.peer = peer[:2]
-        if ctx.tls is not None:  # with implicit TLS the connection is encrypted already
-            self.session.tls = tls_version(transport.get_extra_info("ssl_object"))
-            if self.session.tls is not None:
-                self._must_tls = False
+        implicit = ctx.tls is not None and ctx.options.tls == "implicit"
         if ctx.logger.isEnabledFor(logging.INFO):
-            ctx.logger.info("%s connected%s", self._peer_text(), f" ({self.session.tls})" if self.session.tls else "")
-        if ctx.stopping:
-            self._close_with(REPLY.SHUTTING_DOWN)
-            return
-        if len(ctx.protocols) > ctx.options.max_connections:
-            ctx.logger.info("refusing %s: %d connections already", self._peer_text(),
-                            ctx.options.max_connections)
-            self._close_with(REPLY.TOO_MANY_CONNECTIONS)
+            ctx.logger.info("%s connected%s", self._peer_text(), " (implicit TLS)" if implicit else "")
+        if ctx.stopping or len(ctx.protocols) > ctx.options.max_connections:
+            if not ctx.stopping:
+                ctx.logger.info("refusing %s: %d connections already", self._peer_text(),
+                                ctx.options.max_connections)
+            if implicit:  # the client expects a TLS handshake: a plaintext reply is noise
+                self._close()
+            else:
+                self._close_with(REPLY.SHUTTING_DOWN if ctx.stopping else REPLY.TOO_MANY_CONNECTIONS)
             return
         self._last_activity = self._clock()
         if ctx.sweeper is None:
             _arm_sweeper(ctx, self._loop)
-        if ctx.faults.armed and self._fault("connect", (self.session.peer[0],), self._greet, self._hang_up):
+        if implicit:
+            # Accepted in plaintext and counted from here: the handshake is the one STARTTLS
+            # uses (its timeout, its stop), and the greeting follows it.
+            start_handshake(self, self.transport, implicit=True)
+            return
+        self._welcome()
+
+    def _welcome(self) -> None:
+        """The greeting, or what an injected ``connect`` fault puts in its place."""
+        if self.ctx.faults.armed and self._fault("connect", (self.session.peer[0],), self._greet,
+                                                 self._hang_up):
             self._flush()
             return
         self._greet()
@@ -221,18 +228,35 @@ class SMTPProtocol(asyncio.Protocol):
     # -- shutdown, from the server ----------------------------------------------------------
 
     def shutdown(self) -> None:
-        """Say 421 and close, unless a message is being received: that one may finish."""
-        if self._discard_input:  # in a TLS handshake: no plaintext reply is possible
-            self._close()
+        """Say 421 and close, unless a message is being received: that one may finish.
+
+        A session in a TLS handshake cannot be answered in plaintext: it is ended at once.
+        """
+        if self._tls_task is not None:
+            self._end_handshake()
         elif not self._closed and not self._in_data and self._reader is None:
             self._close_with(REPLY.SHUTTING_DOWN)
 
     def abort(self) -> None:
         """Drop the connection now; a message in progress is discarded."""
+        if self._tls_task is not None:
+            self._end_handshake()
+            return
         if not self._closed:
             self._close_with(REPLY.SHUTTING_DOWN)
         if self.transport is not None:
             self.transport.abort()
+
+    def _end_handshake(self) -> None:
+        """Cancel the TLS handshake in progress and drop the connection; the session is gone
+        (``connection_lost``) before this returns, so no one waits on it."""
+        task, self._tls_task = self._tls_task, None
+        if task is not None:
+            task.cancel()
+        self._closed = True
+        if self.transport is not None:
+            self.transport.abort()
+        self.connection_lost(None)
 
     # -- output -----------------------------------------------------------------------------
 
