@@ -15,7 +15,7 @@ from typing import ClassVar, cast
 
 from ..message import _new_message, _protocol_flags
 from .address import SIMPLE_FROM, SIMPLE_TO, PathError, parse_path_argument, validate_path
-from .auth import cmd_auth
+from .auth import AUTH_LINE_LIMIT, AUTH_RESPONSE_LIMIT, cmd_auth
 from .chunking import cmd_bdat
 from .faults import Fault
 from .replies import REPLY, Reply
@@ -378,7 +378,7 @@ class SMTPProtocol(asyncio.Protocol):
         while not self._closed and not self._suspended:
             nl = src.find(b"\n", pos)
             if nl < 0:
-                if len(src) - pos > self._buffer_limit:
+                if len(src) - pos > self._buffer_limit and len(src) - pos > self._partial_limit(src, pos):
                     self._draining = True
                     self._line_hook = None  # an AUTH response that long ends the exchange
                     buf.clear()
@@ -427,8 +427,7 @@ class SMTPProtocol(asyncio.Protocol):
             else:
                 self._reply(REPLY.UNRECOGNIZED)
             return
-        if len(line) + 2 > self._line_limit and (
-                verb not in (b"MAIL", b"RCPT") or len(line) + 2 > self._buffer_limit):
+        if len(line) + 2 > self._line_limit and len(line) + 2 > self._long_limit(verb):
             self._reply(REPLY.LINE_TOO_LONG)
         elif b"\x00" in arg:
             self._reply(REPLY.NUL_IN_COMMAND)
@@ -436,6 +435,22 @@ class SMTPProtocol(asyncio.Protocol):
             self._reply(REPLY.TLS_REQUIRED)
         else:
             handler(self, arg)
+
+    def _long_limit(self, verb: bytes) -> int:
+        """The longest line, CRLF included, for ``verb`` (asked only past the command limit):
+        room for parameters on MAIL and RCPT, for an initial response on AUTH (RFC 4954)."""
+        if verb in (b"MAIL", b"RCPT"):
+            return self._buffer_limit
+        return AUTH_LINE_LIMIT if verb == b"AUTH" else self._line_limit
+
+    def _partial_limit(self, src: bytes | bytearray, pos: int) -> int:
+        """How long the unfinished line at ``src[pos:]`` may grow before it is drained: the
+        same limits as a whole line, so that segmentation never changes a reply."""
+        if self._line_hook is not None:  # a response inside an AUTH exchange
+            return AUTH_RESPONSE_LIMIT + 2
+        if src[pos : pos + 5].upper() == b"AUTH ":
+            return AUTH_LINE_LIMIT
+        return self._buffer_limit
 
     def _reset_transaction(self) -> None:
         if self.envelope.mail_from is not None or self.envelope.rcpt_tos:

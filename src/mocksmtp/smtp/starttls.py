@@ -152,7 +152,8 @@ async def _handshake(proto: SMTPProtocol, transport: asyncio.Transport, implicit
         return
     ctx.stats.tls_handshakes += 1
     proto.transport = new
-    proto.session = Session(peer=proto.session.peer, tls=tls_version(new.get_extra_info("ssl_object")))
+    proto.session = Session(peer=proto.session.peer, tls=tls_version(new.get_extra_info("ssl_object")),
+                            auth_failures=proto.session.auth_failures)
     proto.envelope = Envelope()
     proto._must_tls = False
     proto._suspended = False

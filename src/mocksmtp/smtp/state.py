@@ -34,6 +34,8 @@ class Session:
     esmtp: bool = False
     tls: str | None = None
     auth_user: str | None = None
+    auth_failures: int = 0
+    """AUTH attempts refused with ``535`` on this connection (kept across STARTTLS)."""
 
 
 @dataclass(slots=True)
