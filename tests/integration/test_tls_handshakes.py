@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -78,6 +79,23 @@ class MemoryTLSClient:
         wire = self.outgoing.read()
         self.sock.sendall(wire)
         return wire
+
+    def closed(self) -> bool:
+        """Block until the server closes the TCP connection (True), reading past TLS records
+        such as its close_notify; False if it sends application data first."""
+        while True:
+            try:
+                data = self.sock.recv(65536)
+            except ConnectionResetError:
+                return True
+            if not data:
+                return True
+            self.incoming.write(data)
+            try:
+                if self.tls.read(65536):
+                    return False
+            except (ssl.SSLWantReadError, ssl.SSLZeroReturnError):
+                pass
 
     def read_reply(self) -> tuple[int, list[str]]:
         """One complete reply, decrypted (post-handshake tickets are consumed on the way)."""
@@ -221,6 +239,29 @@ def test_stop_ends_silent_implicit_tls_connections(make_loop_server: MakeServer)
     finally:
         for c in clients:
             c.close()
+
+
+def test_stop_closes_a_tls_session_without_waiting_for_the_client(
+        make_loop_server: MakeServer) -> None:
+    """stop() tells a session inside TLS 421 and closes the connection at once: it does not
+    wait (out its grace) for the client's side of the TLS close, which a client blocked on
+    stop() never sends."""
+    server = make_loop_server(tls="starttls")
+    with RawClient(server.port) as c:
+        assert c.code("EHLO client.example") == 250
+        assert c.code("STARTTLS") == 220
+        client = MemoryTLSClient(c.sock, server.client_ssl_context())
+        client.handshake_holding_last_flight()
+        client.send(b"EHLO again.example\r\n")
+        assert client.read_reply()[0] == 250
+        stopper = threading.Thread(target=server.stop, kwargs={"timeout": 60})
+        stopper.start()
+        try:
+            assert client.read_reply()[0] == 421
+            assert client.closed()  # the TCP connection, not only TLS: within the client's timeout
+        finally:
+            stopper.join()
+    assert server.stats.active_connections == 0
 
 
 # -- max_connections counts implicit-TLS handshakes ---------------------------------------------

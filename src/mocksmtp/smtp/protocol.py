@@ -230,12 +230,19 @@ class SMTPProtocol(asyncio.Protocol):
     def shutdown(self) -> None:
         """Say 421 and close, unless a message is being received: that one may finish.
 
-        A session in a TLS handshake cannot be answered in plaintext: it is ended at once.
+        A session in a TLS handshake cannot be answered in plaintext: it is ended at once. A
+        session inside TLS is not left waiting for the client's side of the TLS close.
         """
         if self._tls_task is not None:
             self._end_handshake()
         elif not self._closed and not self._in_data and self._reader is None:
             self._close_with(REPLY.SHUTTING_DOWN)
+            transport = self.transport
+            if self.session.tls is not None and transport is not None and not _unsent(transport):
+                # Closing TLS waits for the client's close_notify, which a client blocked on
+                # stop() (a test's own thread) never sends: stop() would wait out its grace.
+                # The 421 and our close_notify are sent; end the connection now.
+                transport.abort()
 
     def abort(self) -> None:
         """Drop the connection now; a message in progress is discarded."""
