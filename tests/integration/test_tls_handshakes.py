@@ -298,3 +298,20 @@ def test_max_connections_counts_implicit_tls_connections_from_accept(
             c.close()
     assert server.stats.tls_handshakes == 5
     assert all(m.tls is not None for m in server.messages)
+
+
+def test_failed_and_timed_out_handshakes_are_counted(make_loop_server: MakeServer) -> None:
+    """stats counts a handshake that fails (garbage instead of a ClientHello) and one that times
+    out as failures, and a completed one as a handshake."""
+    server = make_loop_server(tls="implicit", tls_handshake_timeout=0.2)
+    with RawClient(server.port, read_greeting=False) as c:
+        c.send(b"this is not a TLS record\r\n" * 20)
+        assert c.is_closed()
+    with RawClient(server.port, read_greeting=False) as c:
+        assert c.is_closed()  # silent until the handshake timeout
+    with RawClient(server.port, read_greeting=False) as c:
+        c.starttls(server.client_ssl_context())
+        assert c.read_reply()[0] == 220
+        assert c.code("NOOP") == 250  # a round trip: the failures have been counted by now
+    assert (server.stats.tls_handshakes, server.stats.tls_handshake_failures) == (1, 2)
+    assert server.stats.as_dict()["tls_handshake_failures"] == 2
