@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
                                "(repeatable) accepts those users only")
     security.add_argument("--require-auth", action="store_true", default=None,
                           help="530 to MAIL until the client has authenticated")
+    security.add_argument("--max-auth-failures", type=int, metavar="N",
+                          help="535s a connection may get; one more is followed by 421 and close; "
+                               "0 for no limit (default: 3)")
     security.add_argument("--fault", action="append", default=[], metavar="STAGE:CODE[:PERCENT]",
                           type=parse_fault,
                           help="inject a fault at a stage (connect, helo, auth, mail, rcpt, data, "
@@ -80,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
     names = ("hostname", "max_message_size", "max_recipients", "max_connections", "idle_timeout", "strict",
-             "tls", "require_tls", "certfile", "keyfile", "require_auth")
+             "tls", "require_tls", "certfile", "keyfile", "require_auth", "max_auth_failures")
     options = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
     if args.auth:
         options["auth"] = parse_auth(args.auth)

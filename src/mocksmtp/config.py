@@ -99,12 +99,16 @@ class SMTPOptions:
     user to password (stored as :class:`Credentials`, whose ``repr`` hides the passwords)."""
     require_auth: bool = False
     """``530 5.7.0`` to MAIL until the client has authenticated."""
+    max_auth_failures: int = 3
+    """AUTH attempts refused with ``535`` that a connection may make; the ``535`` of one more is
+    followed by ``421 4.7.0`` and the connection is closed. 0 means no limit. (smtplib's
+    ``login()`` tries up to three mechanisms: one failed call stays within the default.)"""
 
     def __post_init__(self) -> None:
         if not self.hostname or any(c.isspace() for c in self.hostname):
             raise ConfigError(f"hostname must be a non-empty name without spaces, got {self.hostname!r}")
         for name in ("max_message_size", "max_recipients", "max_connections", "max_bad_commands",
-                     "max_command_length", "backlog", "min_data_rate"):
+                     "max_command_length", "backlog", "min_data_rate", "max_auth_failures"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ConfigError(f"{name} must be a non-negative integer, got {value!r}")

@@ -263,3 +263,73 @@ def test_swaks_auth_over_tls_with_pipelining(make_server: MakeServer) -> None:
     (message,) = server.messages
     assert message.auth_user == "bob"
     assert message.tls is not None
+
+
+# -- failed attempts are limited per connection --------------------------------------------------
+
+def test_a_failure_past_the_limit_gets_535_then_421_and_close(make_server: MakeServer) -> None:
+    """A connection may fail AUTH max_auth_failures (3) times; the fourth 535 is followed by
+    421 4.7.0 and the connection is closed. The failures are counted in stats."""
+    server = make_server(auth=USERS)
+    wrong = "AUTH PLAIN " + _b64(b"\0alice\0wrong")
+    with RawClient(server.port) as c:
+        c.command("EHLO client.example")
+        assert [c.code(wrong) for _ in range(3)] == [535, 535, 535]
+        c.send(wrong.encode() + b"\r\n")
+        replies = c.replies_until_closed()
+    assert [(code, texts[0][:5]) for code, texts in replies] == [(535, "5.7.8"), (421, "4.7.0")]
+    assert server.stats.auth_failures == 4
+    assert server.stats.as_dict()["auth_failures"] == 4
+    with RawClient(server.port) as c:  # a new connection may try again
+        c.command("EHLO client.example")
+        assert c.code("AUTH PLAIN " + _b64(b"\0alice\0correct horse")) == 235
+
+
+def test_one_failed_smtplib_login_stays_within_the_default(make_server: MakeServer) -> None:
+    """smtplib's login() tries CRAM-MD5, PLAIN and LOGIN: one failed call (three 535s) leaves
+    the connection open, so the client can still QUIT cleanly."""
+    server = make_server(auth=USERS)
+    with smtplib.SMTP(server.host, server.port, timeout=5) as client:
+        with pytest.raises(smtplib.SMTPAuthenticationError):
+            client.login("alice", "wrong")
+        assert client.noop()[0] == 250
+    assert server.stats.auth_failures == 3
+
+
+def test_pipelined_guessing_is_cut_off_after_the_limit(make_server: MakeServer) -> None:
+    """10,000 wrong logins pipelined on one connection get 4 replies of 535, then 421, then
+    the connection is closed: nothing more is tried."""
+    server = make_server(auth=USERS, max_auth_failures=3)
+    guess = ("AUTH PLAIN " + _b64(b"\0alice\0guess") + "\r\n").encode()
+    with RawClient(server.port) as c:
+        c.command("EHLO client.example")
+        c.try_send(guess * 10_000)
+        codes = [code for code, _ in c.replies_until_closed()]
+    assert codes == [535, 535, 535, 535, 421]
+    assert server.stats.auth_failures == 4
+
+
+def test_login_failures_count_across_mechanisms_and_starttls(make_server: MakeServer) -> None:
+    """Failures with LOGIN and PLAIN add up, and STARTTLS does not reset the count."""
+    pytest.importorskip("trustme")
+    server = make_server(auth=USERS, tls="starttls", max_auth_failures=1)
+    with RawClient(server.port) as c:
+        c.command("EHLO client.example")
+        assert c.command("AUTH LOGIN " + _b64(b"alice"))[0] == 334
+        assert c.code(_b64(b"wrong")) == 535
+        assert c.code("STARTTLS") == 220
+        c.starttls(server.client_ssl_context())
+        c.command("EHLO client.example")
+        c.send(("AUTH PLAIN " + _b64(b"\0alice\0wrong") + "\r\n").encode())
+        assert [code for code, _ in c.replies_until_closed()] == [535, 421]
+
+
+def test_max_auth_failures_zero_means_no_limit(make_server: MakeServer) -> None:
+    """max_auth_failures=0: every wrong login gets 535 and the session goes on."""
+    server = make_server(auth=USERS, max_auth_failures=0)
+    with RawClient(server.port) as c:
+        c.command("EHLO client.example")
+        c.send(("AUTH PLAIN " + _b64(b"\0alice\0wrong") + "\r\n").encode() * 20)
+        assert c.read_replies(20) == [535] * 20
+        assert c.code("AUTH PLAIN " + _b64(b"\0alice\0correct horse")) == 235
+    assert server.stats.auth_failures == 20

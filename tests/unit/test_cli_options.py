@@ -40,3 +40,9 @@ def test_options_from_command_line() -> None:
                               "require_auth": True, "max_recipients": 5}
     assert args.fault == [("rcpt", 451, 0.5), ("connect", 421, 1.0)]
     assert _options(build_parser().parse_args([])) == {}
+
+
+def test_max_auth_failures_option() -> None:
+    """--max-auth-failures N becomes the max_auth_failures option."""
+    args = build_parser().parse_args(["--auth", "any", "--max-auth-failures", "5"])
+    assert _options(args) == {"auth": "any", "max_auth_failures": 5}

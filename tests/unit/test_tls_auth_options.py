@@ -22,6 +22,8 @@ from mocksmtp.store import MemoryStore
     ({"auth": {}}, "empty"),
     ({"auth": {"": "pw"}}, "non-empty user"),
     ({"require_auth": True}, "require_auth needs"),
+    ({"auth": "any", "max_auth_failures": -1}, "max_auth_failures must be a non-negative integer"),
+    ({"auth": "any", "max_auth_failures": 2.5}, "max_auth_failures must be a non-negative integer"),
 ])
 def test_invalid_options(options: dict[str, object], error: str) -> None:
     """Inconsistent TLS and AUTH options are refused with a message saying what to do."""

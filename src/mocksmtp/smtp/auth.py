@@ -9,6 +9,10 @@ The option ``auth`` decides what is offered and accepted:
   real server. Asking for it gets ``504``.
 - a mapping of user to password: PLAIN, LOGIN and CRAM-MD5, checked against the mapping.
 
+Wrong credentials get ``535``; past ``max_auth_failures`` of them (3 by default) the ``535``
+is followed by ``421 4.7.0`` and the connection is closed, so one connection cannot try
+passwords at speed.
+
 Passwords never reach a log: the engine masks the AUTH line and every continuation line, and
 nothing here logs.
 
@@ -35,7 +39,15 @@ from .replies import REPLY, Reply
 if TYPE_CHECKING:
     from .protocol import SMTPProtocol
 
-__all__ = ["AuthError", "Login", "check_plain", "cmd_auth", "decode_response", "mechanisms", "verify"]
+__all__ = ["AUTH_LINE_LIMIT", "AUTH_RESPONSE_LIMIT", "AuthError", "Login", "check_plain", "cmd_auth",
+           "decode_response", "mechanisms", "verify"]
+
+AUTH_RESPONSE_LIMIT = 12288
+"""Longest SASL response a client may send, as an initial response or a line of its own, CRLF
+not included (RFC 4954 §4); longer ones end the exchange with ``500 5.5.2``."""
+AUTH_LINE_LIMIT = len(b"AUTH ") + 20 + 1 + AUTH_RESPONSE_LIMIT + 2
+"""Longest AUTH command line, CRLF included: the verb, a mechanism name (at most 20 characters,
+RFC 4422), a space and the initial response."""
 
 _USERNAME = base64.b64encode(b"Username:")
 _PASSWORD = base64.b64encode(b"Password:")
@@ -211,6 +223,10 @@ def _next(proto: SMTPProtocol, exchange: _Exchange, result: bytes | Login) -> No
 
 
 def _continue(proto: SMTPProtocol, exchange: _Exchange, line: bytes) -> None:
+    if len(line) > AUTH_RESPONSE_LIMIT:
+        proto._line_hook = None
+        proto._reply(REPLY.LINE_TOO_LONG)
+        return
     try:
         result = exchange.step(line)
     except AuthError as e:
@@ -225,7 +241,13 @@ def _finish(proto: SMTPProtocol, login: Login) -> None:
     if not verify(ctx.options.auth, login):
         ctx.logger.info("%s AUTH %s failed for user %r", proto._peer_text(), login.mechanism,
                         login.user)
+        ctx.stats.auth_failures += 1
+        proto.session.auth_failures += 1
         proto._reply(REPLY.AUTH_FAILED)
+        limit = ctx.options.max_auth_failures
+        if limit and proto.session.auth_failures > limit and not proto._closed:
+            ctx.logger.info("%s more than %d AUTH failures; closing", proto._peer_text(), limit)
+            proto._close_with(REPLY.TOO_MANY_AUTH_FAILURES)
         return
 
     def accept() -> None:

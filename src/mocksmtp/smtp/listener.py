@@ -44,16 +44,14 @@ class Listener:
         ctx.use_loop(loop)
         sockets = _bind(host, port, ctx.options.backlog)
         servers: list[asyncio.Server] = []
-        # Implicit TLS wraps every connection before the protocol sees it (like port 465).
-        implicit = ctx.tls is not None and ctx.options.tls == "implicit"
-        ssl = ctx.tls.context if implicit and ctx.tls is not None else None
-        timeout = ctx.options.tls_handshake_timeout if implicit else None
+        # Implicit TLS is not the server's ssl= argument: asyncio would then call
+        # connection_made only after the handshake, so handshakes in progress would escape
+        # max_connections and stop(). Sessions start the handshake themselves (starttls.py).
         session = protocol_class(loop)
         try:
             for sock in sockets:
                 servers.append(await loop.create_server(
-                    lambda: session(ctx), sock=sock, backlog=ctx.options.backlog,
-                    ssl=ssl, ssl_handshake_timeout=timeout))
+                    lambda: session(ctx), sock=sock, backlog=ctx.options.backlog))
         except BaseException:
             for server in servers:
                 server.close()

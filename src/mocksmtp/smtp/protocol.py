@@ -15,13 +15,12 @@ from typing import ClassVar, cast
 
 from ..message import _new_message, _protocol_flags
 from .address import SIMPLE_FROM, SIMPLE_TO, PathError, parse_path_argument, validate_path
-from .auth import cmd_auth
+from .auth import AUTH_LINE_LIMIT, AUTH_RESPONSE_LIMIT, cmd_auth
 from .chunking import cmd_bdat
 from .faults import Fault
 from .replies import REPLY, Reply
-from .starttls import cmd_starttls
+from .starttls import cmd_starttls, start_handshake
 from .state import EngineContext, Envelope, Session
-from .tls import tls_version
 
 __all__ = ["BufferedSMTPProtocol", "SMTPProtocol", "protocol_class"]
 
@@ -100,24 +99,32 @@ class SMTPProtocol(asyncio.Protocol):
         peer = transport.get_extra_info("peername")
         if isinstance(peer, tuple):  # (host, port), or (host, port, flow, scope) for IPv6
             self.session.peer = peer[:2]
-        if ctx.tls is not None:  # with implicit TLS the connection is encrypted already
-            self.session.tls = tls_version(transport.get_extra_info("ssl_object"))
-            if self.session.tls is not None:
-                self._must_tls = False
+        implicit = ctx.tls is not None and ctx.options.tls == "implicit"
         if ctx.logger.isEnabledFor(logging.INFO):
-            ctx.logger.info("%s connected%s", self._peer_text(), f" ({self.session.tls})" if self.session.tls else "")
-        if ctx.stopping:
-            self._close_with(REPLY.SHUTTING_DOWN)
-            return
-        if len(ctx.protocols) > ctx.options.max_connections:
-            ctx.logger.info("refusing %s: %d connections already", self._peer_text(),
-                            ctx.options.max_connections)
-            self._close_with(REPLY.TOO_MANY_CONNECTIONS)
+            ctx.logger.info("%s connected%s", self._peer_text(), " (implicit TLS)" if implicit else "")
+        if ctx.stopping or len(ctx.protocols) > ctx.options.max_connections:
+            if not ctx.stopping:
+                ctx.logger.info("refusing %s: %d connections already", self._peer_text(),
+                                ctx.options.max_connections)
+            if implicit:  # the client expects a TLS handshake: a plaintext reply is noise
+                self._close()
+            else:
+                self._close_with(REPLY.SHUTTING_DOWN if ctx.stopping else REPLY.TOO_MANY_CONNECTIONS)
             return
         self._last_activity = self._clock()
         if ctx.sweeper is None:
             _arm_sweeper(ctx, self._loop)
-        if ctx.faults.armed and self._fault("connect", (self.session.peer[0],), self._greet, self._hang_up):
+        if implicit:
+            # Accepted in plaintext and counted from here: the handshake is the one STARTTLS
+            # uses (its timeout, its stop), and the greeting follows it.
+            start_handshake(self, self.transport, implicit=True)
+            return
+        self._welcome()
+
+    def _welcome(self) -> None:
+        """The greeting, or what an injected ``connect`` fault puts in its place."""
+        if self.ctx.faults.armed and self._fault("connect", (self.session.peer[0],), self._greet,
+                                                 self._hang_up):
             self._flush()
             return
         self._greet()
@@ -221,18 +228,42 @@ class SMTPProtocol(asyncio.Protocol):
     # -- shutdown, from the server ----------------------------------------------------------
 
     def shutdown(self) -> None:
-        """Say 421 and close, unless a message is being received: that one may finish."""
-        if self._discard_input:  # in a TLS handshake: no plaintext reply is possible
-            self._close()
+        """Say 421 and close, unless a message is being received: that one may finish.
+
+        A session in a TLS handshake cannot be answered in plaintext: it is ended at once. A
+        session inside TLS is not left waiting for the client's side of the TLS close.
+        """
+        if self._tls_task is not None:
+            self._end_handshake()
         elif not self._closed and not self._in_data and self._reader is None:
             self._close_with(REPLY.SHUTTING_DOWN)
+            transport = self.transport
+            if self.session.tls is not None and transport is not None and not _unsent(transport):
+                # Closing TLS waits for the client's close_notify, which a client blocked on
+                # stop() (a test's own thread) never sends: stop() would wait out its grace.
+                # The 421 and our close_notify are sent; end the connection now.
+                transport.abort()
 
     def abort(self) -> None:
         """Drop the connection now; a message in progress is discarded."""
+        if self._tls_task is not None:
+            self._end_handshake()
+            return
         if not self._closed:
             self._close_with(REPLY.SHUTTING_DOWN)
         if self.transport is not None:
             self.transport.abort()
+
+    def _end_handshake(self) -> None:
+        """Cancel the TLS handshake in progress and drop the connection; the session is gone
+        (``connection_lost``) before this returns, so no one waits on it."""
+        task, self._tls_task = self._tls_task, None
+        if task is not None:
+            task.cancel()
+        self._closed = True
+        if self.transport is not None:
+            self.transport.abort()
+        self.connection_lost(None)
 
     # -- output -----------------------------------------------------------------------------
 
@@ -354,7 +385,7 @@ class SMTPProtocol(asyncio.Protocol):
         while not self._closed and not self._suspended:
             nl = src.find(b"\n", pos)
             if nl < 0:
-                if len(src) - pos > self._buffer_limit:
+                if len(src) - pos > self._buffer_limit and len(src) - pos > self._partial_limit(src, pos):
                     self._draining = True
                     self._line_hook = None  # an AUTH response that long ends the exchange
                     buf.clear()
@@ -403,8 +434,7 @@ class SMTPProtocol(asyncio.Protocol):
             else:
                 self._reply(REPLY.UNRECOGNIZED)
             return
-        if len(line) + 2 > self._line_limit and (
-                verb not in (b"MAIL", b"RCPT") or len(line) + 2 > self._buffer_limit):
+        if len(line) + 2 > self._line_limit and len(line) + 2 > self._long_limit(verb):
             self._reply(REPLY.LINE_TOO_LONG)
         elif b"\x00" in arg:
             self._reply(REPLY.NUL_IN_COMMAND)
@@ -412,6 +442,22 @@ class SMTPProtocol(asyncio.Protocol):
             self._reply(REPLY.TLS_REQUIRED)
         else:
             handler(self, arg)
+
+    def _long_limit(self, verb: bytes) -> int:
+        """The longest line, CRLF included, for ``verb`` (asked only past the command limit):
+        room for parameters on MAIL and RCPT, for an initial response on AUTH (RFC 4954)."""
+        if verb in (b"MAIL", b"RCPT"):
+            return self._buffer_limit
+        return AUTH_LINE_LIMIT if verb == b"AUTH" else self._line_limit
+
+    def _partial_limit(self, src: bytes | bytearray, pos: int) -> int:
+        """How long the unfinished line at ``src[pos:]`` may grow before it is drained: the
+        same limits as a whole line, so that segmentation never changes a reply."""
+        if self._line_hook is not None:  # a response inside an AUTH exchange
+            return AUTH_RESPONSE_LIMIT + 2
+        if src[pos : pos + 5].upper() == b"AUTH ":
+            return AUTH_LINE_LIMIT
+        return self._buffer_limit
 
     def _reset_transaction(self) -> None:
         if self.envelope.mail_from is not None or self.envelope.rcpt_tos:

@@ -58,6 +58,7 @@ class REPLY:
     SHUTTING_DOWN = Reply(421, "4.3.2", "Service shutting down, closing connection")
     TOO_MANY_CONNECTIONS = Reply(421, "4.7.0", "Too many connections, try again later")
     TOO_MANY_ERRORS = Reply(421, "4.7.0", "Too many errors, closing connection")
+    TOO_MANY_AUTH_FAILURES = Reply(421, "4.7.0", "Too many authentication failures, closing connection")
     IDLE_TIMEOUT = Reply(421, "4.4.2", "Timeout exceeded, closing connection")
     DATA_TOO_SLOW = Reply(421, "4.4.2", "Data too slow, closing connection")
     LOCAL_ERROR = Reply(451, "4.3.0", "Local error in processing; message not stored")

@@ -5,12 +5,17 @@ the client had already sent (``STARTTLS\\r\\nNOOP\\r\\n`` in one segment) is dro
 pipelined past STARTTLS must never run inside the TLS session (CVE-2011-0411). On success the
 session starts afresh (no HELO, no AUTH), as RFC 3207 requires; on failure or timeout the
 connection is closed and the server carries on.
+
+Implicit TLS (``tls="implicit"``) goes through the same handshake, started from
+``connection_made`` on a connection accepted in plaintext: it is counted against
+``max_connections``, ended by ``stop()`` and timed out exactly like a STARTTLS handshake.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from collections.abc import Coroutine, Generator
+from typing import TYPE_CHECKING, Any
 
 from .replies import REPLY
 from .state import Envelope, Session
@@ -19,7 +24,7 @@ from .tls import tls_version
 if TYPE_CHECKING:
     from .protocol import SMTPProtocol
 
-__all__ = ["cmd_starttls"]
+__all__ = ["cmd_starttls", "start_handshake"]
 
 
 def cmd_starttls(proto: SMTPProtocol, arg: bytes) -> None:
@@ -42,37 +47,128 @@ def cmd_starttls(proto: SMTPProtocol, arg: bytes) -> None:
         return
     proto._send(REPLY.READY_FOR_TLS.line)
     proto._flush()
+    start_handshake(proto, transport)
+
+
+def start_handshake(proto: SMTPProtocol, transport: asyncio.Transport, *,
+                    implicit: bool = False) -> None:
+    """Hold the session's input and upgrade ``transport`` to TLS in a task of its own.
+
+    Plaintext the session has already read is dropped (CVE-2011-0411); what the client sends
+    inside TLS, even in the same segment as its last handshake message, is kept and handled
+    once the handshake is done. With ``implicit`` (a port that is TLS from the first byte) the
+    greeting follows the handshake.
+    """
     proto._suspend()
     proto._discard_input = True
     proto._buf.clear()
-    proto._tls_task = asyncio.get_running_loop().create_task(_handshake(proto, transport))
+    # The handshake's first step runs now, not on the loop's next turn: uvloop starts reading
+    # right after connection_made whatever the protocol paused, and the ClientHello must reach
+    # the TLS layer, not the session (asyncio's loops would wait, uvloop would not).
+    proto._tls_task = _start_now(proto._loop, _handshake(proto, transport, implicit))
+    # The rest of the plaintext read that held STARTTLS is dropped as it is handled, right
+    # after this returns. Nothing can come through TLS before the loop's next turn (the TLS
+    # layer starts then), and from then on input is held for the session, never dropped.
+    proto._loop.call_soon(_keep_input, proto)
 
 
-async def _handshake(proto: SMTPProtocol, transport: asyncio.Transport) -> None:
+def _keep_input(proto: SMTPProtocol) -> None:
+    proto._discard_input = False
+
+
+def _start_now(loop: asyncio.AbstractEventLoop,
+               coro: Coroutine[Any, Any, None]) -> asyncio.Task[None] | None:
+    """Run ``coro`` up to its first suspension now and the rest in a task (what Python 3.12's
+    eager tasks do); ``None`` when it finished in that first step."""
+    try:
+        first = coro.send(None)
+    except StopIteration:
+        return None
+    rest = _Rest(coro, first)
+    task = loop.create_task(_await(rest))
+    # A task cancelled before its first step never resumes the coroutine: close it then, so
+    # start_tls() undoes what it began.
+    task.add_done_callback(lambda _: coro.close())
+    return task
+
+
+class _Rest:
+    """The rest of a coroutine whose first step has run and yielded ``first``."""
+
+    __slots__ = ("coro", "first")
+
+    def __init__(self, coro: Coroutine[Any, Any, None], first: Any) -> None:
+        self.coro = coro
+        self.first = first
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        coro, value = self.coro, self.first
+        while True:
+            try:
+                sent = yield value
+            except BaseException as e:  # handed to the coroutine, as await would
+                try:
+                    value = coro.throw(e)
+                except StopIteration:
+                    return
+            else:
+                try:
+                    value = coro.send(sent)
+                except StopIteration:
+                    return
+
+
+async def _await(rest: _Rest) -> None:
+    await rest
+
+
+async def _handshake(proto: SMTPProtocol, transport: asyncio.Transport, implicit: bool) -> None:
     ctx = proto.ctx
     assert ctx.tls is not None
-    loop = asyncio.get_running_loop()
+    loop = proto._loop
+    # The TLS layer may deliver the client's first command before start_tls() returns (with
+    # the client's Finished, in one segment): the session holds it (see _keep_input) and
+    # handles it below.
     try:
         new = await loop.start_tls(transport, proto, ctx.tls.context, server_side=True,
                                    ssl_handshake_timeout=ctx.options.tls_handshake_timeout)
+    except asyncio.CancelledError:  # stop(): the session is ended by whoever cancelled
+        _drop(proto, transport)
+        raise
     except Exception as e:  # handshake failed, timed out, or the client went away
+        ctx.stats.tls_handshake_failures += 1
         ctx.logger.info("%s TLS handshake failed: %s", proto._peer_text(), e or type(e).__name__)
-        # The loop never calls connection_lost for a connection lost during a handshake.
-        transport.abort()
-        proto.connection_lost(None)
+        _drop(proto, transport)
         return
     finally:
         proto._tls_task = None
-    if proto._closed or new is None:
-        new.close() if new is not None else transport.close()
+    if new is None:  # the connection was lost during the handshake (reported as no error)
+        ctx.stats.tls_handshake_failures += 1
+        ctx.logger.info("%s TLS handshake failed: connection lost", proto._peer_text())
+        _drop(proto, transport)
         return
+    if proto._closed:
+        new.close()
+        return
+    ctx.stats.tls_handshakes += 1
     proto.transport = new
-    proto.session = Session(peer=proto.session.peer, tls=tls_version(new.get_extra_info("ssl_object")))
+    proto.session = Session(peer=proto.session.peer, tls=tls_version(new.get_extra_info("ssl_object")),
+                            auth_failures=proto.session.auth_failures)
     proto.envelope = Envelope()
     proto._must_tls = False
-    proto._buf.clear()
-    proto._discard_input = False
     proto._suspended = False
-    proto._last_activity = loop.time()
+    proto._last_activity = proto._clock()
     if ctx.debug:
         ctx.logger.debug("%s TLS started: %s", proto._peer_text(), proto.session.tls)
+    if implicit:
+        proto._welcome()
+    if not proto._closed and not proto._suspended:
+        proto._resume_input()  # the client's first command may have come with its Finished
+
+
+def _drop(proto: SMTPProtocol, transport: asyncio.Transport) -> None:
+    """End a session whose handshake did not complete. The loop reports no connection_lost
+    for a connection lost in a handshake, so the session reports it itself."""
+    proto._closed = True
+    transport.abort()
+    proto.connection_lost(None)

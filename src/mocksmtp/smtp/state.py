@@ -34,6 +34,8 @@ class Session:
     esmtp: bool = False
     tls: str | None = None
     auth_user: str | None = None
+    auth_failures: int = 0
+    """AUTH attempts refused with ``535`` on this connection (kept across STARTTLS)."""
 
 
 @dataclass(slots=True)
@@ -70,6 +72,12 @@ class Stats:
     """Message contents refused at the end of data (size, strict mode, store failure)."""
     errors: int = 0
     """Internal errors: a store that raised, an unexpected exception in a session."""
+    tls_handshakes: int = 0
+    """TLS handshakes completed (STARTTLS and implicit TLS)."""
+    tls_handshake_failures: int = 0
+    """TLS handshakes that failed, timed out or lost their client (not those ended by stop)."""
+    auth_failures: int = 0
+    """AUTH attempts refused with ``535`` (wrong credentials)."""
 
     def as_dict(self) -> dict[str, int]:
         return {
@@ -80,6 +88,9 @@ class Stats:
             "rejected_commands": self.rejected_commands,
             "rejected_messages": self.rejected_messages,
             "errors": self.errors,
+            "tls_handshakes": self.tls_handshakes,
+            "tls_handshake_failures": self.tls_handshake_failures,
+            "auth_failures": self.auth_failures,
         }
 
     def reset(self) -> None:
