@@ -15,26 +15,24 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
 import smtplib
 import ssl
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
 
 import pytest
 from tests.support import token
 
 from mocksmtp import MockSMTPServer
 
+from .clients import CLIENTS, missing, node_modules, require
+
 trustme = pytest.importorskip("trustme")
 
 ROUNDS = 20  # messages per client, loop and mode: the lost-data bug shows up only sometimes
 TIMEOUT = 10  # seconds a client waits for the server before it gives up
-CLIENTS = Path(__file__).resolve().parents[1] / "clients"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,20 +60,6 @@ class Target:
 
 
 Sender = Callable[[Target, list[Outgoing]], None]
-
-
-def missing(reason: str) -> NoReturn:
-    """Skip for a client that is not installed here; in CI, fail, since CI installs every one."""
-    if os.environ.get("CI") or os.environ.get("MOCKSMTP_REQUIRE_CLIENTS"):
-        pytest.fail(f"{reason}; CI must have it (see .ci/run)")
-    pytest.skip(reason)
-
-
-def require(tool: str, install: str) -> str:
-    path = shutil.which(tool)
-    if path is None:
-        missing(f"{tool} is not on PATH ({install})")
-    return path
 
 
 def outgoing(client: str, count: int) -> list[Outgoing]:
@@ -191,8 +175,7 @@ def send_swaks(target: Target, messages: list[Outgoing]) -> None:
 
 def send_nodemailer(target: Target, messages: list[Outgoing]) -> None:
     node = require("node", "Debian: apt-get install nodejs npm")
-    if not (CLIENTS / "node_modules" / "nodemailer").is_dir():
-        missing(f"nodemailer is not installed (cd {CLIENTS} && npm ci)")
+    node_modules()
     job = {"host": "127.0.0.1", "port": target.port, "ca": str(target.ca_file),
            "secure": target.mode == "implicit", "timeout": TIMEOUT * 1000,
            "messages": [{"from": m.mail_from, "to": list(m.rcpt_tos), "raw": m.raw.decode("ascii")}
