@@ -11,6 +11,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
@@ -59,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="530 to everything but EHLO/NOOP/STARTTLS/QUIT before STARTTLS")
     security.add_argument("--certfile", metavar="PEM", help="certificate chain for --tls")
     security.add_argument("--keyfile", metavar="PEM", help="private key for --certfile")
+    security.add_argument("--ca-file", metavar="PATH",
+                          help="with --tls, write the certificate clients trust to verify the server "
+                               "(the throw-away CA, or the certificates of --certfile) to PATH")
     security.add_argument("--auth", action="append", metavar="any|USER:PASSWORD",
                           help="offer AUTH: 'any' accepts any credentials; USER:PASSWORD "
                                "(repeatable) accepts those users only")
@@ -124,6 +128,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     out = out or sys.stdout
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.ca_file and not args.tls:
+        parser.error("--ca-file needs --tls: without TLS there is no certificate to trust")
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
@@ -152,6 +158,18 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         _restore(previous)
         print(f"mocksmtp: error: {e}", file=sys.stderr)
         return 2
+
+    if args.ca_file:
+        try:
+            ca_file = Path(args.ca_file).resolve()
+            ca_file.write_text(server.ca_pem, encoding="ascii")
+        except OSError as e:
+            server.stop()
+            _restore(previous)
+            print(f"mocksmtp: error: cannot write --ca-file {args.ca_file}: {e.strerror or e}", file=sys.stderr)
+            return 2
+        print(f"mocksmtp: wrote the CA certificate to {ca_file} (clients trust it to verify --tls)",
+              file=out, flush=True)
 
     # Printing happens in this thread, not in the engine's.
     unsubscribe: Callable[[], None] = _nothing if args.quiet else server.store.subscribe(arrivals.put)

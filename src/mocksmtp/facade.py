@@ -134,6 +134,27 @@ class ServerFacade(MessageQueries):
             raise ConfigError("this server has no TLS; create it with tls='starttls' or tls='implicit'")
         return tls.client_context()
 
+    @property
+    def ca_pem(self) -> str:
+        """The PEM text a client outside Python trusts to verify this server's certificate.
+
+        With the throw-away certificate, the certificate of the throw-away CA that signed it
+        (made when the server is created, the same across restarts). With ``certfile``, the
+        certificates in that file, without any private key it also holds: enough for a
+        self-signed certificate; for one issued by a CA of your own, trust that CA instead.
+        Write it to a file for curl (``--cacert``), swaks (``--tls-ca-path``), msmtp
+        (``tls_trust_file``) or Node (``tls: {ca: ...}``); ``mocksmtp --ca-file PATH`` does
+        that on the command line.
+
+        >>> with MockSMTPServer(port=0, tls="starttls") as server:       # doctest: +SKIP
+        ...     Path("ca.pem").write_text(server.ca_pem)
+        """
+        tls = self._ctx.tls
+        if tls is None:
+            raise ConfigError("this server has no TLS, so no CA to trust; create it with tls='starttls' "
+                              "or tls='implicit'")
+        return tls.ca_pem
+
     # -- injected faults ----------------------------------------------------------------------
 
     def inject_fault(

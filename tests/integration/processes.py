@@ -37,7 +37,8 @@ class Process:
 
     def __init__(self, argv: list[str], *, cwd: Path = ROOT) -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT / "src")}
-        self.proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        # Unbuffered: two lines written at once must not hide the second from select().
+        self.proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0,
                                      stdin=subprocess.DEVNULL, env=env)
         assert self.proc.stdout is not None
         self._selector = selectors.DefaultSelector()

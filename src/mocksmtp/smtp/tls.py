@@ -14,6 +14,7 @@ True
 from __future__ import annotations
 
 import ipaddress
+import re
 import ssl
 from collections.abc import Iterable
 
@@ -24,10 +25,15 @@ __all__ = ["ServerTLS", "tls_version"]
 
 _DEFAULT_NAMES = ("localhost", "127.0.0.1", "::1")
 _WILDCARD_HOSTS = ("", "0.0.0.0", "::")
+_CERTIFICATE = re.compile(r"-----BEGIN CERTIFICATE-----\r?\n.*?-----END CERTIFICATE-----", re.DOTALL)
 
 
 class ServerTLS:
-    """The server side ``context`` plus the PEM text a client needs to trust it (``ca_pem``)."""
+    """The server side ``context`` plus the PEM text a client needs to trust it (``ca_pem``).
+
+    ``ca_pem`` is the throw-away CA's certificate, or with ``certfile`` the certificates in
+    that file (never a private key the file may also hold).
+    """
 
     __slots__ = ("ca_pem", "context", "names")
 
@@ -52,7 +58,7 @@ class ServerTLS:
             try:
                 context.load_cert_chain(options.certfile, options.keyfile)
                 with open(options.certfile, encoding="ascii") as f:
-                    ca_pem = f.read()
+                    ca_pem = _certificates(f.read())
             except (OSError, ssl.SSLError, ValueError) as e:
                 raise ConfigError(
                     f"cannot load certfile={options.certfile!r} keyfile={options.keyfile!r}: {e}; "
@@ -78,6 +84,11 @@ class ServerTLS:
         if not self.names:  # the user's certfile: trust exactly its certificates, CA or not
             context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
         return context
+
+
+def _certificates(pem: str) -> str:
+    """The ``CERTIFICATE`` blocks of a PEM text, in order, one per line group; keys dropped."""
+    return "".join(block.replace("\r\n", "\n") + "\n" for block in _CERTIFICATE.findall(pem))
 
 
 def _identities(candidates: Iterable[str]) -> tuple[str, ...]:
