@@ -26,13 +26,13 @@ SRC = Path(mocksmtp.__file__).resolve().parent
 LAYERS: tuple[frozenset[str], ...] = tuple(frozenset(layer) for layer in (
     {"errors", "config", "_version"},
     {"message", "parsing", "headers", "attachment"},
-    {"filters", "queries", "store"},
+    {"filters", "queries", "query", "query_match", "store"},
     {"smtp"},
     {"facade"},
     {"server", "aio"},
     {"cli", "pytest_plugin", "mocksmtp", "__main__"},
 ))
-RULE = ("errors, config <- message, parsing, headers, attachment <- filters, queries, store <- smtp (the engine) "
+RULE = ("errors, config <- message, parsing, headers, attachment <- filters, queries, query, query_match, store <- smtp (the engine) "
         "<- facade <- server, aio <- cli, pytest_plugin (design.md; __init__ and __main__ may import anything)")
 FREE = frozenset({"mocksmtp", "mocksmtp.__main__"})
 
