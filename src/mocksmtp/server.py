@@ -61,7 +61,9 @@ class MockSMTPServer(ServerFacade):
         """Bind and serve in a background thread; return once connections are accepted.
 
         Raises :class:`~mocksmtp.ServerStartError` (with the cause) when the address cannot be
-        used, and :class:`~mocksmtp.ServerStateError` when already running. A stopped server
+        used or the server is not serving within ``timeout`` seconds, and
+        :class:`~mocksmtp.ServerStateError` when already running. A failed start leaves
+        nothing behind (no thread, socket or loop) and may be tried again. A stopped server
         may be started again; it keeps its messages.
         """
         import concurrent.futures  # here, not at the top: `import mocksmtp` stays cheap
@@ -69,49 +71,80 @@ class MockSMTPServer(ServerFacade):
         with self._lock:
             if self._state is ServerState.RUNNING:
                 raise ServerStateError(f"{self!r} is already running; stop() it first")
-            ready: concurrent.futures.Future[Listener] = concurrent.futures.Future()
+            ready: concurrent.futures.Future[tuple[Listener, asyncio.AbstractEventLoop]]
+            ready = concurrent.futures.Future()
             thread = threading.Thread(target=self._run, args=(ready,), daemon=True,
                                       name=f"mocksmtp-{self._host}:{self._requested_port}")
             thread.start()
             try:
-                listener = ready.result(timeout)
+                listener, loop = ready.result(timeout)
             except concurrent.futures.TimeoutError:
-                raise ServerStartError(
-                    f"server on {self._host}:{self._requested_port} did not start within "
-                    f"{timeout} s; try a larger timeout",
-                    host=self._host, port=self._requested_port,
-                ) from None
+                if not ready.cancel():  # it started after all, just as the wait ended
+                    listener, loop = ready.result()
+                else:  # the thread gives up: it closes whatever it opened, and ends
+                    thread.join(max(timeout, 1.0))
+                    left = "; its thread is still finishing" if thread.is_alive() else ""
+                    raise ServerStartError(
+                        f"server on {self._host}:{self._requested_port} did not start within "
+                        f"{timeout} s{left}; try a larger timeout",
+                        host=self._host, port=self._requested_port,
+                    ) from None
             except OSError as e:
                 thread.join(timeout)
                 raise self._start_error(e) from e
+            except Exception as e:
+                thread.join(timeout)
+                raise ServerStartError(
+                    f"server on {self._host}:{self._requested_port} failed to start: {e!r}",
+                    host=self._host, port=self._requested_port) from e
             self._thread = thread
+            self._loop = loop
             self._listener = listener
             self._port = listener.port
             self._state = ServerState.RUNNING
             self._started_monotonic = time.monotonic()
-        logger.info("mocksmtp listening on %s:%d", self._host, self._port)
+        logger.info("mocksmtp listening on %s:%d", self._host, self._port,
+                    extra={"mocksmtp_event": "listening"})
         return self
 
-    def _run(self, ready: concurrent.futures.Future[Listener]) -> None:
+    def _run(self, ready: concurrent.futures.Future[tuple[Listener, asyncio.AbstractEventLoop]]
+             ) -> None:
         import asyncio
+        import concurrent.futures
 
         from .smtp.listener import Listener
 
         loop = asyncio.new_event_loop()
         try:
+            opening = loop.create_task(Listener.open(self._ctx, self._host, self._requested_port))
+
+            def abandon(future: concurrent.futures.Future[tuple[Listener, asyncio.AbstractEventLoop]]
+                        ) -> None:
+                if future.cancelled():  # start() gave up waiting: stop opening
+                    try:
+                        loop.call_soon_threadsafe(opening.cancel)
+                    except RuntimeError:  # the loop is closed already: nothing to cancel
+                        pass
+
+            ready.add_done_callback(abandon)
             try:
-                listener = loop.run_until_complete(
-                    Listener.open(self._ctx, self._host, self._requested_port))
+                listener = loop.run_until_complete(opening)
             except BaseException as e:
-                ready.set_exception(e)
+                try:
+                    ready.set_exception(e)
+                except concurrent.futures.InvalidStateError:  # start() gave up: nobody to tell
+                    pass
                 return
-            self._loop = loop
-            ready.set_result(listener)
+            try:
+                ready.set_result((listener, loop))
+            except concurrent.futures.InvalidStateError:  # start() gave up just before
+                loop.run_until_complete(listener.close(0))
+                return
             loop.run_forever()
             for protocol in list(self._ctx.protocols):  # left over when stop() ran out of time
                 protocol.abort()
-            _finish_pending(loop)
         finally:
+            _finish_pending(loop)
             loop.close()
 
     def stop(self, timeout: float = 5) -> None:
@@ -143,7 +176,7 @@ class MockSMTPServer(ServerFacade):
                 self._state = ServerState.STOPPED
                 self._thread = self._loop = self._listener = None
         logger.info("mocksmtp on %s:%d stopped: %s", self._host, self._port,
-                    self._ctx.stats.as_dict())
+                    self._ctx.stats.as_dict(), extra={"mocksmtp_event": "stopped"})
 
     def __enter__(self) -> MockSMTPServer:
         return self.start()
