@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # the engine (asyncio and all it imports) loads on the first 
     import concurrent.futures
 
     from .smtp.listener import Listener
+    from .smtp.state import EngineContext
 
 __all__ = ["MockSMTPServer"]
 
@@ -178,6 +179,29 @@ class MockSMTPServer(ServerFacade):
         logger.info("mocksmtp on %s:%d stopped: %s", self._host, self._port,
                     self._ctx.stats.as_dict(), extra={"mocksmtp_event": "stopped"})
 
+    def _drop_sessions(self, timeout: float | None = None) -> None:
+        """Drop every open connection now; a message in progress is discarded (never half
+        stored), and a graceful :meth:`stop` under way then ends at once.
+
+        Safe from any thread and from a signal handler while :meth:`stop` runs (it takes no
+        lock). With ``timeout``, waits up to that long for the connections to be gone.
+        """
+        import asyncio
+        import concurrent.futures
+
+        loop = self._loop
+        if loop is None or not self._ctx.protocols:
+            return
+        try:
+            done = asyncio.run_coroutine_threadsafe(_abort_sessions(self._ctx), loop)
+        except RuntimeError:  # the loop has closed meanwhile: nothing left to drop
+            return
+        if timeout is not None:
+            try:
+                done.result(timeout)
+            except concurrent.futures.TimeoutError:
+                logger.warning("mocksmtp connections were not dropped within %s s", timeout)
+
     def __enter__(self) -> MockSMTPServer:
         return self.start()
 
@@ -239,6 +263,18 @@ def _finish_pending(loop: asyncio.AbstractEventLoop) -> None:
     for task in tasks:
         task.cancel()
     loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+
+
+async def _abort_sessions(ctx: EngineContext) -> None:
+    """Abort every session of ``ctx`` and let the loop report their connections lost."""
+    import asyncio
+
+    for protocol in list(ctx.protocols):
+        protocol.abort()
+    for _ in range(10):  # aborted transports report connection_lost on the next ticks
+        if not ctx.protocols:
+            break
+        await asyncio.sleep(0)
 
 
 async def _close_and_stop(listener: Listener, grace: float) -> None:

@@ -167,7 +167,7 @@ def test_a_start_that_times_out_leaves_nothing_behind(monkeypatch: pytest.Monkey
 
     monkeypatch.setattr(Listener, "open", hanging_open)
     server = MockSMTPServer("127.0.0.1", 0)
-    with pytest.raises(ServerStartError, match="did not start within 0.05 s"):
+    with pytest.raises(ServerStartError, match=r"did not start within 0\.05 s"):
         server.start(timeout=0.05)
     assert opening.is_set()
     assert server_threads() == []
