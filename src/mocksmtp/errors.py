@@ -83,6 +83,6 @@ class WaitTimeout(MessageAssertionError):
 
         mocksmtp.errors.WaitTimeout: waited 5.0 s for 1 message matching to='bob@example.com';
         none matched. 1 message arrived:
-          1. 12:00:01.312 from app@example.com to ['alice@example.com'] 'Welcome'
+          1. 12:00:01.312 UTC from app@example.com to ['alice@example.com'] 'Welcome'
              missed to='bob@example.com': got ['alice@example.com']
     """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from types import TracebackType
@@ -18,6 +19,13 @@ if TYPE_CHECKING:  # the engine (asyncio and all it imports) loads on the first 
     import asyncio
     import concurrent.futures
 
+    if sys.version_info >= (3, 11):
+        from typing import Unpack
+    else:
+        from typing_extensions import Unpack
+
+    from .config import ServerOptions
+    from .filters import FilterArgs
     from .smtp.listener import Listener
     from .smtp.state import EngineContext
 
@@ -48,9 +56,9 @@ class MockSMTPServer(ServerFacade):
         verbose: bool = False,
         *,
         store: MemoryStore | None = None,
-        **options: Any,
+        **options: Unpack[ServerOptions],
     ) -> None:
-        super().__init__(host, port, verbose, store, options)
+        super().__init__(host, port, verbose, store, dict(options))
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -237,7 +245,7 @@ class MockSMTPServer(ServerFacade):
 
     # -- waiting (filter, assert_sent and assert_nothing_sent come from MessageQueries) ---------
 
-    def wait_for(self, count: int = 1, *, timeout: float = 5.0, **filters: Any) -> list[Message]:
+    def wait_for(self, count: int = 1, *, timeout: float = 5.0, **filters: Unpack[FilterArgs]) -> list[Message]:
         """Block until at least ``count`` kept messages match ``filters``; return all that do.
 
         Wakes when a message is stored, never sleeps or polls. After ``timeout`` seconds raises
