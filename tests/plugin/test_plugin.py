@@ -165,6 +165,14 @@ def test_fixture_available(mocksmtp):
     pytester.runpytest_subprocess().assert_outcomes(passed=1)
 
 
+LEFT_OPEN = '''
+LEFT_OPEN = []
+
+def teardown_module():  # after every test of the module: the order under test is unchanged
+    for client in LEFT_OPEN:
+        client.close()
+'''
+
 LEAKY_TEST = '''
 def test_leaves_state_behind(mocksmtp):
     mocksmtp.inject_fault("rcpt", code=451)  # without `with`: it stays registered
@@ -191,6 +199,6 @@ def test_per_test_reset_clears_faults_connections_and_counters(
     """A fault injected without ``with``, a connection left open mid-transaction, messages,
     the get_messages() cursor and statistics never reach the next test, in either order."""
     tests = [LEAKY_TEST, CLEAN_TEST] if order == "leaky first" else [CLEAN_TEST, LEAKY_TEST]
-    pytester.makepyfile(SEND + "LEFT_OPEN = []\n" + "\n".join(tests) + "\n" + CLEAN_TEST.replace(
+    pytester.makepyfile(SEND + LEFT_OPEN + "\n".join(tests) + "\n" + CLEAN_TEST.replace(
         "test_gets_a_clean_server", "test_gets_a_clean_server_again"))
     pytester.runpytest(*plugin_args).assert_outcomes(passed=3)
