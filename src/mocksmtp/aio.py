@@ -85,6 +85,7 @@ class AsyncMockSMTPServer(ServerFacade):
     async def stop(self, timeout: float = 5) -> None:
         """Stop serving (sessions get 421; those in DATA may finish until shortly before
         ``timeout``). Idempotent."""
+        check_timeout(timeout)
         listener = self._listener
         if self._state is not ServerState.RUNNING or listener is None:
             return

@@ -57,8 +57,8 @@ class ServerStartError(MockSMTPError):
 class ServerStateError(MockSMTPError, RuntimeError):
     """A lifecycle method was called in a state that does not allow it.
 
-    For example ``start()`` on a server that is already running, or on one that was stopped
-    (create a new server instead: a stopped server cannot be restarted).
+    For example ``start()`` on a server that is already running (a stopped server may be
+    started again).
     """
 
 

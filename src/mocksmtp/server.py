@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import ServerStartError, ServerStateError
 from .facade import ServerFacade, ServerState
 from .message import Message
-from .queries import wait_sync
+from .queries import check_timeout, wait_sync
 from .store import MemoryStore
 
 if TYPE_CHECKING:  # the engine (asyncio and all it imports) loads on the first start()
@@ -39,7 +39,8 @@ class MockSMTPServer(ServerFacade):
 
     ``port=0`` picks a free port; :attr:`port` tells which. Options beyond ``host``, ``port``
     and ``verbose`` are those of :class:`~mocksmtp.config.SMTPOptions` (``max_message_size``,
-    ``idle_timeout``, ``hostname``, ...).
+    ``idle_timeout``, ``hostname``, ...), typed by :class:`~mocksmtp.ServerOptions` so that a
+    type checker catches a misspelt one; at run time it is a :class:`~mocksmtp.ConfigError`.
 
     >>> import smtplib
     >>> with MockSMTPServer(port=0) as server:
@@ -77,6 +78,7 @@ class MockSMTPServer(ServerFacade):
         """
         import concurrent.futures  # here, not at the top: `import mocksmtp` stays cheap
 
+        check_timeout(timeout)
         with self._lock:
             if self._state is ServerState.RUNNING:
                 raise ServerStateError(f"{self!r} is already running; stop() it first")
@@ -165,6 +167,7 @@ class MockSMTPServer(ServerFacade):
         """
         import asyncio
 
+        check_timeout(timeout)
         with self._lock:
             if self._state is not ServerState.RUNNING:
                 return

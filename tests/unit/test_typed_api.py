@@ -106,3 +106,19 @@ def test_times_in_failure_reports_say_their_zone() -> None:
     message = Message(id="X-000001", raw=b"Subject: hi\r\n\r\nbody", mail_from="a@example.com",
                       rcpt_tos=["b@example.com"], received_at=at)
     assert "1. 10:03:04.123 UTC from <a@example.com> (envelope)" in report([message], MessageFilter())
+
+
+def test_start_and_stop_timeouts_are_checked() -> None:
+    """start() and stop() with a timeout that is not a number raise ConfigError, not TypeError."""
+    server = MockSMTPServer("127.0.0.1", 0)
+    with pytest.raises(ConfigError, match="timeout"):
+        server.start(timeout="5")  # type: ignore[arg-type]
+    assert server_threads() == []
+    with server, pytest.raises(ConfigError, match="timeout"):
+        server.stop(timeout=None)  # type: ignore[arg-type]
+
+
+def server_threads() -> list[object]:
+    import threading
+
+    return [t for t in threading.enumerate() if t.name.startswith("mocksmtp-")]
