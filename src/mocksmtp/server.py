@@ -88,18 +88,15 @@ class MockSMTPServer(ServerFacade):
                                       name=f"mocksmtp-{self._host}:{self._requested_port}")
             thread.start()
             try:
-                listener, loop = ready.result(timeout)
-            except concurrent.futures.TimeoutError:
-                if not ready.cancel():  # it started after all, just as the wait ended
-                    listener, loop = ready.result()
-                else:  # the thread gives up: it closes whatever it opened, and ends
-                    thread.join(max(timeout, 1.0))
-                    left = "; its thread is still finishing" if thread.is_alive() else ""
-                    raise ServerStartError(
-                        f"server on {self._host}:{self._requested_port} did not start within "
-                        f"{timeout} s{left}; try a larger timeout",
-                        host=self._host, port=self._requested_port,
-                    ) from None
+                try:
+                    listener, loop = ready.result(timeout)
+                except concurrent.futures.TimeoutError:
+                    if ready.cancel():  # the thread gives up: it closes what it opened, and ends
+                        thread.join(max(timeout, 1.0))
+                        raise self._timed_out(timeout, thread.is_alive()) from None
+                    listener, loop = ready.result()  # it finished just as the wait ended
+            except ServerStartError:
+                raise
             except OSError as e:
                 thread.join(timeout)
                 raise self._start_error(e) from e
@@ -108,6 +105,14 @@ class MockSMTPServer(ServerFacade):
                 raise ServerStartError(
                     f"server on {self._host}:{self._requested_port} failed to start: {e!r}",
                     host=self._host, port=self._requested_port) from e
+            except BaseException:  # a KeyboardInterrupt while waiting: leave nothing behind either
+                if not ready.cancel() and ready.exception() is None:
+                    import asyncio
+
+                    listener, loop = ready.result()
+                    asyncio.run_coroutine_threadsafe(_close_and_stop(listener, 0), loop)
+                thread.join(max(timeout, 1.0))
+                raise
             self._thread = thread
             self._loop = loop
             self._listener = listener
@@ -117,6 +122,12 @@ class MockSMTPServer(ServerFacade):
         logger.info("mocksmtp listening on %s:%d", self._host, self._port,
                     extra={"mocksmtp_event": "listening"})
         return self
+
+    def _timed_out(self, timeout: float, alive: bool) -> ServerStartError:
+        left = "; its thread is still finishing" if alive else ""
+        return ServerStartError(
+            f"server on {self._host}:{self._requested_port} did not start within {timeout} s{left}; "
+            "try a larger timeout", host=self._host, port=self._requested_port)
 
     def _run(self, ready: concurrent.futures.Future[tuple[Listener, asyncio.AbstractEventLoop]]
              ) -> None:

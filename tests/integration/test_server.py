@@ -226,3 +226,31 @@ def test_a_start_that_raises_leaves_nothing_behind(monkeypatch: pytest.MonkeyPat
     assert isinstance(info.value.__cause__, RuntimeError)
     assert server_threads() == []
     assert server.state is ServerState.NEW
+
+
+@pytest.mark.parametrize("started", [False, True])
+def test_an_interrupted_start_leaves_nothing_behind(monkeypatch: pytest.MonkeyPatch, started: bool) -> None:
+    """A KeyboardInterrupt while start() waits (before or after the listener opened) stops the
+    thread and closes the socket; start() then works."""
+    import concurrent.futures
+
+    real_result = concurrent.futures.Future.result
+    calls: list[object] = []
+
+    def interrupted(future: concurrent.futures.Future[object], timeout: float | None = None) -> object:
+        calls.append(future)
+        if started:
+            real_result(future, timeout)  # the listener is open: the interrupt comes just after
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        return real_result(future, timeout)
+
+    monkeypatch.setattr(concurrent.futures.Future, "result", interrupted)
+    server = MockSMTPServer("127.0.0.1", 0)
+    with pytest.raises(KeyboardInterrupt):
+        server.start()
+    monkeypatch.undo()
+    assert server_threads() == []
+    assert server.state is ServerState.NEW
+    with server:
+        send(server)
