@@ -280,12 +280,16 @@ def _logging(options: SMTPOptions, *, verbose: bool, quiet: bool,
         package.propagate, refusals.propagate = saved[1], saved[3]
 
 
+# The engine's own lines for news that stdout shows (a message, a refusal at connect or idle).
+_SHOWN = ("message %s from", "refusing %s: %d connections", "%s too slow in DATA", "%s idle for %ss")
+
+
 def _on_stdout(record: logging.LogRecord, quiet: bool) -> bool:
     """Whether the command line prints this record's news on stdout already."""
     if getattr(record, "mocksmtp_event", None) in ("listening", "stopped"):
         return True
     return (not quiet and record.name == "mocksmtp.smtp" and isinstance(record.msg, str)
-            and record.msg.startswith("message %s from"))
+            and record.msg.startswith(_SHOWN))
 
 
 class _EventHandler(logging.Handler):

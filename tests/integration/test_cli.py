@@ -289,3 +289,22 @@ def test_a_second_ctrl_c_stops_at_once() -> None:
     assert "never" not in out
     assert re.search(r"mocksmtp: stopped at once \(second Ctrl\+C\) after [\d.]+ s: 1 connection, 0 messages",
                      out), out
+
+
+def test_a_refused_connection_is_one_line_on_stdout_and_not_logged_again() -> None:
+    """Past --max-connections the extra client gets 421; with -v the refusal is a line on
+    stdout naming the limit, and stderr does not repeat it."""
+    proc, port = start_cli("-v", "--max-connections", "1", "--stats-interval", "0")
+    try:
+        with RawClient(port) as first, RawClient(port, read_greeting=False) as second:
+            assert second.read_reply()[0] == 421
+            assert first.code("NOOP") == 250
+        line = proc.wait_for_line("refused")
+        proc.proc.send_signal(signal.SIGINT)
+        status, _, err = proc.finish()
+    finally:
+        proc.kill()
+    assert re.fullmatch(r"refused \[127\.0\.0\.1\]:\d+: 421 4\.7\.0 Too many connections, try again later "
+                        r"\(max_connections 1\)", line), line
+    assert status == 0
+    assert "refusing" not in err
