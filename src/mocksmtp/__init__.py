@@ -17,7 +17,7 @@ from ._version import __version__
 if _typing.TYPE_CHECKING:
     from .aio import AsyncMockSMTPServer
     from .attachment import Attachment
-    from .config import Credentials, SMTPOptions
+    from .config import Credentials, ServerOptions, SMTPOptions
     from .errors import (
         ConfigError,
         MessageAssertionError,
@@ -27,7 +27,7 @@ if _typing.TYPE_CHECKING:
         WaitTimeout,
     )
     from .facade import ServerState
-    from .filters import MessageFilter
+    from .filters import FilterArgs, MessageFilter
     from .headers import Address, Headers
     from .message import Message
     from .server import MockSMTPServer
@@ -40,6 +40,7 @@ _WHERE = {
     "Attachment": ".attachment",
     "Credentials": ".config",
     "SMTPOptions": ".config",
+    "ServerOptions": ".config",
     "ConfigError": ".errors",
     "MessageAssertionError": ".errors",
     "MockSMTPError": ".errors",
@@ -47,6 +48,7 @@ _WHERE = {
     "ServerStateError": ".errors",
     "WaitTimeout": ".errors",
     "ServerState": ".facade",
+    "FilterArgs": ".filters",
     "MessageFilter": ".filters",
     "Address": ".headers",
     "Headers": ".headers",
@@ -67,6 +69,7 @@ __all__ = [
     "ConfigError",
     "Credentials",
     "Fault",
+    "FilterArgs",
     "Headers",
     "MemoryStore",
     "Message",
@@ -77,6 +80,7 @@ __all__ = [
     "MockSMTPServer",
     "Reply",
     "SMTPOptions",
+    "ServerOptions",
     "ServerStartError",
     "ServerState",
     "ServerStateError",

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import sys
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .errors import ServerStateError
 from .facade import ServerFacade, ServerState
@@ -14,6 +15,14 @@ from .store import MemoryStore
 
 if TYPE_CHECKING:  # asyncio and the engine load on first use: `import mocksmtp` stays cheap
     import asyncio
+
+    if sys.version_info >= (3, 11):
+        from typing import Unpack
+    else:
+        from typing_extensions import Unpack
+
+    from .config import ServerOptions
+    from .filters import FilterArgs
 
 
 __all__ = ["AsyncMockSMTPServer"]
@@ -44,8 +53,8 @@ class AsyncMockSMTPServer(ServerFacade):
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, verbose: bool = False, *,
-                 store: MemoryStore | None = None, **options: Any) -> None:
-        super().__init__(host, port, verbose, store, options)
+                 store: MemoryStore | None = None, **options: Unpack[ServerOptions]) -> None:
+        super().__init__(host, port, verbose, store, dict(options))
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -76,6 +85,7 @@ class AsyncMockSMTPServer(ServerFacade):
     async def stop(self, timeout: float = 5) -> None:
         """Stop serving (sessions get 421; those in DATA may finish until shortly before
         ``timeout``). Idempotent."""
+        check_timeout(timeout)
         listener = self._listener
         if self._state is not ServerState.RUNNING or listener is None:
             return
@@ -91,7 +101,8 @@ class AsyncMockSMTPServer(ServerFacade):
                         tb: TracebackType | None) -> None:
         await self.stop()
 
-    async def wait_for(self, count: int = 1, *, timeout: float = 5.0, **filters: Any) -> list[Message]:
+    async def wait_for(self, count: int = 1, *, timeout: float = 5.0,
+                       **filters: Unpack[FilterArgs]) -> list[Message]:
         """Wait until at least ``count`` kept messages match ``filters``; return all that do.
 
         The loop keeps running (the server itself serves in it): the waiter wakes when a

@@ -3,30 +3,44 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import email.parser
 import email.policy
 import logging
 import queue
+import re
 import signal
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from ._version import __version__
 from .errors import ConfigError, ServerStartError
 from .message import Message
 from .server import MockSMTPServer
+from .smtp.faults import STAGES
+from .smtp.replies import REPLY
+
+if TYPE_CHECKING:
+    from .config import SMTPOptions
 
 __all__ = ["main"]
 
 _STOP = object()
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (no usage dump before them), status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="mocksmtp",
         description="Run an SMTP server that captures mail instead of delivering it, and print "
                     "each message as it arrives. Ctrl+C (or SIGTERM) prints statistics and stops.",
@@ -38,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="log the SMTP dialogue (passwords are never shown)")
     parser.add_argument("-q", "--quiet", action="store_true",
-                        help="do not print a line per message (statistics are still printed)")
+                        help="do not print a line per message or refusal (statistics are still printed)")
     parser.add_argument("--stats-interval", type=float, default=60.0, metavar="S",
                         help="print statistics every S seconds, 0 to turn off (default: %(default)s)")
     limits = parser.add_argument_group("limits and policies")
@@ -101,8 +115,9 @@ def parse_auth(values: Sequence[str]) -> str | dict[str, str]:
     users: dict[str, str] = {}
     for value in values:
         user, sep, password = value.partition(":")
-        if not sep or not user:
-            raise ConfigError(f"--auth takes 'any' or USER:PASSWORD, got {value.partition(':')[0]!r}...")
+        if not sep or not user or "=" in user:  # the password is never echoed
+            raise ConfigError(f"--auth takes 'any' or USER:PASSWORD (repeat it for more users), as in "
+                              f"--auth alice:secret; got {user!r}{'...' if sep else ''}")
         users[user] = password
     return users
 
@@ -118,85 +133,263 @@ def parse_fault(value: str) -> tuple[str, int, float]:
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected STAGE:CODE[:PERCENT] such as rcpt:451 or mail:421:10, got {value!r}") from None
+    if stage not in STAGES:
+        raise argparse.ArgumentTypeError(f"STAGE must be one of {', '.join(STAGES)}, got {value!r}")
+    if not 400 <= code <= 599:
+        raise argparse.ArgumentTypeError(f"CODE must be a 4xx or 5xx reply code such as 451, got {value!r}")
     if not 0 < percent <= 100:
         raise argparse.ArgumentTypeError(f"PERCENT must be in (0, 100], got {value!r}")
     return stage, code, percent / 100
 
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
-    """Run the command line; returns the exit status (0, or 2 for a usage or start error)."""
+    """Run the command line; returns the exit status (0, or 2 for a usage or start error).
+
+    The first Ctrl+C (or SIGTERM) stops gracefully: sessions in DATA may finish, and what they
+    deliver is still printed. A second one drops every connection and stops at once.
+    """
     out = out or sys.stdout
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.ca_file and not args.tls:
         parser.error("--ca-file needs --tls: without TLS there is no certificate to trust")
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
-        stream=sys.stderr,
-    )
-    if not args.verbose:
-        logging.getLogger("mocksmtp").setLevel(logging.WARNING)
     loop = _choose_loop(parser, args.loop)
-    logging.getLogger("mocksmtp").info("event loop: %s", loop)
     arrivals: queue.SimpleQueue[object] = queue.SimpleQueue()
+    signals: list[int] = []
+    running: list[MockSMTPServer] = []
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
-        arrivals.put(_STOP)
+        signals.append(signum)
+        if len(signals) == 1:
+            arrivals.put(_STOP)
+        elif running:  # again: stop at once (takes no lock; stop() may be running)
+            running[0]._drop_sessions()
 
     # Before the port opens: a Ctrl+C from then on is a clean stop, never a traceback.
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        server = MockSMTPServer(args.host, args.port, args.verbose, **_options(args))
+        options = _options(args)
+        server = MockSMTPServer(args.host, args.port, args.verbose, **options)
         for stage, code, probability in args.fault:
             server.inject_fault(stage, code=code, probability=probability)
-        server.start()
     except ConfigError as e:
         _restore(previous)
-        parser.error(str(e))
-    except ServerStartError as e:
-        _restore(previous)
-        print(f"mocksmtp: error: {e}", file=sys.stderr)
-        return 2
-
-    if args.ca_file:
+        return _config_error(parser, e)
+    with _logging(server.options, verbose=args.verbose, quiet=args.quiet, show=arrivals.put):
+        logging.getLogger("mocksmtp").info("event loop: %s", loop)
         try:
-            ca_file = Path(args.ca_file).resolve()
-            ca_file.write_text(server.ca_pem, encoding="ascii")
-        except OSError as e:
+            server.start()
+        except ServerStartError as e:
+            _restore(previous)
+            print(f"mocksmtp: error: {e}", file=sys.stderr)
+            return 2
+        if args.ca_file and not _write_ca_file(server, args.ca_file, out):
             server.stop()
             _restore(previous)
-            print(f"mocksmtp: error: cannot write --ca-file {args.ca_file}: {e.strerror or e}", file=sys.stderr)
             return 2
-        print(f"mocksmtp: wrote the CA certificate to {ca_file} (clients trust it to verify --tls)",
-              file=out, flush=True)
+        running.append(server)
+        # Messages are printed in this thread, not in the engine's, until after the stop.
+        unsubscribe = _nothing if args.quiet else server.store.subscribe(arrivals.put)
+        try:
+            _serve(server, args, arrivals, out)
+        finally:
+            _stop(server, arrivals, out, unsubscribe)
+            _restore(previous)
+    stats = statistics(server, server_started(server))
+    how = "stopped at once (second Ctrl+C)" if len(signals) > 1 else "stopped"
+    print(f"mocksmtp: {how} after {stats}", file=out, flush=True)
+    return 0
 
-    # Printing happens in this thread, not in the engine's.
-    unsubscribe: Callable[[], None] = _nothing if args.quiet else server.store.subscribe(arrivals.put)
-    started = time.monotonic()
-    print(f"mocksmtp: listening on {server.host}:{server.port} (Ctrl+C to stop)", file=out, flush=True)
+
+def _write_ca_file(server: MockSMTPServer, path: str, out: TextIO) -> bool:
+    """Write the CA that clients trust to ``path`` and say where; a one-line error if it cannot."""
     try:
-        interval = args.stats_interval if args.stats_interval > 0 else None
-        next_stats = started + interval if interval else None
-        while True:
-            timeout = max(next_stats - time.monotonic(), 0.0) if next_stats else None
-            try:
-                item = arrivals.get(timeout=timeout)
-            except queue.Empty:
-                item = None
-            if item is _STOP:
-                break
-            if isinstance(item, Message):
-                print(describe(item), file=out, flush=True)
-            if next_stats and interval and time.monotonic() >= next_stats:
-                print(f"mocksmtp: {statistics(server, started)}", file=out, flush=True)
-                next_stats += interval
+        ca_file = Path(path).resolve()
+        ca_file.write_text(server.ca_pem, encoding="ascii")
+    except OSError as e:
+        print(f"mocksmtp: error: cannot write --ca-file {path}: {e.strerror or e}", file=sys.stderr)
+        return False
+    print(f"mocksmtp: wrote the CA certificate to {ca_file} (clients trust it to verify --tls)", file=out, flush=True)
+    return True
+
+
+def server_started(server: MockSMTPServer) -> float:
+    """When ``server`` started, on the ``time.monotonic`` clock."""
+    return server._started_monotonic
+
+
+def _serve(server: MockSMTPServer, args: argparse.Namespace, arrivals: queue.SimpleQueue[object],
+           out: TextIO) -> None:
+    """Print what arrives (in this thread, not the engine's) until a stop is requested."""
+    started = server_started(server)
+    print(f"mocksmtp: listening on {server.host}:{server.port} (Ctrl+C to stop)", file=out, flush=True)
+    interval = args.stats_interval if args.stats_interval > 0 else None
+    next_stats = started + interval if interval else None
+    while True:
+        timeout = max(next_stats - time.monotonic(), 0.0) if next_stats else None
+        try:
+            item = arrivals.get(timeout=timeout)
+        except queue.Empty:
+            item = None
+        if item is _STOP:
+            return
+        _show(item, out)
+        if next_stats and interval and time.monotonic() >= next_stats:
+            print(f"mocksmtp: statistics after {statistics(server, started)}", file=out, flush=True)
+            next_stats += interval
+
+
+def _stop(server: MockSMTPServer, arrivals: queue.SimpleQueue[object], out: TextIO,
+          unsubscribe: Callable[[], None]) -> None:
+    """Stop gracefully, then print what arrived meanwhile (a message finished while stopping)."""
+    print("mocksmtp: stopping; sessions in DATA may finish (Ctrl+C again to stop at once)",
+          file=out, flush=True)
+    try:
+        server.stop()
     finally:
         unsubscribe()
-        server.stop()
-        _restore(previous)
-    print(f"mocksmtp: stopped after {statistics(server, started)}", file=out, flush=True)
-    return 0
+        while True:
+            try:
+                item = arrivals.get_nowait()
+            except queue.Empty:
+                break
+            _show(item, out)
+
+
+def _show(item: object, out: TextIO) -> None:
+    if isinstance(item, Message):
+        print(describe(item), file=out, flush=True)
+    elif isinstance(item, str):
+        print(item, file=out, flush=True)
+
+
+def _config_error(parser: argparse.ArgumentParser, error: ConfigError) -> int:
+    """One line naming the command-line option (``--max-recipients``, not ``max_recipients``)."""
+    names = "|".join(sorted(_OPTION_NAMES, key=len, reverse=True))
+    text = re.sub(rf"\b({names})\b", lambda m: "--" + m.group(1).replace("_", "-"), str(error))
+    print(f"{parser.prog}: error: {text}", file=sys.stderr)
+    return 2
+
+
+_OPTION_NAMES = ("hostname", "max_message_size", "max_recipients", "max_connections", "idle_timeout",
+                 "strict", "tls", "require_tls", "certfile", "keyfile", "require_auth", "max_auth_failures")
+
+
+@contextlib.contextmanager
+def _logging(options: SMTPOptions, *, verbose: bool, quiet: bool,
+             show: Callable[[str], None]) -> Iterator[None]:
+    """Log mocksmtp (only) to stderr, at DEBUG with ``verbose``; refusals and injected faults
+    become lines on stdout (through ``show``) unless ``quiet``. Nothing printed on stdout is
+    logged again, and other libraries' debug output (asyncio's) stays off. Restored on exit."""
+    package = logging.getLogger("mocksmtp")
+    refusals = logging.getLogger("mocksmtp.smtp.refusals")
+    saved = package.level, package.propagate, refusals.level, refusals.propagate
+    stderr = logging.StreamHandler(sys.stderr)
+    stderr.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    stderr.addFilter(lambda record: not _on_stdout(record, quiet))
+    events = _EventHandler(options, show)
+    package.addHandler(stderr)
+    package.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    package.propagate = False
+    if not quiet:
+        refusals.addHandler(events)
+        refusals.setLevel(logging.INFO)
+        refusals.propagate = False
+    try:
+        yield
+    finally:
+        package.removeHandler(stderr)
+        refusals.removeHandler(events)
+        package.setLevel(saved[0])
+        refusals.setLevel(saved[2])
+        package.propagate, refusals.propagate = saved[1], saved[3]
+
+
+# The engine's own lines for news that stdout shows (a message, a refusal at connect or idle).
+_SHOWN = ("message %s from", "refusing %s: %d connections", "%s too slow in DATA", "%s idle for %ss")
+
+
+def _on_stdout(record: logging.LogRecord, quiet: bool) -> bool:
+    """Whether the command line prints this record's news on stdout already."""
+    if getattr(record, "mocksmtp_event", None) in ("listening", "stopped"):
+        return True
+    return (not quiet and record.name == "mocksmtp.smtp" and isinstance(record.msg, str)
+            and record.msg.startswith(_SHOWN))
+
+
+class _EventHandler(logging.Handler):
+    """Turns the engine's refusal and fault records into lines for stdout."""
+
+    def __init__(self, options: SMTPOptions, show: Callable[[str], None]) -> None:
+        super().__init__(logging.INFO)
+        self.options = options
+        self.show = show
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = describe_event(record, self.options)
+        except Exception:
+            self.handleError(record)
+            return
+        if line is not None:
+            self.show(_printable(line))
+
+
+# Which option a refusal comes from, named in its line.
+_LIMITS = {
+    REPLY.MESSAGE_TOO_BIG: "max_message_size",
+    REPLY.TOO_MANY_RECIPIENTS: "max_recipients",
+    REPLY.TOO_MANY_CONNECTIONS: "max_connections",
+    REPLY.TOO_MANY_ERRORS: "max_bad_commands",
+    REPLY.LINE_TOO_LONG: "max_command_length",
+    REPLY.IDLE_TIMEOUT: "idle_timeout",
+    REPLY.DATA_TOO_SLOW: "min_data_rate",
+    REPLY.DATA_LINE_TOO_LONG: "strict",
+    REPLY.BARE_LINE_ENDING: "strict",
+}
+
+
+def describe_event(record: logging.LogRecord, options: SMTPOptions) -> str | None:
+    """A line for a refusal or an injected fault logged by the engine, else ``None``:
+    ``refused <app@x> -> <a@x>: 552 5.3.4 Message size exceeds fixed limit (max_message_size 1048576)``,
+    ``injected fault rcpt 451 for <a@x>``."""
+    fault = getattr(record, "smtp_fault", None)
+    if fault is not None:
+        subjects: tuple[str, ...] = getattr(record, "smtp_subjects", ())
+        what = "disconnect" if fault.disconnect else str(fault.reply.code) if fault.reply else "delay"
+        if fault.delay:
+            what += f" after {fault.delay:g} s" if what != "delay" else f" {fault.delay:g} s"
+        return f"injected fault {fault.stage} {what}{_subjects(fault.stage, subjects)}"
+    reply = getattr(record, "smtp_reply", None)
+    if reply is None:
+        return None
+    mail_from = getattr(record, "smtp_mail_from", None)
+    if mail_from is not None:
+        rcpts: tuple[str, ...] = getattr(record, "smtp_rcpt_tos", ())
+        who = f"<{mail_from}>" + (" -> " + ", ".join(f"<{r}>" for r in rcpts) if rcpts else "")
+    else:
+        who = str(getattr(record, "smtp_peer", "?"))
+    limit = _LIMITS.get(reply)
+    if limit == "strict":
+        why = " (strict)"
+    elif limit is not None:
+        why = f" ({limit} {getattr(options, limit)})"
+    else:
+        why = ""
+    return f"refused {who}: {reply}{why}"
+
+
+def _subjects(stage: str, subjects: tuple[str, ...]) -> str:
+    if not subjects:
+        return ""
+    if stage == "connect":
+        return f" for [{subjects[0]}]"
+    if stage in ("helo", "auth"):
+        return f" for {subjects[0]}"
+    if stage in ("data", "message"):
+        sender, *rcpts = subjects
+        return f" for <{sender}> -> " + ", ".join(f"<{r}>" for r in rcpts)
+    return f" for <{subjects[0]}>"
 
 
 def _choose_loop(parser: argparse.ArgumentParser, choice: str) -> str:
@@ -226,9 +419,19 @@ def _nothing() -> None:
 
 
 def statistics(server: MockSMTPServer, started: float) -> str:
+    """``12.0 s: 1 connection, 2 messages, 512 bytes, 0 rejected commands, 0 errors``."""
     s = server.stats
-    return (f"{time.monotonic() - started:.1f} s: {s.connections} connections, {s.messages} messages, "
-            f"{s.bytes} bytes, {s.rejected_commands} rejected commands, {s.errors} errors")
+    return (f"{time.monotonic() - started:.1f} s: {_count(s.connections, 'connection')}, "
+            f"{_count(s.messages, 'message')}, {_count(s.bytes, 'byte')}, "
+            f"{_count(s.rejected_commands, 'rejected command')}, {_count(s.errors, 'error')}")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _printable(line: str) -> str:
+    return "".join(c if c.isprintable() else "?" for c in line)
 
 
 _HEADERS = email.parser.BytesHeaderParser(policy=email.policy.default)
@@ -241,5 +444,5 @@ def describe(message: Message) -> str:
     except Exception:  # a header we cannot decode must not stop the program
         subject = ""
     to = ", ".join(f"<{r}>" for r in message.rcpt_tos)
-    line = f'{message.id}  from <{message.mail_from}>  to {to}  "{subject}"  {message.size} bytes'
-    return "".join(c if c.isprintable() else "?" for c in line)
+    line = f'{message.id}  from <{message.mail_from}>  to {to}  "{subject}"  {_count(message.size, "byte")}'
+    return _printable(line)

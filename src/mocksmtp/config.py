@@ -7,13 +7,13 @@ into :class:`SMTPOptions`.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from .errors import ConfigError
 
-__all__ = ["DEFAULT_HOSTNAME", "Credentials", "SMTPOptions"]
+__all__ = ["DEFAULT_HOSTNAME", "Credentials", "SMTPOptions", "ServerOptions", "closest"]
 
 DEFAULT_HOSTNAME = "localhost"
 MiB = 1024 * 1024
@@ -105,7 +105,10 @@ class SMTPOptions:
     ``login()`` tries up to three mechanisms: one failed call stays within the default.)"""
 
     def __post_init__(self) -> None:
-        if not self.hostname or any(c.isspace() for c in self.hostname):
+        for name in ("strict", "require_tls", "require_auth"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        if not isinstance(self.hostname, str) or not self.hostname or any(c.isspace() for c in self.hostname):
             raise ConfigError(f"hostname must be a non-empty name without spaces, got {self.hostname!r}")
         for name in ("max_message_size", "max_recipients", "max_connections", "max_bad_commands",
                      "max_command_length", "backlog", "min_data_rate", "max_auth_failures"):
@@ -118,7 +121,8 @@ class SMTPOptions:
             raise ConfigError(
                 f"max_command_length must be at least 512 (RFC 5321), got {self.max_command_length}"
             )
-        if not isinstance(self.idle_timeout, (int, float)) or self.idle_timeout <= 0:
+        if (not isinstance(self.idle_timeout, (int, float)) or isinstance(self.idle_timeout, bool)
+                or self.idle_timeout <= 0):
             raise ConfigError(f"idle_timeout must be a positive number of seconds, got {self.idle_timeout!r}")
 
         self._check_tls()
@@ -159,6 +163,41 @@ class SMTPOptions:
         unknown = sorted(set(options) - known)
         if unknown:
             raise ConfigError(
-                f"unknown option(s) {', '.join(unknown)}; valid options are {', '.join(sorted(known))}"
+                f"unknown option(s) {', '.join(unknown)}{closest(unknown, known)}; "
+                f"valid options are {', '.join(sorted(known))}"
             )
         return cls(**options)
+
+
+def closest(unknown: Sequence[str], valid: Iterable[str]) -> str:
+    """`` (did you mean max_message_size?)`` for the nearest valid names, or ``""``."""
+    import difflib  # only when a name is wrong
+
+    choices = sorted(valid)
+    near = [m for name in unknown for m in difflib.get_close_matches(name, choices, n=1, cutoff=0.6)]
+    return f" (did you mean {', '.join(dict.fromkeys(near))}?)" if near else ""
+
+
+class ServerOptions(TypedDict, total=False):
+    """The keyword options of :class:`~mocksmtp.MockSMTPServer` and
+    :class:`~mocksmtp.AsyncMockSMTPServer`, for type checkers: a misspelt option is an error
+    before the test runs. Each is described on :class:`SMTPOptions` (kept in step by a test)."""
+
+    hostname: str
+    max_message_size: int
+    max_recipients: int
+    max_connections: int
+    max_command_length: int
+    max_bad_commands: int
+    idle_timeout: float
+    min_data_rate: int
+    strict: bool
+    backlog: int
+    tls: str | None
+    require_tls: bool
+    certfile: str | None
+    keyfile: str | None
+    tls_handshake_timeout: float
+    auth: str | Mapping[str, str] | None
+    require_auth: bool
+    max_auth_failures: int

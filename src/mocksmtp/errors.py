@@ -76,8 +76,8 @@ class ServerStartError(MockSMTPError):
 class ServerStateError(MockSMTPError, RuntimeError):
     """A lifecycle method was called in a state that does not allow it.
 
-    For example ``start()`` on a server that is already running, or on one that was stopped
-    (create a new server instead: a stopped server cannot be restarted).
+    For example ``start()`` on a server that is already running (a stopped server may be
+    started again).
     """
 
 
@@ -102,6 +102,6 @@ class WaitTimeout(MessageAssertionError):
 
         mocksmtp.errors.WaitTimeout: waited 5.0 s for 1 message matching to='bob@example.com';
         none matched. 1 message arrived:
-          1. 12:00:01.312 from app@example.com to ['alice@example.com'] 'Welcome'
+          1. 12:00:01.312 UTC from app@example.com to ['alice@example.com'] 'Welcome'
              missed to='bob@example.com': got ['alice@example.com']
     """

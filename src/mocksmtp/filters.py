@@ -29,18 +29,46 @@ MessageFilter(to='b@example.com', subject='Welcome')
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Union
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypedDict, Union
 
+from .errors import ConfigError
 from .headers import normalize_address
 
 if TYPE_CHECKING:
+    if sys.version_info >= (3, 11):
+        from typing import Unpack
+    else:
+        from typing_extensions import Unpack
+
+    from .attachment import Attachment
     from .message import Message
 
-__all__ = ["FILTER_NAMES", "Matcher", "MessageFilter"]
+__all__ = ["FILTER_NAMES", "FilterArgs", "Matcher", "MessageFilter"]
 
 Matcher = Union[str, "re.Pattern[str]", Callable[[Any], object]]
 """What a filter accepts: a string, a compiled regex, or a callable."""
+
+TextMatcher = Union[str, "re.Pattern[str]", Callable[[str], object]]
+AddressMatcher = Union[str, Sequence[str], "re.Pattern[str]", Callable[[str], object]]
+
+
+class FilterArgs(TypedDict, total=False):
+    """The keyword arguments of ``filter``, ``wait_for``, ``assert_sent``,
+    ``assert_nothing_sent`` and :class:`MessageFilter`, for type checkers: a misspelt filter
+    is an error before the test runs. ``None`` means "not given"."""
+
+    to: AddressMatcher | None
+    cc: AddressMatcher | None
+    bcc: AddressMatcher | None
+    from_: AddressMatcher | None
+    recipient: AddressMatcher | None
+    subject: TextMatcher | None
+    contains: TextMatcher | None
+    has_attachment: bool | str | re.Pattern[str] | Callable[[Attachment], object] | None
+    header: str | tuple[str, TextMatcher] | Mapping[str, TextMatcher | None] | None
+    where: Callable[[Message], object] | None
 
 FILTER_NAMES = ("to", "cc", "bcc", "from_", "recipient", "subject", "contains",
                 "has_attachment", "header", "where")
@@ -55,23 +83,29 @@ class MessageFilter:
 
     __slots__ = ("_checks", "_given")
 
-    def __init__(self, **filters: Any) -> None:
+    def __init__(self, **filters: Unpack[FilterArgs]) -> None:
         unknown = sorted(set(filters) - set(FILTER_NAMES))
         if unknown:
-            hint = " (did you mean from_?)" if "from" in unknown else ""
-            raise TypeError(f"unknown filter(s) {', '.join(unknown)}{hint}; "
-                            f"valid filters are {', '.join(FILTER_NAMES)}")
-        self._given = {k: v for k, v in filters.items() if v is not None}
+            from .config import closest
+
+            hint = " (did you mean from_?)" if "from" in unknown else closest(unknown, FILTER_NAMES)
+            raise ConfigError(f"unknown filter(s) {', '.join(unknown)}{hint}; "
+                              f"valid filters are {', '.join(FILTER_NAMES)}")
+        given: dict[str, Any] = {k: v for k, v in filters.items() if v is not None}
         self._checks: list[tuple[str, Check]] = [
-            (name, _BUILDERS[name](value)) for name, value in self._given.items()
+            (name, _BUILDERS[name](value)) for name, value in given.items()
         ]
+        self._given = given  # last: repr() tells a filter that is not fully built
 
     def __repr__(self) -> str:
-        return f"MessageFilter({self.describe()})"
+        try:
+            return f"MessageFilter({self.describe()})"
+        except Exception:  # half built (its __init__ failed or has not run): repr never raises
+            return "<MessageFilter (incomplete)>"
 
     def __bool__(self) -> bool:
         """False when no filter is given (every message matches)."""
-        return bool(self._checks)
+        return bool(getattr(self, "_checks", None))
 
     def describe(self) -> str:
         """The filters as keyword arguments: ``to='a@example.com', subject='Hi'``."""
@@ -109,11 +143,11 @@ def _string_test(value: object, what: str, *, exact: bool = False) -> Callable[[
         return (lambda s: s == value) if exact else (lambda s: value in s)
     if isinstance(value, re.Pattern):
         if not isinstance(value.pattern, str):
-            raise TypeError(f"{what}= needs a str pattern, got bytes pattern {value.pattern!r}")
+            raise ConfigError(f"{what}= needs a str pattern, got bytes pattern {value.pattern!r}")
         return lambda s: value.search(s) is not None
     if callable(value):
         return lambda s: bool(value(s))
-    raise TypeError(f"{what}= takes a string, a compiled regex or a callable, got {value!r}")
+    raise ConfigError(f"{what}= takes a string, a compiled regex or a callable, got {value!r}")
 
 
 def _normalized(address: str) -> str:
@@ -130,7 +164,7 @@ def _address_check(name: str, addresses: Callable[[Message], list[str]]) -> Call
                                       and not callable(value)):
             wanted = [value] if isinstance(value, str) else list(value)
             if not all(isinstance(w, str) for w in wanted):
-                raise TypeError(f"{name}= takes addresses as strings, got {value!r}")
+                raise ConfigError(f"{name}= takes addresses as strings, got {value!r}")
             keys = [_normalized(w) for w in wanted]
 
             def exact(m: Message) -> str | None:
@@ -194,7 +228,7 @@ def _header(value: object) -> Check:
     elif isinstance(value, Mapping) and all(isinstance(k, str) for k in value):
         pairs = list(value.items())
     else:
-        raise TypeError(f"header= takes a name, a (name, value) pair or a dict, got {value!r}")
+        raise ConfigError(f"header= takes a name, a (name, value) pair or a dict, got {value!r}")
     tests = [(n, None if v is None else _string_test(v, "header", exact=True)) for n, v in pairs]
 
     def check(m: Message) -> str | None:
@@ -211,7 +245,7 @@ def _header(value: object) -> Check:
 
 def _where(value: object) -> Check:
     if not callable(value):
-        raise TypeError(f"where= takes a callable receiving the Message, got {value!r}")
+        raise ConfigError(f"where= takes a callable receiving the Message, got {value!r}")
     return lambda m: None if value(m) else "returned false"
 
 

@@ -58,8 +58,9 @@ def _mocksmtp_session(mocksmtp_options: dict[str, Any]) -> Iterator[MockSMTPServ
 def mocksmtp(_mocksmtp_session: MockSMTPServer) -> MockSMTPServer:
     """A running SMTP server on 127.0.0.1 and a free port, with no message in it.
 
-    One server serves the whole session (per xdist worker) and is cleared before each test, so
-    a test sees only its own mail. Point the code under test at ``mocksmtp.host`` and
+    One server serves the whole session (per xdist worker) and is reset before each test, so a
+    test sees only its own mail: messages, the ``get_messages()`` cursor, statistics, injected
+    faults and connections left open by an earlier test are all gone. Point the code under test at ``mocksmtp.host`` and
     ``mocksmtp.port``, then wait for, filter and assert on what arrives::
 
         def test_welcome_mail(mocksmtp):
@@ -70,8 +71,17 @@ def mocksmtp(_mocksmtp_session: MockSMTPServer) -> MockSMTPServer:
     server = _mocksmtp_session
     if not server.is_running():  # a test stopped it: serve the next one (on a new port)
         server.start()
-    server.reset()
+    _reset_for_test(server)
     return server
+
+
+def _reset_for_test(server: MockSMTPServer) -> None:
+    """Forget everything an earlier test left: connections (a transaction in progress must
+    not deliver into this test), faults (one injected without ``with`` stays registered),
+    then messages, the ``get_messages()`` cursor and the statistics."""
+    server._drop_sessions(timeout=5)
+    server.clear_faults()
+    server.reset()
 
 
 @pytest.fixture

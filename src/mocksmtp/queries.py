@@ -8,16 +8,23 @@ Failures explain themselves: they list what arrived and which filter each messag
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from datetime import timezone
+from typing import TYPE_CHECKING
 
-from .errors import MessageAssertionError, WaitTimeout
+from .errors import ConfigError, MessageAssertionError, WaitTimeout
 from .message import Message
 from .store import MemoryStore
 
 if TYPE_CHECKING:
-    from .filters import MessageFilter
+    if sys.version_info >= (3, 11):
+        from typing import Unpack
+    else:
+        from typing_extensions import Unpack
+
+    from .filters import FilterArgs, MessageFilter
 
 __all__ = ["IncrementalMatch", "MessageQueries", "check_count", "check_timeout", "report", "summary",
            "timeout_error", "wait_sync"]
@@ -31,7 +38,7 @@ class MessageQueries:
 
     store: MemoryStore
 
-    def filter(self, **filters: Any) -> list[Message]:
+    def filter(self, **filters: Unpack[FilterArgs]) -> list[Message]:
         """The kept messages matching every filter, oldest first.
 
         Filters: ``to``, ``cc``, ``bcc``, ``from_``, ``recipient``, ``subject``, ``contains``,
@@ -45,7 +52,7 @@ class MessageQueries:
         match = MessageFilter(**filters)
         return [m for m in self.store.messages() if match(m)]
 
-    def assert_sent(self, count: int | None = None, **filters: Any) -> list[Message]:
+    def assert_sent(self, count: int | None = None, **filters: Unpack[FilterArgs]) -> list[Message]:
         """Assert that messages matching ``filters`` were received and return them.
 
         ``count=None`` asks for at least one; a number asks for exactly that many. Checks what
@@ -69,7 +76,7 @@ class MessageQueries:
             f"expected {wanted}{_matching(match)}; {_found(matched)}.\n"
             + report(messages, match), messages=messages, matched=matched)
 
-    def assert_nothing_sent(self, **filters: Any) -> None:
+    def assert_nothing_sent(self, **filters: Unpack[FilterArgs]) -> None:
         """Assert that no kept message matches ``filters`` (with none: that nothing arrived).
 
         >>> server.assert_nothing_sent(to="admin@example.com")  # doctest: +SKIP
@@ -88,7 +95,7 @@ class MessageQueries:
 
 def check_count(count: object, *, minimum: int = 1) -> int:
     if not isinstance(count, int) or isinstance(count, bool) or count < minimum:
-        raise ValueError(f"count must be an integer of at least {minimum}, got {count!r}")
+        raise ConfigError(f"count must be an integer of at least {minimum}, got {count!r}")
     return count
 
 
@@ -140,7 +147,7 @@ class IncrementalMatch:
 
 def check_timeout(timeout: object) -> None:
     if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout < 0:
-        raise ValueError(f"timeout must be a non-negative number of seconds, got {timeout!r}")
+        raise ConfigError(f"timeout must be a non-negative number of seconds, got {timeout!r}")
 
 
 def timeout_error(messages: list[Message], matched: list[Message], count: int, timeout: float,
@@ -181,9 +188,9 @@ def report(messages: Sequence[Message], match: MessageFilter, limit: int = REPOR
 
 
 def summary(m: Message) -> str:
-    """``12:00:01.312 from a@x.org to ['b@x.org'] 'Subject'`` (header values, else envelope)."""
+    """``12:00:01.312 UTC from a@x.org to ['b@x.org'] 'Subject'`` (header values, else envelope)."""
     sender = m.from_ or f"<{m.mail_from}> (envelope)"
     to = f"to {m.to!r}" if m.to else f"to {list(m.rcpt_tos)!r} (envelope)"
     bcc = f" bcc {m.bcc!r}" if m.to and m.bcc else ""
-    at = m.received_at.strftime("%H:%M:%S.%f")[:-3]
+    at = m.received_at.astimezone(timezone.utc).strftime("%H:%M:%S.%f")[:-3] + " UTC"
     return f"{at} from {sender} {to}{bcc} {m.subject!r}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from types import TracebackType
@@ -11,14 +12,22 @@ from typing import TYPE_CHECKING, Any
 from .errors import ServerStartError, ServerStateError
 from .facade import ServerFacade, ServerState
 from .message import Message
-from .queries import wait_sync
+from .queries import check_timeout, wait_sync
 from .store import MemoryStore
 
 if TYPE_CHECKING:  # the engine (asyncio and all it imports) loads on the first start()
     import asyncio
     import concurrent.futures
 
+    if sys.version_info >= (3, 11):
+        from typing import Unpack
+    else:
+        from typing_extensions import Unpack
+
+    from .config import ServerOptions
+    from .filters import FilterArgs
     from .smtp.listener import Listener
+    from .smtp.state import EngineContext
 
 __all__ = ["MockSMTPServer"]
 
@@ -30,7 +39,8 @@ class MockSMTPServer(ServerFacade):
 
     ``port=0`` picks a free port; :attr:`port` tells which. Options beyond ``host``, ``port``
     and ``verbose`` are those of :class:`~mocksmtp.config.SMTPOptions` (``max_message_size``,
-    ``idle_timeout``, ``hostname``, ...).
+    ``idle_timeout``, ``hostname``, ...), typed by :class:`~mocksmtp.ServerOptions` so that a
+    type checker catches a misspelt one; at run time it is a :class:`~mocksmtp.ConfigError`.
 
     >>> import smtplib
     >>> with MockSMTPServer(port=0) as server:
@@ -47,9 +57,9 @@ class MockSMTPServer(ServerFacade):
         verbose: bool = False,
         *,
         store: MemoryStore | None = None,
-        **options: Any,
+        **options: Unpack[ServerOptions],
     ) -> None:
-        super().__init__(host, port, verbose, store, options)
+        super().__init__(host, port, verbose, store, dict(options))
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -61,57 +71,102 @@ class MockSMTPServer(ServerFacade):
         """Bind and serve in a background thread; return once connections are accepted.
 
         Raises :class:`~mocksmtp.ServerStartError` (with the cause) when the address cannot be
-        used, and :class:`~mocksmtp.ServerStateError` when already running. A stopped server
+        used or the server is not serving within ``timeout`` seconds, and
+        :class:`~mocksmtp.ServerStateError` when already running. A failed start leaves
+        nothing behind (no thread, socket or loop) and may be tried again. A stopped server
         may be started again; it keeps its messages.
         """
         import concurrent.futures  # here, not at the top: `import mocksmtp` stays cheap
 
+        check_timeout(timeout)
         with self._lock:
             if self._state is ServerState.RUNNING:
                 raise ServerStateError(f"{self!r} is already running; stop() it first")
-            ready: concurrent.futures.Future[Listener] = concurrent.futures.Future()
+            ready: concurrent.futures.Future[tuple[Listener, asyncio.AbstractEventLoop]]
+            ready = concurrent.futures.Future()
             thread = threading.Thread(target=self._run, args=(ready,), daemon=True,
                                       name=f"mocksmtp-{self._host}:{self._requested_port}")
             thread.start()
             try:
-                listener = ready.result(timeout)
-            except concurrent.futures.TimeoutError:
-                raise ServerStartError(
-                    f"server on {self._host}:{self._requested_port} did not start within "
-                    f"{timeout} s; try a larger timeout",
-                    host=self._host, port=self._requested_port,
-                ) from None
+                try:
+                    listener, loop = ready.result(timeout)
+                except concurrent.futures.TimeoutError:
+                    if ready.cancel():  # the thread gives up: it closes what it opened, and ends
+                        thread.join(max(timeout, 1.0))
+                        raise self._timed_out(timeout, thread.is_alive()) from None
+                    listener, loop = ready.result()  # it finished just as the wait ended
+            except ServerStartError:
+                raise
             except OSError as e:
                 thread.join(timeout)
                 raise self._start_error(e) from e
+            except Exception as e:
+                thread.join(timeout)
+                raise ServerStartError(
+                    f"server on {self._host}:{self._requested_port} failed to start: {e!r}",
+                    host=self._host, port=self._requested_port) from e
+            except BaseException:  # a KeyboardInterrupt while waiting: leave nothing behind either
+                if not ready.cancel() and ready.exception() is None:
+                    import asyncio
+
+                    listener, loop = ready.result()
+                    asyncio.run_coroutine_threadsafe(_close_and_stop(listener, 0), loop)
+                thread.join(max(timeout, 1.0))
+                raise
             self._thread = thread
+            self._loop = loop
             self._listener = listener
             self._port = listener.port
             self._state = ServerState.RUNNING
             self._started_monotonic = time.monotonic()
-        logger.info("mocksmtp listening on %s:%d", self._host, self._port)
+        logger.info("mocksmtp listening on %s:%d", self._host, self._port,
+                    extra={"mocksmtp_event": "listening"})
         return self
 
-    def _run(self, ready: concurrent.futures.Future[Listener]) -> None:
+    def _timed_out(self, timeout: float, alive: bool) -> ServerStartError:
+        left = "; its thread is still finishing" if alive else ""
+        return ServerStartError(
+            f"server on {self._host}:{self._requested_port} did not start within {timeout} s{left}; "
+            "try a larger timeout", host=self._host, port=self._requested_port)
+
+    def _run(self, ready: concurrent.futures.Future[tuple[Listener, asyncio.AbstractEventLoop]]
+             ) -> None:
         import asyncio
+        import concurrent.futures
 
         from .smtp.listener import Listener
 
         loop = asyncio.new_event_loop()
         try:
+            opening = loop.create_task(Listener.open(self._ctx, self._host, self._requested_port))
+
+            def abandon(future: concurrent.futures.Future[tuple[Listener, asyncio.AbstractEventLoop]]
+                        ) -> None:
+                if future.cancelled():  # start() gave up waiting: stop opening
+                    try:
+                        loop.call_soon_threadsafe(opening.cancel)
+                    except RuntimeError:  # the loop is closed already: nothing to cancel
+                        pass
+
+            ready.add_done_callback(abandon)
             try:
-                listener = loop.run_until_complete(
-                    Listener.open(self._ctx, self._host, self._requested_port))
+                listener = loop.run_until_complete(opening)
             except BaseException as e:
-                ready.set_exception(e)
+                try:
+                    ready.set_exception(e)
+                except concurrent.futures.InvalidStateError:  # start() gave up: nobody to tell
+                    pass
                 return
-            self._loop = loop
-            ready.set_result(listener)
+            try:
+                ready.set_result((listener, loop))
+            except concurrent.futures.InvalidStateError:  # start() gave up just before
+                loop.run_until_complete(listener.close(0))
+                return
             loop.run_forever()
             for protocol in list(self._ctx.protocols):  # left over when stop() ran out of time
                 protocol.abort()
-            _finish_pending(loop)
         finally:
+            _finish_pending(loop)
             loop.close()
 
     def stop(self, timeout: float = 5) -> None:
@@ -123,6 +178,7 @@ class MockSMTPServer(ServerFacade):
         """
         import asyncio
 
+        check_timeout(timeout)
         with self._lock:
             if self._state is not ServerState.RUNNING:
                 return
@@ -143,7 +199,30 @@ class MockSMTPServer(ServerFacade):
                 self._state = ServerState.STOPPED
                 self._thread = self._loop = self._listener = None
         logger.info("mocksmtp on %s:%d stopped: %s", self._host, self._port,
-                    self._ctx.stats.as_dict())
+                    self._ctx.stats.as_dict(), extra={"mocksmtp_event": "stopped"})
+
+    def _drop_sessions(self, timeout: float | None = None) -> None:
+        """Drop every open connection now; a message in progress is discarded (never half
+        stored), and a graceful :meth:`stop` under way then ends at once.
+
+        Safe from any thread and from a signal handler while :meth:`stop` runs (it takes no
+        lock). With ``timeout``, waits up to that long for the connections to be gone.
+        """
+        import asyncio
+        import concurrent.futures
+
+        loop = self._loop
+        if loop is None or not self._ctx.protocols:
+            return
+        try:
+            done = asyncio.run_coroutine_threadsafe(_abort_sessions(self._ctx), loop)
+        except RuntimeError:  # the loop has closed meanwhile: nothing left to drop
+            return
+        if timeout is not None:
+            try:
+                done.result(timeout)
+            except concurrent.futures.TimeoutError:
+                logger.warning("mocksmtp connections were not dropped within %s s", timeout)
 
     def __enter__(self) -> MockSMTPServer:
         return self.start()
@@ -180,7 +259,7 @@ class MockSMTPServer(ServerFacade):
 
     # -- waiting (filter, assert_sent and assert_nothing_sent come from MessageQueries) ---------
 
-    def wait_for(self, count: int = 1, *, timeout: float = 5.0, **filters: Any) -> list[Message]:
+    def wait_for(self, count: int = 1, *, timeout: float = 5.0, **filters: Unpack[FilterArgs]) -> list[Message]:
         """Block until at least ``count`` kept messages match ``filters``; return all that do.
 
         Wakes when a message is stored, never sleeps or polls. After ``timeout`` seconds raises
@@ -206,6 +285,18 @@ def _finish_pending(loop: asyncio.AbstractEventLoop) -> None:
     for task in tasks:
         task.cancel()
     loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+
+
+async def _abort_sessions(ctx: EngineContext) -> None:
+    """Abort every session of ``ctx`` and let the loop report their connections lost."""
+    import asyncio
+
+    for protocol in list(ctx.protocols):
+        protocol.abort()
+    for _ in range(10):  # aborted transports report connection_lost on the next ticks
+        if not ctx.protocols:
+            break
+        await asyncio.sleep(0)
 
 
 async def _close_and_stop(listener: Listener, grace: float) -> None:

@@ -81,4 +81,4 @@ def test_guide_client_example_verifies_the_certificate_and_delivers(name: str, c
     proc.proc.send_signal(signal.SIGINT)
     status, out, err = proc.finish()
     assert status == 0, err
-    assert "1 messages" in out, out
+    assert "1 message," in out, out

@@ -8,6 +8,7 @@ import smtplib
 import socket
 
 import pytest
+from tests.support import RawClient, open_data
 
 from .processes import PYTHON, Process
 
@@ -42,7 +43,7 @@ def test_prints_each_message_and_final_statistics_on_signal(sig: signal.Signals)
     finally:
         proc.kill()
     assert status == 0
-    assert re.search(r"stopped after [\d.]+ s: 1 connections, 1 messages, \d+ bytes, 0 rejected commands, "
+    assert re.search(r"stopped after [\d.]+ s: 1 connection, 1 message, \d+ bytes, 0 rejected commands, "
                      r"0 errors", out), out
     assert "Traceback" not in err
 
@@ -62,11 +63,14 @@ def test_control_characters_in_a_subject_are_not_printed_raw() -> None:
 
 
 def test_statistics_are_printed_every_interval() -> None:
-    """--stats-interval S prints a statistics line every S seconds while serving."""
+    """--stats-interval S prints a labelled statistics line every S seconds while serving,
+    with singular nouns for a count of one."""
     proc, port = start_cli("--stats-interval", "0.2", "--quiet")
     try:
         send(port, "counted")
-        proc.wait_for_line("1 messages")
+        line = proc.wait_for_line("1 message,")
+        assert re.fullmatch(r"mocksmtp: statistics after [\d.]+ s: 1 connection, 1 message, \d+ bytes, "
+                            r"0 rejected commands, 0 errors", line), line
         proc.proc.send_signal(signal.SIGINT)
         status, _, _ = proc.finish()
     finally:
@@ -89,13 +93,14 @@ def test_port_in_use_is_a_one_line_error_with_status_2() -> None:
     assert "in use" in err
 
 
-def test_invalid_option_is_a_usage_error() -> None:
-    """An option value mocksmtp cannot use gives argparse's usage error and status 2."""
+def test_invalid_option_is_a_one_line_error_naming_the_option() -> None:
+    """An option value mocksmtp cannot use is one line naming the command-line option, status 2."""
     proc = Process([PYTHON, "-m", "mocksmtp", "--port", "0", "--max-recipients", "0"])
     status, _, err = proc.finish(timeout=20)
     assert status == 2
-    assert "max_recipients" in err
-    assert "Traceback" not in err
+    assert err.startswith("mocksmtp: error: "), err
+    assert err.count("\n") == 1, err
+    assert "--max-recipients" in err
 
 
 # Runs the command as if uvloop were not installed (an import of it fails).
@@ -181,3 +186,125 @@ def test_loop_choice_serves_mail(loop: str) -> None:
         proc.kill()
     assert status == 0
     assert "Traceback" not in err
+
+
+def test_refusals_and_injected_faults_get_a_line_each() -> None:
+    """A refused message names the reply and the limit; an injected fault names its stage,
+    code and subject."""
+    proc, port = start_cli("--stats-interval", "0", "--max-message-size", "100", "--fault", "rcpt:451:100")
+    try:
+        with smtplib.SMTP("127.0.0.1", port) as client:
+            client.ehlo()
+            client.mail("app@example.com")
+            assert client.rcpt("a@example.com")[0] == 451
+        assert proc.read_line() == "injected fault rcpt 451 for <a@example.com>"
+        with RawClient(port) as c:
+            assert c.code("EHLO client.example") == 250
+            assert c.code("MAIL FROM:<app@example.com> SIZE=5000") == 552
+        assert re.fullmatch(r"refused \[127\.0\.0\.1\]:\d+: 552 5\.3\.4 .* \(max_message_size 100\)",
+                            proc.read_line())
+        proc.proc.send_signal(signal.SIGINT)
+        status, _, _ = proc.finish()
+    finally:
+        proc.kill()
+    assert status == 0
+
+
+def test_a_refused_message_names_its_envelope_and_the_limit() -> None:
+    """Data over max_message_size: "refused <from> -> <to>: 552 5.3.4 ... (max_message_size N)"."""
+    proc, port = start_cli("--stats-interval", "0", "--max-message-size", "100")
+    try:
+        with RawClient(port) as c:
+            assert c.code("EHLO client.example") == 250
+            assert c.code("MAIL FROM:<app@example.com>") == 250
+            assert c.code("RCPT TO:<a@example.com>") == 250
+            assert c.code("DATA") == 354
+            assert c.command(b"x" * 200 + b"\r\n.")[0] == 552
+        line = proc.read_line()
+        proc.proc.send_signal(signal.SIGINT)
+        proc.finish()
+    finally:
+        proc.kill()
+    assert line == "refused <app@example.com> -> <a@example.com>: 552 5.3.4 Message size exceeds fixed limit " \
+                   "(max_message_size 100)"
+
+
+def test_verbose_logs_each_line_once_without_asyncio_noise() -> None:
+    """With -v: stderr has the dialogue (a multi-line reply one line per record, each with its
+    timestamp) but neither asyncio's selector debug line nor what stdout already shows."""
+    proc, port = start_cli("-v", "--loop", "asyncio", "--stats-interval", "0")
+    try:
+        send(port, "verbose")
+        proc.wait_for_line('"verbose"')
+        proc.proc.send_signal(signal.SIGINT)
+        status, _out, err = proc.finish()
+    finally:
+        proc.kill()
+    assert status == 0
+    assert "Using selector" not in err
+    assert "listening on" not in err
+    assert "stopped" not in err
+    assert " message " not in err  # the message's line is on stdout
+    lines = err.splitlines()
+    assert any(line.endswith("> 250-SIZE 33554432") for line in lines), err
+    assert all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} mocksmtp", line) for line in lines), err
+    assert "\r" not in err
+
+
+def test_a_message_finished_while_stopping_is_printed() -> None:
+    """After Ctrl+C, a client in DATA may finish: it gets 250 and its message is printed."""
+    proc, port = start_cli("--stats-interval", "0")
+    try:
+        with RawClient(port) as c:
+            open_data(c, "late@example.com")
+            c.send(b"Subject: last one\r\n\r\nbody\r\n")
+            proc.proc.send_signal(signal.SIGINT)
+            proc.wait_for_line("mocksmtp: stopping")
+            assert c.command(b".")[0] == 250
+        status, out, _ = proc.finish()
+    finally:
+        proc.kill()
+    assert status == 0
+    assert re.search(r'from <late@example\.com>  to <b@example\.com>  "last one"', out), out
+    assert out.index("last one") < out.index("stopped after")
+
+
+def test_a_second_ctrl_c_stops_at_once() -> None:
+    """A second Ctrl+C while sessions in DATA are being waited for drops them and stops: the
+    client gets 421, its message is not stored."""
+    proc, port = start_cli("--stats-interval", "0")
+    try:
+        with RawClient(port) as c:
+            open_data(c)
+            c.send(b"Subject: never\r\n\r\n")
+            proc.proc.send_signal(signal.SIGINT)
+            proc.wait_for_line("mocksmtp: stopping")
+            proc.proc.send_signal(signal.SIGINT)
+            assert c.read_reply()[0] == 421
+            assert c.is_closed()
+        status, out, err = proc.finish()
+    finally:
+        proc.kill()
+    assert status == 0, err
+    assert "never" not in out
+    assert re.search(r"mocksmtp: stopped at once \(second Ctrl\+C\) after [\d.]+ s: 1 connection, 0 messages",
+                     out), out
+
+
+def test_a_refused_connection_is_one_line_on_stdout_and_not_logged_again() -> None:
+    """Past --max-connections the extra client gets 421; with -v the refusal is a line on
+    stdout naming the limit, and stderr does not repeat it."""
+    proc, port = start_cli("-v", "--max-connections", "1", "--stats-interval", "0")
+    try:
+        with RawClient(port) as first, RawClient(port, read_greeting=False) as second:
+            assert second.read_reply()[0] == 421
+            assert first.code("NOOP") == 250
+        line = proc.wait_for_line("refused")
+        proc.proc.send_signal(signal.SIGINT)
+        status, _, err = proc.finish()
+    finally:
+        proc.kill()
+    assert re.fullmatch(r"refused \[127\.0\.0\.1\]:\d+: 421 4\.7\.0 Too many connections, try again later "
+                        r"\(max_connections 1\)", line), line
+    assert status == 0
+    assert "refusing" not in err

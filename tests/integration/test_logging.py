@@ -9,7 +9,7 @@ import smtplib
 
 import pytest
 
-from mocksmtp import MockSMTPServer
+from mocksmtp import REPLY, MockSMTPServer
 
 
 def send(server: MockSMTPServer) -> None:
@@ -60,3 +60,35 @@ def test_passwords_never_reach_the_log(caplog: pytest.LogCaptureFixture) -> None
     for leak in (secret, base64.b64encode(secret.encode()).decode(),
                  base64.b64encode(f"\0alice\0{secret}".encode()).decode()):
         assert leak not in caplog.text
+
+
+def test_refusals_are_logged_with_their_reply_and_envelope(caplog: pytest.LogCaptureFixture) -> None:
+    """Each refused command is an INFO record on mocksmtp.smtp.refusals carrying the reply and
+    the envelope it refused (the command line prints a line from it); a fired fault is one too."""
+    caplog.set_level(logging.INFO, logger="mocksmtp")
+    with MockSMTPServer("127.0.0.1", 0, max_message_size=100) as server, \
+            smtplib.SMTP(server.host, server.port) as client:
+        client.ehlo()
+        client.mail("app@example.com")  # no SIZE=: refused at the end of data, with its envelope
+        client.rcpt("ann@example.com")
+        assert client.data("Subject: x\r\n\r\n" + "y" * 200)[0] == 552
+        with server.inject_fault("rcpt", code=451), pytest.raises(smtplib.SMTPRecipientsRefused):
+            client.sendmail("app@example.com", ["bob@example.com"], "Subject: x\r\n\r\nhi\r\n")
+    refusals = [r for r in caplog.records if r.name == "mocksmtp.smtp.refusals"]
+    refused = next(r for r in refusals if getattr(r, "smtp_reply", None) == REPLY.MESSAGE_TOO_BIG)
+    assert (refused.smtp_mail_from, refused.smtp_rcpt_tos) == ("app@example.com", ("ann@example.com",))  # type: ignore[attr-defined]
+    assert "refused: 552 5.3.4" in refused.getMessage()
+    fault = next(r for r in refusals if getattr(r, "smtp_fault", None) is not None)
+    assert fault.smtp_subjects == ("bob@example.com",)  # type: ignore[attr-defined]
+
+
+def test_a_multi_line_reply_is_logged_one_line_per_record(caplog: pytest.LogCaptureFixture) -> None:
+    """With verbose, the EHLO reply is logged as one record per reply line, none with a CR or LF."""
+    caplog.set_level(logging.DEBUG, logger="mocksmtp")
+    with MockSMTPServer("127.0.0.1", 0, verbose=True) as server, \
+            smtplib.SMTP(server.host, server.port) as client:
+        client.ehlo()
+    sent = [r.getMessage() for r in caplog.records if " > " in r.getMessage()]
+    assert any(m.endswith("> 250-SIZE 33554432") for m in sent), sent
+    assert any(m.endswith("> 250 HELP") for m in sent), sent
+    assert not [m for m in sent if "\r" in m or "\n" in m]

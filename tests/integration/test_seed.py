@@ -120,5 +120,5 @@ def test_command_line_serves_and_stops_on_ctrl_c(command: str) -> None:
     assert f":{port}" in listening
     assert "from <a@example.com>" in arrival
     assert '"seed"' in arrival
-    assert "1 messages" in rest[-1]
+    assert "1 message," in rest[-1]
     assert "Traceback" not in result.stderr

@@ -145,3 +145,112 @@ def test_options_reach_the_engine() -> None:
         assert code == 250
         assert text.split(b"\n")[0] == b"mx.test"
         assert b"SIZE 1000" in text.split(b"\n")
+
+
+def server_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("mocksmtp-")]
+
+
+def test_a_start_that_times_out_leaves_nothing_behind(monkeypatch: pytest.MonkeyPatch) -> None:
+    """start(timeout) that gives up stops its thread and loop, stays new, and may be retried."""
+    import asyncio
+
+    from mocksmtp.smtp.listener import Listener
+
+    real_open = Listener.open
+    opening = threading.Event()
+
+    async def hanging_open(ctx: object, host: str, port: int) -> Listener:
+        opening.set()
+        await asyncio.get_running_loop().create_future()  # never done: a start that hangs
+        raise AssertionError("unreachable")
+
+    monkeypatch.setattr(Listener, "open", hanging_open)
+    server = MockSMTPServer("127.0.0.1", 0)
+    with pytest.raises(ServerStartError, match=r"did not start within 0\.05 s"):
+        server.start(timeout=0.05)
+    assert opening.is_set()
+    assert server_threads() == []
+    assert server.state is ServerState.NEW
+    monkeypatch.setattr(Listener, "open", real_open)
+    with server:
+        send(server)
+        assert server.get_message_count() == 1
+    assert server_threads() == []
+
+
+def test_a_start_that_succeeds_after_the_timeout_closes_its_socket(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the listener opens just after start() gave up, it is closed again: the port is
+    free, no thread is left, and start() works."""
+    from mocksmtp.smtp.listener import Listener
+
+    real_open, real_join = Listener.open, threading.Thread.join
+    release = threading.Event()
+    ports: list[int] = []
+
+    async def late_open(ctx: object, host: str, port: int) -> Listener:
+        listener = await real_open(ctx, host, port)  # type: ignore[arg-type]
+        ports.append(listener.port)
+        release.wait(30)  # until start() has given up (it joins the thread then)
+        return listener
+
+    def join(thread: threading.Thread, timeout: float | None = None) -> None:
+        release.set()
+        real_join(thread, timeout)
+
+    monkeypatch.setattr(Listener, "open", late_open)
+    monkeypatch.setattr(threading.Thread, "join", join)
+    server = MockSMTPServer("127.0.0.1", 0)
+    with pytest.raises(ServerStartError, match="did not start within"):
+        server.start(timeout=0.05)
+    monkeypatch.undo()
+    assert server_threads() == []
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", ports[0]))  # the listener that opened late is closed
+    assert server.state is ServerState.NEW
+    with server:
+        send(server)
+
+
+def test_a_start_that_raises_leaves_nothing_behind(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unexpected error while opening is a ServerStartError with the cause; no thread is left."""
+    from mocksmtp.smtp.listener import Listener
+
+    async def broken_open(ctx: object, host: str, port: int) -> Listener:
+        raise RuntimeError("broken")
+
+    monkeypatch.setattr(Listener, "open", broken_open)
+    server = MockSMTPServer("127.0.0.1", 0)
+    with pytest.raises(ServerStartError, match="failed to start: RuntimeError") as info:
+        server.start()
+    assert isinstance(info.value.__cause__, RuntimeError)
+    assert server_threads() == []
+    assert server.state is ServerState.NEW
+
+
+@pytest.mark.parametrize("started", [False, True])
+def test_an_interrupted_start_leaves_nothing_behind(monkeypatch: pytest.MonkeyPatch, started: bool) -> None:
+    """A KeyboardInterrupt while start() waits (before or after the listener opened) stops the
+    thread and closes the socket; start() then works."""
+    import concurrent.futures
+
+    real_result = concurrent.futures.Future.result
+    calls: list[object] = []
+
+    def interrupted(future: concurrent.futures.Future[object], timeout: float | None = None) -> object:
+        calls.append(future)
+        if started:
+            real_result(future, timeout)  # the listener is open: the interrupt comes just after
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        return real_result(future, timeout)
+
+    monkeypatch.setattr(concurrent.futures.Future, "result", interrupted)
+    server = MockSMTPServer("127.0.0.1", 0)
+    with pytest.raises(KeyboardInterrupt):
+        server.start()
+    monkeypatch.undo()
+    assert server_threads() == []
+    assert server.state is ServerState.NEW
+    with server:
+        send(server)

@@ -163,3 +163,42 @@ def test_fixture_available(mocksmtp):
     pytester.runpytest_subprocess("-p", "mocksmtp.pytest_plugin").assert_outcomes(passed=1)
     pytester.makeconftest('pytest_plugins = ["mocksmtp.pytest_plugin"]')
     pytester.runpytest_subprocess().assert_outcomes(passed=1)
+
+
+LEFT_OPEN = '''
+LEFT_OPEN = []
+
+def teardown_module():  # after every test of the module: the order under test is unchanged
+    for client in LEFT_OPEN:
+        client.close()
+'''
+
+LEAKY_TEST = '''
+def test_leaves_state_behind(mocksmtp):
+    mocksmtp.inject_fault("rcpt", code=451)  # without `with`: it stays registered
+    client = smtplib.SMTP(mocksmtp.host, mocksmtp.port)  # left open, mid-transaction
+    client.ehlo()
+    client.mail("late@example.com")
+    LEFT_OPEN.append(client)
+'''
+
+CLEAN_TEST = '''
+def test_gets_a_clean_server(mocksmtp):
+    assert mocksmtp.faults == []
+    assert mocksmtp.stats.connections == 0 and mocksmtp.stats.active_connections == 0
+    assert mocksmtp.get_messages() == [] and mocksmtp.messages == []
+    send(mocksmtp, "ann@example.com")
+    assert [m["rcpt_tos"] for m in mocksmtp.get_messages()] == [["ann@example.com"]]
+    assert mocksmtp.stats.messages == 1
+'''
+
+
+@pytest.mark.parametrize("order", ["leaky first", "clean first"])
+def test_per_test_reset_clears_faults_connections_and_counters(
+        pytester: pytest.Pytester, plugin_args: list[str], order: str) -> None:
+    """A fault injected without ``with``, a connection left open mid-transaction, messages,
+    the get_messages() cursor and statistics never reach the next test, in either order."""
+    tests = [LEAKY_TEST, CLEAN_TEST] if order == "leaky first" else [CLEAN_TEST, LEAKY_TEST]
+    pytester.makepyfile(SEND + LEFT_OPEN + "\n".join(tests) + "\n" + CLEAN_TEST.replace(
+        "test_gets_a_clean_server", "test_gets_a_clean_server_again"))
+    pytester.runpytest(*plugin_args).assert_outcomes(passed=3)

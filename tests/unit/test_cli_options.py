@@ -16,7 +16,8 @@ def test_fault_option_parses_stage_code_and_percent() -> None:
     assert parse_fault("MAIL:421:25") == ("mail", 421, 0.25)
 
 
-@pytest.mark.parametrize("value", ["rcpt", "rcpt:abc", "rcpt:451:0", "rcpt:451:101", "a:1:2:3"])
+@pytest.mark.parametrize("value", ["rcpt", "rcpt:abc", "rcpt:451:0", "rcpt:451:101", "a:1:2:3", "bogus:451",
+                                   "rcpt:250"])
 def test_bad_fault_option_is_a_usage_error(value: str) -> None:
     """A malformed --fault value is rejected with an example of the right form."""
     with pytest.raises(argparse.ArgumentTypeError):
@@ -46,3 +47,37 @@ def test_max_auth_failures_option() -> None:
     """--max-auth-failures N becomes the max_auth_failures option."""
     args = build_parser().parse_args(["--auth", "any", "--max-auth-failures", "5"])
     assert _options(args) == {"auth": "any", "max_auth_failures": 5}
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int | str | None, str]:
+    """main(argv): its exit status and what it wrote to stderr."""
+    import io
+
+    from mocksmtp.cli import main
+
+    try:
+        status: int | str | None = main(argv, out=io.StringIO())
+    except SystemExit as e:
+        status = e.code
+    return status, capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["--auth", "auth=alice:s3cret"], "mocksmtp: error: --auth takes 'any' or USER:PASSWORD"),
+    (["--auth", "alice"], "mocksmtp: error: --auth takes 'any' or USER:PASSWORD"),
+    (["--fault", "rcpt"], "mocksmtp: error: argument --fault: expected STAGE:CODE[:PERCENT]"),
+    (["--fault", "bogus:451"], "mocksmtp: error: argument --fault: STAGE must be one of connect, helo"),
+    (["--port", "x"], "mocksmtp: error: argument --port: invalid int value: 'x'"),
+    (["--idle-timeout", "0"], "mocksmtp: error: --idle-timeout must be a positive number"),
+    (["--nope"], "mocksmtp: error: unrecognized arguments: --nope"),
+])
+def test_command_line_mistakes_are_one_line_naming_the_option(
+        argv: list[str], expected: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """A bad word on the command line is one line (no usage dump) naming the option and what to
+    write, and exit status 2; a password is never echoed."""
+    status, err = run(["--host", "127.0.0.1", "--port", "0", *argv], capsys)
+    assert status == 2
+    assert err.startswith(expected), err
+    assert err.count("\n") == 1, err
+    assert "usage:" not in err
+    assert "s3cret" not in err

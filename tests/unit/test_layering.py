@@ -32,8 +32,9 @@ LAYERS: tuple[frozenset[str], ...] = tuple(frozenset(layer) for layer in (
     {"server", "aio"},
     {"cli", "pytest_plugin", "mocksmtp", "__main__"},
 ))
-RULE = ("errors, config <- message, parsing, headers, attachment <- filters, queries, query, query_match, store <- smtp (the engine) "
-        "<- facade <- server, aio <- cli, pytest_plugin (design.md; __init__ and __main__ may import anything)")
+RULE = ("errors, config <- message, parsing, headers, attachment <- filters, queries, query, query_match, store "
+        "<- smtp (the engine) <- facade <- server, aio <- cli, pytest_plugin "
+        "(design.md; __init__ and __main__ may import anything)")
 FREE = frozenset({"mocksmtp", "mocksmtp.__main__"})
 
 

@@ -31,6 +31,9 @@ _FORBIDDEN = frozenset({b"GET", b"POST", b"PUT", b"HEAD", b"DELETE", b"OPTIONS",
                         b"CONNECT", b"HOST:", b"USER-AGENT:"})
 _MAIL_ALLOWANCE = 128  # room for ESMTP parameters on MAIL/RCPT beyond the command limit
 _COUNTS_AS_ERROR = range(500, 504)  # replies that count toward max_bad_commands
+# Refused commands and injected faults, with the reply, peer and envelope in the record's
+# extras (smtp_reply, smtp_fault, ...): the command line prints a line for each.
+_refusals = logging.getLogger("mocksmtp.smtp.refusals")
 _BEFORE_TLS = frozenset({b"EHLO", b"NOOP", b"STARTTLS", b"QUIT"})  # allowed by require_tls (RFC 3207)
 
 
@@ -274,12 +277,22 @@ class SMTPProtocol(asyncio.Protocol):
             transport = self.transport
             if transport is not None and not transport.is_closing():
                 transport.write(line)
-        if self.ctx.debug:
-            self.ctx.logger.debug("%s > %s", self._peer_text(), line.rstrip(b"\r\n").decode())
+        if self.ctx.debug:  # a multi-line reply (EHLO) is logged one line per record
+            for part in line.rstrip(b"\r\n").split(b"\r\n"):
+                self.ctx.logger.debug("%s > %s", self._peer_text(), part.decode("utf-8", "replace"))
+
+    def _refused(self, reply: Reply) -> None:
+        """Log a refusal (for the command line), with the envelope it refused."""
+        if _refusals.isEnabledFor(logging.INFO) and reply is not REPLY.SHUTTING_DOWN:
+            env = self.envelope
+            _refusals.info("%s refused: %s", self._peer_text(), reply, extra={
+                "smtp_reply": reply, "smtp_peer": self._peer_text(),
+                "smtp_mail_from": env.mail_from, "smtp_rcpt_tos": tuple(env.rcpt_tos)})
 
     def _reply(self, reply: Reply) -> None:
         code = reply.code
         if code >= 400:
+            self._refused(reply)
             self.ctx.stats.rejected_commands += 1
             if code in _COUNTS_AS_ERROR:
                 self._bad_commands += 1
@@ -298,6 +311,8 @@ class SMTPProtocol(asyncio.Protocol):
             out.clear()
 
     def _close_with(self, reply: Reply) -> None:
+        if reply.code >= 400:
+            self._refused(reply)
         self._send(reply.line)
         self._flush()
         self._close()
@@ -656,7 +671,8 @@ class SMTPProtocol(asyncio.Protocol):
         fault = self.ctx.faults.pick(stage, subjects)
         if fault is None:
             return False
-        self.ctx.logger.info("%s %s: injected %r", self._peer_text(), stage, fault)
+        _refusals.info("%s %s: injected %r", self._peer_text(), stage, fault,
+                       extra={"smtp_fault": fault, "smtp_subjects": tuple(subjects)})
         if fault.delay > 0:
             self._suspend()
             self._loop.call_later(fault.delay, self._fault_due, fault, proceed, failed)
@@ -787,8 +803,8 @@ class SMTPProtocol(asyncio.Protocol):
                 reply = REPLY.BARE_LINE_ENDING
         if reply is not None:
             stats.rejected_messages += 1
+            self._reply(reply)  # first: the refusal is logged with its envelope
             self._reset_transaction()
-            self._reply(reply)
             return
         if self.ctx.faults.armed and self._fault("message", self._envelope_subjects(),
                                            lambda: self._store(raw), self._message_refused):
@@ -814,8 +830,8 @@ class SMTPProtocol(asyncio.Protocol):
             stats.errors += 1
             stats.rejected_messages += 1
             self.ctx.logger.exception("store failed to add a message from %s", self._peer_text())
-            self.envelope = Envelope()
             self._reply(REPLY.LOCAL_ERROR)
+            self.envelope = Envelope()
             return
         stats.messages += 1
         stats.bytes += len(raw)
