@@ -142,6 +142,18 @@ def test_malformed_bdat_is_501_and_closes(server: MockSMTPServer, command: str) 
     assert [m.raw for m in server.messages] == [b"ok"]
 
 
+def test_a_chunk_size_with_many_leading_zeros_is_read_as_its_value(make_server: MakeServer) -> None:
+    """A chunk size of thousands of digits that are leading zeros is just its value (RFC 3030's
+    chunk-size is 1*DIGIT): the chunk is read and stored, nothing raises."""
+    server = make_server(max_command_length=10_000)
+    with RawClient(server.port) as c:
+        _envelope(c)
+        c.send(b"BDAT " + b"0" * 5000 + b"2 LAST\r\nok")
+        assert c.read_reply()[0] == 250
+    assert [m.raw for m in server.messages] == [b"ok"]
+    assert server.stats.errors == 0
+
+
 def test_size_limit_enforced_while_reading(make_server: MakeServer) -> None:
     """Chunks past max_message_size: 552 on the chunk, 503 for the rest, nothing stored."""
     server = make_server(max_message_size=100)

@@ -183,6 +183,30 @@ def test_declared_size_over_the_limit_is_552_at_mail(make_server: MakeServer) ->
     assert_healthy(server, stored=0)
 
 
+@pytest.mark.parametrize("digits", ["9" * 5000, "0" * 5000 + "1001"])
+def test_a_size_of_thousands_of_digits_is_552_and_the_session_continues(make_server: MakeServer,
+                                                                          digits: str) -> None:
+    """SIZE= with thousands of digits (a raised command limit lets them through) is over the
+    limit like any other: 552 at MAIL, no internal error, and the session goes on."""
+    server = make_server(max_message_size=1000, max_command_length=10_000)
+    with RawClient(server.port) as c:
+        assert c.code("EHLO client.example") == 250
+        assert c.code(f"MAIL FROM:<a@example.com> SIZE={digits}") == REPLY.MESSAGE_TOO_BIG.code
+        assert c.code(f"MAIL FROM:<a@example.com> SIZE={'0' * 5000}999") == 250
+        assert c.code("RSET") == 250
+    assert server.stats.errors == 0
+    assert_healthy(server, stored=0)
+
+
+def test_a_size_of_thousands_of_digits_is_accepted_without_a_limit(make_server: MakeServer) -> None:
+    """With max_message_size=0 any SIZE= is accepted, however long; nothing raises."""
+    server = make_server(max_message_size=0, max_command_length=10_000)
+    with RawClient(server.port) as c:
+        assert c.code("EHLO client.example") == 250
+        assert c.code(f"MAIL FROM:<a@example.com> SIZE={'7' * 5000}") == 250
+    assert server.stats.errors == 0
+
+
 def test_data_over_the_limit_is_552_after_the_real_end_of_data(make_server: MakeServer) -> None:
     """Undeclared oversize data gets 552 only after CRLF.CRLF; nothing stored; session usable."""
     server = make_server(max_message_size=1000)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .numbers import parse_count
 from .replies import REPLY, Reply
 from .state import Envelope
 
@@ -22,14 +23,11 @@ if TYPE_CHECKING:
 
 __all__ = ["ChunkReader", "cmd_bdat"]
 
-_MAX_DIGITS = 18  # a size beyond 10**18 octets is not a size
-
-
 def cmd_bdat(proto: SMTPProtocol, arg: bytes) -> None:
     """``BDAT size [LAST]``: read the chunk, then answer for it."""
     parts = arg.split()
-    if (not 1 <= len(parts) <= 2 or not parts[0].isdigit() or len(parts[0]) > _MAX_DIGITS
-            or (len(parts) == 2 and parts[1].upper() != b"LAST")):
+    size = parse_count(parts[0]) if parts else None
+    if size is None or len(parts) > 2 or (len(parts) == 2 and parts[1].upper() != b"LAST"):
         # Without a size we cannot tell where the chunk ends: whatever follows could be read as
         # commands (a smuggling path), so the session ends here.
         proto._close_with(REPLY.BDAT_SYNTAX)
@@ -42,7 +40,7 @@ def cmd_bdat(proto: SMTPProtocol, arg: bytes) -> None:
         error = REPLY.NEED_RCPT
     elif env.chunks_failed:
         error = REPLY.BDAT_AFTER_FAILURE
-    reader = ChunkReader(proto, int(parts[0]), last=len(parts) == 2, error=error)
+    reader = ChunkReader(proto, size, last=len(parts) == 2, error=error)
     if error is None and env.chunks is None:
         env.chunks = bytearray()
     proto._data_started = proto._last_activity

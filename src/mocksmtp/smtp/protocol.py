@@ -18,6 +18,7 @@ from .address import SIMPLE_FROM, SIMPLE_TO, PathError, parse_path_argument, val
 from .auth import cmd_auth
 from .chunking import cmd_bdat
 from .faults import Fault
+from .numbers import fits_in
 from .replies import REPLY, Reply
 from .starttls import cmd_starttls
 from .state import EngineContext, Envelope, Session
@@ -500,7 +501,7 @@ class SMTPProtocol(asyncio.Protocol):
             if key == "SIZE":
                 if not value.isdigit() or not value.isascii():
                     raise PathError(REPLY.BAD_PARAMETER_VALUE)
-                if max_size and int(value) > max_size:
+                if max_size and not fits_in(value, max_size):
                     raise PathError(REPLY.MESSAGE_TOO_BIG)
             elif key == "BODY":
                 if value.upper() not in ("7BIT", "8BITMIME", "BINARYMIME"):
