@@ -114,6 +114,21 @@ def test_data_after_bdat_is_503(server: MockSMTPServer) -> None:
     assert [m.raw for m in server.messages] == [b"fresh\r\n"]
 
 
+def test_data_after_a_failed_chunk_is_503_until_rset(make_server: MakeServer) -> None:
+    """After a refused chunk the transaction stays failed (RFC 3030 3): DATA gets 503 and
+    stores nothing; after RSET a new transaction works."""
+    server = make_server(max_message_size=10)
+    with RawClient(server.port) as c:
+        _envelope(c)
+        assert _bdat(c, b"x" * 11)[0] == 552
+        assert c.code("DATA") == 503
+        c.send(b"smuggled\r\n.\r\n")  # not data: two unknown commands
+        assert c.read_replies(2) == [500, 500]
+        assert c.code("RSET") == 250
+        assert c.send_message("a@example.com", ["b@example.com"], b"fresh\r\n", ehlo=False)[0] == 250
+    assert [m.raw for m in server.messages] == [b"fresh\r\n"]
+
+
 def test_bdat_without_mail_or_rcpt_is_503_and_chunk_is_consumed(server: MockSMTPServer) -> None:
     """BDAT without MAIL or RCPT gets 503, and its octets are read, never run as commands."""
     with RawClient(server.port) as c:

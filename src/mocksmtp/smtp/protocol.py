@@ -550,7 +550,7 @@ class SMTPProtocol(asyncio.Protocol):
             self._reply(REPLY.NEED_MAIL)
         elif not self.envelope.rcpt_tos:
             self._reply(REPLY.NEED_RCPT)
-        elif self.envelope.chunks is not None or self.envelope.binarymime:
+        elif self.envelope.chunks is not None or self.envelope.chunks_failed or self.envelope.binarymime:
             self._reply(REPLY.DATA_AFTER_BDAT)
         elif self.ctx.faults.armed and self._fault("data", self._envelope_subjects(), self._cmd_data_accept):
             pass
