@@ -31,6 +31,15 @@ _STUFFED = b"\r\n.."
 # the connection is dropped at once and nothing of it is ever stored.
 _FORBIDDEN = frozenset({b"GET", b"POST", b"PUT", b"HEAD", b"DELETE", b"OPTIONS", b"PATCH",
                         b"CONNECT", b"HOST:", b"USER-AGENT:"})
+_FIRST_WORD = 12  # octets that hold any word of _FORBIDDEN and the space after it
+
+
+def _is_forbidden(start: bytes | bytearray) -> bool:
+    """Whether a line that begins with ``start`` (its first :data:`_FIRST_WORD` octets, or all
+    of it) is an HTTP request line or header: the first word decides, whatever follows."""
+    return bytes(start[:_FIRST_WORD]).split(b" ", 1)[0].upper() in _FORBIDDEN
+
+
 _MAIL_ALLOWANCE = 128  # room for ESMTP parameters on MAIL/RCPT beyond the command limit
 _COUNTS_AS_ERROR = range(500, 504)  # replies that count toward max_bad_commands
 _BEFORE_TLS = frozenset({b"EHLO", b"NOOP", b"STARTTLS", b"QUIT"})  # allowed by require_tls (RFC 3207)
@@ -356,6 +365,9 @@ class SMTPProtocol(asyncio.Protocol):
             nl = src.find(b"\n", pos)
             if nl < 0:
                 if len(src) - pos > self._buffer_limit:
+                    if _is_forbidden(src[pos : pos + _FIRST_WORD]):
+                        self._not_smtp(bytes(src[pos : pos + _FIRST_WORD]))
+                        return b""
                     self._draining = True
                     self._line_hook = None  # an AUTH response that long ends the exchange
                     buf.clear()
@@ -392,11 +404,7 @@ class SMTPProtocol(asyncio.Protocol):
             handler = self._handlers.get(verb)
         if handler is None:
             if verb in _FORBIDDEN:
-                ctx.logger.info("%s sent %r: not SMTP (a web client?); closing",
-                                self._peer_text(), verb.decode("latin-1"))
-                self.ctx.stats.rejected_commands += 1
-                self._flush()
-                self._close()
+                self._not_smtp(verb)
             elif not line:
                 self._reply(REPLY.SYNTAX_ERROR)
             elif b"\x00" in line:
@@ -413,6 +421,14 @@ class SMTPProtocol(asyncio.Protocol):
             self._reply(REPLY.TLS_REQUIRED)
         else:
             handler(self, arg)
+
+    def _not_smtp(self, line: bytes) -> None:
+        """A web client reached the SMTP port: close at once, with no reply."""
+        self.ctx.logger.info("%s sent %r: not SMTP (a web client?); closing", self._peer_text(),
+                             line.split(b" ", 1)[0].decode("latin-1"))
+        self.ctx.stats.rejected_commands += 1
+        self._flush()
+        self._close()
 
     def _reset_transaction(self) -> None:
         if self.envelope.mail_from is not None or self.envelope.rcpt_tos:
