@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
 from tests.support import RawClient, assert_healthy, codes_in, feed_engine, open_data
@@ -311,3 +312,56 @@ def test_a_message_of_exactly_the_limit_is_accepted_whatever_the_segmentation(ta
                             SMTPOptions(max_message_size=limit))
     assert codes_in(out)[-1] == 250
     assert raws == [body]
+
+
+class _ScanCounter:
+    """Counts the octets the engine's buffers scan (find/count/replace), to check that the
+    work of the DATA path is linear in the octets received."""
+
+    scanned = 0
+
+    @classmethod
+    def bytearray_type(cls) -> type[bytearray]:
+        counter = cls
+
+        class CountingBytearray(bytearray):
+            def find(self, sub: Any, start: Any = 0, end: Any = None) -> int:  # type: ignore[override]
+                i = super().find(sub, start, *(() if end is None else (end,)))
+                counter.scanned += (i if i >= 0 else len(self)) - (start or 0)
+                return i
+
+            def count(self, *args: Any) -> int:  # type: ignore[override]
+                counter.scanned += len(self)
+                return super().count(*args)
+
+            def replace(self, *args: Any) -> bytearray:  # type: ignore[override]
+                counter.scanned += len(self)
+                return super().replace(*args)
+
+        return CountingBytearray
+
+
+@pytest.mark.parametrize("over", [False, True], ids=["fits", "over the limit"])
+def test_a_message_of_dot_lines_near_the_limit_costs_work_linear_in_its_size(
+        monkeypatch: pytest.MonkeyPatch, over: bool) -> None:
+    """Stuffed `..` lines arriving four octets per read, up to (or past) the size limit: the
+    engine scans each octet a bounded number of times (it counts stuffed dots as they arrive
+    instead of recounting the whole buffer on every read), and the outcome is exact."""
+    import mocksmtp.smtp.data
+    import mocksmtp.smtp.protocol
+
+    counting = _ScanCounter.bytearray_type()
+    for module in (mocksmtp.smtp.protocol, mocksmtp.smtp.data):
+        monkeypatch.setattr(module, "bytearray", counting, raising=False)
+    limit = 30_000
+    lines = limit // 3 + (10 if over else 0)  # each "..\r\n" stores 3 octets
+    reads = [b"..\r\n"] * lines
+    head = b"EHLO c\r\nMAIL FROM:<a@x.example>\r\nRCPT TO:<b@x.example>\r\nDATA\r\n"
+    _ScanCounter.scanned = 0
+    out, raws = feed_engine([head, *reads, b".\r\n"], SMTPOptions(max_message_size=limit))
+    received = 4 * lines
+    assert _ScanCounter.scanned <= 4 * received, f"{_ScanCounter.scanned} octets scanned for {received} received"
+    if over:
+        assert (codes_in(out)[-1], raws) == (REPLY.MESSAGE_TOO_BIG.code, [])
+    else:
+        assert (codes_in(out)[-1], raws) == (250, [b".\r\n" * lines])

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 
 from .numbers import parse_count
 from .replies import REPLY, Reply
-from .state import Envelope
 
 if TYPE_CHECKING:
     from .protocol import SMTPProtocol
@@ -74,8 +73,7 @@ class ChunkReader:
             if self.error is None and chunks is not None:
                 limit = proto.ctx.options.max_message_size
                 if limit and len(chunks) + take > limit:
-                    self.error = REPLY.MESSAGE_TOO_BIG
-                    proto.envelope.chunks = bytearray()
+                    self._discard(REPLY.MESSAGE_TOO_BIG)
                 else:
                     chunks += data[:take] if take < len(data) else data
         if self.remaining:
@@ -83,6 +81,11 @@ class ChunkReader:
         proto._reader = None
         self._done()
         return data[take:] if take < len(data) else b""
+
+    def _discard(self, error: Reply) -> None:
+        """Refuse the chunk with ``error`` at its end; what was received is dropped now."""
+        self.error = error
+        self.proto.envelope.chunks = bytearray()
 
     def _done(self) -> None:
         proto = self.proto
@@ -106,7 +109,7 @@ class ChunkReader:
             proto._send(REPLY.CHUNK_OK.with_text(f"{self.size} octets received").line)
             return
         raw = bytes(env.chunks) if env.chunks is not None else b""
-        proto._deliver(raw, False, binary=env.binarymime)
+        proto._deliver(raw, binary=env.binarymime)
 
     def _failed_by_fault(self) -> None:
         self.proto.ctx.stats.rejected_messages += self.last
@@ -124,4 +127,4 @@ class ChunkReader:
         env.chunks_failed = True
         env.chunks = None
         if self.last:
-            proto.envelope = Envelope()
+            proto._end_transaction(None)

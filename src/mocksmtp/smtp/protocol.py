@@ -17,6 +17,7 @@ from ..message import _new_message, _protocol_flags
 from .address import SIMPLE_FROM, SIMPLE_TO, PathError, parse_path_argument, validate_path
 from .auth import cmd_auth
 from .chunking import cmd_bdat
+from .data import cmd_data
 from .faults import Fault
 from .numbers import fits_in
 from .replies import REPLY, Reply
@@ -26,7 +27,6 @@ from .tls import tls_version
 
 __all__ = ["BufferedSMTPProtocol", "SMTPProtocol", "protocol_class"]
 
-_STUFFED = b"\r\n.."
 # First words that mean a web client reached the SMTP port (cross-protocol attacks):
 # the connection is dropped at once and nothing of it is ever stored.
 _FORBIDDEN = frozenset({b"GET", b"POST", b"PUT", b"HEAD", b"DELETE", b"OPTIONS", b"PATCH",
@@ -57,10 +57,7 @@ class SMTPProtocol(asyncio.Protocol):
     # Per-session state that starts the same for every session: class attributes, so that a
     # new connection (thousands a second under load) assigns only what differs.
     transport: asyncio.Transport | None = None
-    _in_data = False
-    _data_oversize = False
-    _data_scan = 0
-    _data_dotted = False
+    _in_data = False  # the current reader is a DataReader (see data.py)
     _data_started = 0.0
     _data_bytes = 0
     _draining = False
@@ -69,7 +66,7 @@ class SMTPProtocol(asyncio.Protocol):
     _last_activity = 0.0
     _timer: asyncio.TimerHandle | None = None
     # Hooks for the extensions (STARTTLS, AUTH, BDAT) and injected faults:
-    _reader: Callable[[bytes], bytes] | None = None  # takes raw input (a BDAT chunk)
+    _reader: Callable[[bytes], bytes] | None = None  # takes raw input (DATA, a BDAT chunk)
     _line_hook: Callable[[bytes], None] | None = None  # takes lines (AUTH responses)
     _suspended = False  # input is held (a delayed reply) or dropped (TLS handshake)
     _discard_input = False
@@ -88,7 +85,6 @@ class SMTPProtocol(asyncio.Protocol):
         self._clock: Callable[[], float] = ctx.clock
         self._buf = bytearray()
         self._out: list[bytes] = []
-        self._data = bytearray()
         options = ctx.options
         self._must_tls = options.require_tls
         self._line_limit = options.max_command_length
@@ -159,7 +155,7 @@ class SMTPProtocol(asyncio.Protocol):
         ctx.stats.active_connections = len(ctx.protocols)
         if not ctx.protocols and ctx.on_idle is not None:
             ctx.on_idle()
-        self._data = bytearray()  # a transaction cut off in DATA leaves nothing behind
+        self._reader = None  # a transaction cut off in DATA leaves nothing behind
         self._buf = bytearray()
         if ctx.logger.isEnabledFor(logging.INFO):
             ctx.logger.info("%s disconnected", self._peer_text())
@@ -198,12 +194,8 @@ class SMTPProtocol(asyncio.Protocol):
         batching, self._batching = self._batching, True
         try:
             while True:
-                if self._reader is not None:
-                    data = self._reader(data)
-                elif self._in_data:
-                    data = self._feed_data(data)
-                else:
-                    data = self._feed_commands(data)
+                reader = self._reader
+                data = self._feed_commands(data) if reader is None else reader(data)
                 if not data or self._closed:
                     break
                 if self._suspended:  # a reply is delayed: hold what follows until it is sent
@@ -559,30 +551,6 @@ class SMTPProtocol(asyncio.Protocol):
         self.envelope.rcpt_tos.append(address)
         self._send(REPLY.RECIPIENT_OK.line)
 
-    def _cmd_data(self, arg: bytes) -> None:
-        if arg.strip():
-            self._reply(REPLY.NO_ARGUMENTS)
-        elif self.envelope.mail_from is None:
-            self._reply(REPLY.NEED_MAIL)
-        elif not self.envelope.rcpt_tos:
-            self._reply(REPLY.NEED_RCPT)
-        elif self.envelope.chunks is not None or self.envelope.chunks_failed or self.envelope.binarymime:
-            self._reply(REPLY.DATA_AFTER_BDAT)
-        elif self.ctx.faults.armed and self._fault("data", self._envelope_subjects(), self._cmd_data_accept):
-            pass
-        else:
-            self._cmd_data_accept()
-
-    def _cmd_data_accept(self) -> None:
-        self._in_data = True
-        self._data = bytearray(b"\r\n")  # a virtual CRLF, so a first-line "." is found too
-        self._data_scan = 0  # where _feed_data resumes looking for CRLF "."
-        self._data_dotted = False  # whether a line other than the last began with "."
-        self._data_oversize = False
-        self._data_started = self._last_activity
-        self._data_bytes = 0
-        self._send(REPLY.START_DATA.line)
-
     def _cmd_rset(self, arg: bytes) -> None:
         if arg.strip():
             self._reply(REPLY.NO_ARGUMENTS)
@@ -677,100 +645,43 @@ class SMTPProtocol(asyncio.Protocol):
         self._buf.clear()
         self._receive(pending)
 
-    # -- data phase -------------------------------------------------------------------------
+    # -- delivery: the one way a message (DATA or BDAT) goes into the store -----------------
 
-    def _feed_data(self, data: bytes) -> bytes:
-        """Append message data; at CRLF.CRLF finish the message and return what follows."""
-        buf = self._data
-        if len(buf) == 2 and data[-5:] == b"\r\n.\r\n":
-            # The usual case: the whole message in one read, right after DATA's 354. Unless
-            # another line begins with "." (stuffed, or an earlier end), the message is this
-            # read less the final ".\r\n": one copy (from the read buffer on asyncio's loop),
-            # no appending, one scan.
-            raw = bytes(data[:-3])
-            if raw[:1] != b"." and raw.find(b"\r\n.") < 0:
-                self._in_data = False
-                self._data_bytes = len(data)
-                self._last_activity = self._clock()
-                self._deliver(raw, False)
-                return b""
-        buf += data
-        self._data_bytes += len(data)
-        self._last_activity = self._clock()
-        # One pass over the data finds the end (CRLF "." CRLF) and notes whether any other line
-        # begins with "." (only then does _finish_message look for dot-stuffing).
-        pos = self._data_scan
-        end = -1
-        while True:
-            i = buf.find(b"\r\n.", pos)
-            if i < 0:
-                pos = max(pos, len(buf) - 2)  # a CRLF may be split between two reads
-                break
-            if i + 5 > len(buf):  # what follows the "." has not arrived yet
-                pos = i
-                break
-            if buf[i + 3] == 0x0D and buf[i + 4] == 0x0A:
-                end = i
-                break
-            self._data_dotted = True
-            pos = i + 3
-        self._data_scan = pos
-        if end < 0:
-            limit = self.ctx.options.max_message_size
-            # Content so far is at least len(buf) less the virtual CRLF (2), the stuffed dots,
-            # and the ".\r" that may begin the end marker (2): only that much is sure to count.
-            if limit and len(buf) - 4 > limit:
-                if not self._data_oversize and len(buf) - 4 - buf.count(_STUFFED) > limit:
-                    self._data_oversize = True
-                if self._data_oversize:
-                    del buf[:-4]  # keep only what may begin the end-of-data marker
-                    self._data_scan = 0
-            return b""
-        rest = bytes(buf[end + 5 :])
-        self._in_data = False
-        self._finish_message(buf, end + 2)
-        return rest
-
-    def _finish_message(self, buf: bytearray, end: int) -> None:
-        """Store ``buf[2:end]`` (unstuffed) and reply; ``buf`` starts with the virtual CRLF."""
-        self._data = bytearray()
-        if self._data_oversize:
-            raw = b""
-        elif self._data_dotted and buf.find(_STUFFED, 0, end) >= 0:
-            raw = bytes(buf[:end].replace(_STUFFED, b"\r\n.")[2:])
-        else:
-            with memoryview(buf) as view:
-                raw = bytes(view[2:end])
-        self._deliver(raw, self._data_oversize)
-
-    def _deliver(self, raw: bytes, oversize: bool, *, binary: bool = False) -> None:
-        """Check ``raw`` against the limits; store it and reply 250, or reply why not."""
-        opts = self.ctx.options
-        stats = self.ctx.stats
-        reply: Reply | None = None
-        if oversize or (opts.max_message_size and len(raw) > opts.max_message_size):
-            reply = REPLY.MESSAGE_TOO_BIG
-        elif opts.strict and not binary:
-            flags = _protocol_flags(raw)
-            if "long_line" in flags:
-                reply = REPLY.DATA_LINE_TOO_LONG
-            elif "bare_lf" in flags or "bare_cr" in flags:
-                reply = REPLY.BARE_LINE_ENDING
-        if reply is not None:
-            stats.rejected_messages += 1
-            self._reset_transaction()
-            self._reply(reply)
+    def _deliver(self, raw: bytes, *, refusal: Reply | None = None, binary: bool = False,
+                 flags: frozenset[str] = frozenset()) -> None:
+        """End the transaction with ``raw`` (the whole content): check it against the limits
+        and strict mode, apply a ``"message"`` fault, store it and reply 250 naming it; or reply
+        why not (``refusal`` when the reader already knows). See :meth:`_end_transaction`."""
+        if refusal is None:
+            refusal = self._refusal(raw, binary)
+        if refusal is not None:
+            self.ctx.stats.rejected_messages += 1
+            self._end_transaction(refusal)
             return
         if self.ctx.faults.armed and self._fault("message", self._envelope_subjects(),
-                                           lambda: self._store(raw), self._message_refused):
+                                                 lambda: self._store(raw, flags), self._message_refused):
             return
-        self._store(raw)
+        self._store(raw, flags)
+
+    def _refusal(self, raw: bytes, binary: bool) -> Reply | None:
+        """Why the content ``raw`` may not be stored (size, strict mode), if it may not."""
+        opts = self.ctx.options
+        if opts.max_message_size and len(raw) > opts.max_message_size:
+            return REPLY.MESSAGE_TOO_BIG
+        if opts.strict and not binary:
+            found = _protocol_flags(raw)
+            if "long_line" in found:
+                return REPLY.DATA_LINE_TOO_LONG
+            if "bare_lf" in found or "bare_cr" in found:
+                return REPLY.BARE_LINE_ENDING
+        return None
 
     def _message_refused(self) -> None:
+        """After a ``"message"`` fault's reply: the transaction ends without a message."""
         self.ctx.stats.rejected_messages += 1
-        self.envelope = Envelope()
+        self._end_transaction(None)
 
-    def _store(self, raw: bytes) -> None:
+    def _store(self, raw: bytes, flags: frozenset[str]) -> None:
         """Put the message in the store, then reply 250 naming it (451 if the store fails)."""
         stats = self.ctx.stats
         session, env = self.session, self.envelope
@@ -779,28 +690,35 @@ class SMTPProtocol(asyncio.Protocol):
         try:
             message = _new_message(store.new_id(), raw, env.mail_from, tuple(env.rcpt_tos),
                                    tuple(env.mail_options), session.peer, session.helo or "",
-                                   session.tls, session.auth_user)
+                                   session.tls, session.auth_user, flags)
             store.add(message)
         except Exception:
             stats.errors += 1
             stats.rejected_messages += 1
             self.ctx.logger.exception("store failed to add a message from %s", self._peer_text())
-            self.envelope = Envelope()
-            self._reply(REPLY.LOCAL_ERROR)
+            self._end_transaction(REPLY.LOCAL_ERROR)
             return
         stats.messages += 1
         stats.bytes += len(raw)
-        self.envelope = Envelope()
-        self._send(f"250 2.0.0 Ok: queued as {message.id}\r\n".encode())
         logger = self.ctx.logger
         if logger.isEnabledFor(logging.INFO):  # not joining the recipients for nothing
             logger.info(
                 "message %s from <%s> to %s, %d bytes", message.id, message.mail_from,
                 ", ".join(f"<{r}>" for r in message.rcpt_tos), len(raw),
             )
-        if self.ctx.stopping:
-            self._close_with(REPLY.SHUTTING_DOWN)
+        self._end_transaction(None, f"250 2.0.0 Ok: queued as {message.id}\r\n".encode())
 
+    def _end_transaction(self, reply: Reply | None, line: bytes = b"") -> None:
+        """The transaction is over: the envelope starts afresh, and ``reply`` (or the ready-made
+        ``line``; neither when a fault replied) is sent. After a 250 while the server stops,
+        ``421`` follows and the session closes."""
+        self.envelope = Envelope()
+        if reply is not None:
+            self._reply(reply)
+        elif line:
+            self._send(line)
+            if self.ctx.stopping:
+                self._close_with(REPLY.SHUTTING_DOWN)
 
 def _arm_sweeper(ctx: EngineContext, loop: asyncio.AbstractEventLoop) -> None:
     """Start the sweep that enforces idle timeouts (on the first connection after a quiet spell).
@@ -837,7 +755,7 @@ class BufferedSMTPProtocol(SMTPProtocol, asyncio.BufferedProtocol):
         return self.ctx.read_buffer
 
     def buffer_updated(self, nbytes: int) -> None:
-        # Message data is copied from the read buffer into the message once (by _feed_data);
+        # Message data is copied from the read buffer into the message once (by DataReader);
         # commands get bytes of their own. Nothing keeps a view of the read buffer.
         view = self.ctx.read_buffer[:nbytes]
         self.data_received(view if self._in_data else bytes(view))  # type: ignore[arg-type]
@@ -883,7 +801,7 @@ SMTPProtocol._handlers = {
     b"HELO": SMTPProtocol._cmd_helo,
     b"MAIL": SMTPProtocol._cmd_mail,
     b"RCPT": SMTPProtocol._cmd_rcpt,
-    b"DATA": SMTPProtocol._cmd_data,
+    b"DATA": cmd_data,
     b"RSET": SMTPProtocol._cmd_rset,
     b"NOOP": SMTPProtocol._cmd_noop,
     b"QUIT": SMTPProtocol._cmd_quit,
