@@ -365,3 +365,14 @@ def test_a_message_of_dot_lines_near_the_limit_costs_work_linear_in_its_size(
         assert (codes_in(out)[-1], raws) == (REPLY.MESSAGE_TOO_BIG.code, [])
     else:
         assert (codes_in(out)[-1], raws) == (250, [b".\r\n" * lines])
+
+
+def test_a_message_alone_in_flight_is_never_refused_for_the_data_budget(make_server: MakeServer) -> None:
+    """max_pending_data below the message size: the only message in flight is still stored, so
+    the budget never makes a size limit unusable."""
+    server = make_server(max_pending_data=100)
+    with RawClient(server.port) as c:
+        body = b"y" * 998 + b"\r\n"
+        assert c.send_message("a@example.com", ["b@example.com"], body * 5)[0] == 250
+    assert [m.raw for m in server.messages] == [body * 5]
+    assert_healthy(server, stored=1)

@@ -39,6 +39,8 @@ def cmd_bdat(proto: SMTPProtocol, arg: bytes) -> None:
         error = REPLY.NEED_RCPT
     elif env.chunks_failed:
         error = REPLY.BDAT_AFTER_FAILURE
+    elif proto._budget_full():
+        error = REPLY.INSUFFICIENT_STORAGE
     reader = ChunkReader(proto, size, last=len(parts) == 2, error=error)
     if error is None and env.chunks is None:
         env.chunks = bytearray()
@@ -76,6 +78,9 @@ class ChunkReader:
                     self._discard(REPLY.MESSAGE_TOO_BIG)
                 else:
                     chunks += data[:take] if take < len(data) else data
+                    proto._hold(take)
+                    if proto._budget_exceeded():
+                        self._discard(REPLY.INSUFFICIENT_STORAGE)
         if self.remaining:
             return b""
         proto._reader = None
@@ -86,12 +91,13 @@ class ChunkReader:
         """Refuse the chunk with ``error`` at its end; what was received is dropped now."""
         self.error = error
         self.proto.envelope.chunks = bytearray()
+        self.proto._release_data()
 
     def _done(self) -> None:
         proto = self.proto
         env = proto.envelope
         if self.error is not None:
-            if self.error is REPLY.MESSAGE_TOO_BIG:
+            if self.error is REPLY.MESSAGE_TOO_BIG or self.error is REPLY.INSUFFICIENT_STORAGE:
                 proto.ctx.stats.rejected_messages += 1
             self._fail(self.error)
             return
@@ -126,5 +132,6 @@ class ChunkReader:
         env = proto.envelope
         env.chunks_failed = True
         env.chunks = None
+        proto._release_data()
         if self.last:
             proto._end_transaction(None)

@@ -11,8 +11,9 @@ was not followed by another one means the client forgot to dot-stuff, and the me
 ``"unstuffed_dot"`` flag. Each read is scanned once: the work is linear in the octets received,
 however many lines begin with a dot and however the data is split into reads.
 
-Data over ``max_message_size`` is discarded as it arrives, keeping only the octets that may
-begin the end marker, and refused after the real end of data.
+Data over ``max_message_size`` (or past the server's ``max_pending_data``) is discarded as it
+arrives, keeping only the octets that may begin the end marker, and refused after the real end
+of data.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ def cmd_data(proto: SMTPProtocol, arg: bytes) -> None:
         proto._reply(REPLY.NEED_RCPT)
     elif env.chunks is not None or env.chunks_failed or env.binarymime:
         proto._reply(REPLY.DATA_AFTER_BDAT)
+    elif proto._budget_full():
+        proto._reply(REPLY.INSUFFICIENT_STORAGE)
     elif proto.ctx.faults.armed and proto._fault("data", proto._envelope_subjects(),
                                                  lambda: start_data(proto)):
         pass
@@ -93,6 +96,8 @@ class DataReader:
         n = len(data)
         proto._data_bytes += n
         buf += data
+        if self.refusal is None:
+            proto._hold(n)
         # One pass over what has not been looked at yet finds the end, counts the lines that
         # begin with a dot and notes whether one of them was not stuffed.
         pos = self.scan
@@ -135,7 +140,8 @@ class DataReader:
         return rest
 
     def _check_size(self) -> None:
-        """Start discarding once the content is surely over the size limit."""
+        """Start discarding once the content is surely over the size limit, or the server's
+        data in flight is over its budget."""
         proto = self.proto
         buf = self.buf
         limit = proto.ctx.options.max_message_size
@@ -143,8 +149,11 @@ class DataReader:
         # and the ".\r" that may begin the end marker (2).
         if limit and len(buf) - 4 - self.dots > limit:
             self.refusal = REPLY.MESSAGE_TOO_BIG
+        elif proto._budget_exceeded():
+            self.refusal = REPLY.INSUFFICIENT_STORAGE
         else:
             return
+        proto._release_data()
         del buf[:-_TAIL]
         self.scan = 0
 
@@ -152,3 +161,5 @@ class DataReader:
         proto = self.proto
         proto._reader = None
         proto._in_data = False
+        if proto._held:
+            proto._release_data()

@@ -60,6 +60,7 @@ class SMTPProtocol(asyncio.Protocol):
     _in_data = False  # the current reader is a DataReader (see data.py)
     _data_started = 0.0
     _data_bytes = 0
+    _held = 0  # octets of message data this session counts in ctx.pending_data
     _draining = False
     _closed = False
     _bad_commands = 0
@@ -156,6 +157,7 @@ class SMTPProtocol(asyncio.Protocol):
         if not ctx.protocols and ctx.on_idle is not None:
             ctx.on_idle()
         self._reader = None  # a transaction cut off in DATA leaves nothing behind
+        self._release_data()
         self._buf = bytearray()
         if ctx.logger.isEnabledFor(logging.INFO):
             ctx.logger.info("%s disconnected", self._peer_text())
@@ -424,6 +426,7 @@ class SMTPProtocol(asyncio.Protocol):
 
     def _reset_transaction(self) -> None:
         if self.envelope.mail_from is not None or self.envelope.rcpt_tos:
+            self._release_data()
             self.envelope = Envelope()
 
     def _cmd_ehlo(self, arg: bytes) -> None:
@@ -709,9 +712,10 @@ class SMTPProtocol(asyncio.Protocol):
         self._end_transaction(None, f"250 2.0.0 Ok: queued as {message.id}\r\n".encode())
 
     def _end_transaction(self, reply: Reply | None, line: bytes = b"") -> None:
-        """The transaction is over: the envelope starts afresh, and ``reply`` (or the ready-made
-        ``line``; neither when a fault replied) is sent. After a 250 while the server stops,
-        ``421`` follows and the session closes."""
+        """The transaction is over: its data no longer counts, the envelope starts afresh, and
+        ``reply`` (or the ready-made ``line``; neither when a fault replied) is sent. After a
+        250 while the server stops, ``421`` follows and the session closes."""
+        self._release_data()
         self.envelope = Envelope()
         if reply is not None:
             self._reply(reply)
@@ -719,6 +723,35 @@ class SMTPProtocol(asyncio.Protocol):
             self._send(line)
             if self.ctx.stopping:
                 self._close_with(REPLY.SHUTTING_DOWN)
+
+    # -- the server's budget for message data in flight (max_pending_data) ---------------
+
+    def _budget_full(self) -> bool:
+        """Whether a new DATA or BDAT is refused (452): the other sessions' message data in
+        flight has reached ``max_pending_data`` (a BDAT transaction's own chunks never stop
+        it from going on)."""
+        budget = self.ctx.options.max_pending_data
+        return bool(budget) and self.ctx.pending_data - self._held >= budget
+
+    def _budget_exceeded(self) -> bool:
+        """Whether this session's data in flight must be discarded (452 at its end): the
+        server is past ``max_pending_data`` and others hold data too (a message that is the
+        only one in flight is never refused for the budget, so any size limit stays usable)."""
+        budget = self.ctx.options.max_pending_data
+        pending = self.ctx.pending_data
+        return bool(budget) and pending > budget and pending > self._held
+
+    def _hold(self, n: int) -> None:
+        """``n`` more octets of this session's message data are in memory."""
+        self._held += n
+        self.ctx.pending_data += n
+
+    def _release_data(self) -> None:
+        """This session's message data no longer counts (stored, refused, discarded, gone)."""
+        if self._held:
+            self.ctx.pending_data -= self._held
+            self._held = 0
+
 
 def _arm_sweeper(ctx: EngineContext, loop: asyncio.AbstractEventLoop) -> None:
     """Start the sweep that enforces idle timeouts (on the first connection after a quiet spell).
