@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from tests.support import RawClient, assert_healthy, codes_in, feed_engine, open_data
+from tests.support import FakeTransport, RawClient, assert_healthy, codes_in, feed_engine, open_data
 
 from mocksmtp import REPLY, MockSMTPServer, SMTPOptions
 
@@ -376,3 +378,55 @@ def test_a_message_alone_in_flight_is_never_refused_for_the_data_budget(make_ser
         assert c.send_message("a@example.com", ["b@example.com"], body * 5)[0] == 250
     assert [m.raw for m in server.messages] == [body * 5]
     assert_healthy(server, stored=1)
+
+
+def test_a_refused_message_while_stopping_is_followed_by_421(make_server: MakeServer) -> None:
+    """stop() while a client sends an oversize message: after its 552 comes 421 and the close;
+    a transaction pipelined behind it is never started, let alone stored."""
+    server = make_server(max_message_size=100)
+    writer, idle = RawClient(server.port), RawClient(server.port)
+    try:
+        open_data(writer)
+        writer.send(b"x" * 200 + b"\r\n")
+        assert idle.code("EHLO client.example") == 250
+        stopper = threading.Thread(target=server.stop, kwargs={"timeout": 5})
+        stopper.start()
+        assert codes_in(idle.read_until_closed()) == [REPLY.SHUTTING_DOWN.code]  # shutdown has begun
+        writer.try_send(b".\r\nMAIL FROM:<late@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n"
+                        b"late\r\n.\r\n")
+        assert codes_in(writer.read_until_closed()) == [REPLY.MESSAGE_TOO_BIG.code, REPLY.SHUTTING_DOWN.code]
+        stopper.join(5)
+        assert not stopper.is_alive()
+    finally:
+        writer.close()
+        idle.close()
+    assert server.messages == []
+
+
+@pytest.mark.parametrize("stream", [
+    b"BDAT 200 LAST\r\n" + b"x" * 200,  # 552 on the last chunk
+    b"BDAT 5\r\nhello" + b"BDAT 200 LAST\r\n" + b"x" * 200,
+    b"DATA\r\n" + b"a\nb" + b"c" * 60 + b"\r\n.\r\n",  # strict: 550 for the bare LF
+], ids=["BDAT too big", "BDAT LAST after a chunk", "DATA strict"])
+def test_any_refusal_that_ends_a_transaction_while_stopping_is_followed_by_421(stream: bytes) -> None:
+    """Once stopping, every reply that ends a transaction (here a refusal) is followed by 421
+    and the close, so nothing new begins."""
+    async def main() -> tuple[bytes, bool]:
+        from mocksmtp import MemoryStore
+        from mocksmtp.smtp.protocol import SMTPProtocol
+        from mocksmtp.smtp.state import EngineContext
+
+        ctx = EngineContext(SMTPOptions(max_message_size=100, strict=True), MemoryStore())
+        protocol, transport = SMTPProtocol(ctx), FakeTransport()
+        protocol.connection_made(transport)
+        protocol.data_received(b"EHLO c\r\nMAIL FROM:<a@x.example>\r\nRCPT TO:<b@x.example>\r\n")
+        protocol.data_received(stream[:-50])  # in DATA or a chunk when the stop begins
+        ctx.stopping = True
+        protocol.shutdown()
+        protocol.data_received(stream[-50:] + b"MAIL FROM:<late@x.example>\r\n")
+        return transport.out, transport.closed
+
+    out, closed = asyncio.run(main())
+    assert codes_in(out)[-1] == REPLY.SHUTTING_DOWN.code
+    assert codes_in(out)[-2] in (REPLY.MESSAGE_TOO_BIG.code, REPLY.BARE_LINE_ENDING.code)
+    assert closed

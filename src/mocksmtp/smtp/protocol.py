@@ -713,16 +713,17 @@ class SMTPProtocol(asyncio.Protocol):
 
     def _end_transaction(self, reply: Reply | None, line: bytes = b"") -> None:
         """The transaction is over: its data no longer counts, the envelope starts afresh, and
-        ``reply`` (or the ready-made ``line``; neither when a fault replied) is sent. After a
-        250 while the server stops, ``421`` follows and the session closes."""
+        ``reply`` (or the ready-made ``line``; neither when a fault replied) is sent. While the
+        server stops, ``421`` follows whatever the outcome and the session closes: nothing new
+        is accepted."""
         self._release_data()
         self.envelope = Envelope()
         if reply is not None:
             self._reply(reply)
         elif line:
             self._send(line)
-            if self.ctx.stopping:
-                self._close_with(REPLY.SHUTTING_DOWN)
+        if self.ctx.stopping and not self._closed:
+            self._close_with(REPLY.SHUTTING_DOWN)
 
     # -- the server's budget for message data in flight (max_pending_data) ---------------
 
