@@ -40,6 +40,8 @@ def _is_forbidden(start: bytes | bytearray) -> bool:
     return bytes(start[:_FIRST_WORD]).split(b" ", 1)[0].upper() in _FORBIDDEN
 
 
+_TLS_RECORD = 0x16  # the first octet of a TLS handshake record (a ClientHello)
+_FLUSH_EVERY = 64  # replies batched from one read before they are written
 _MAIL_ALLOWANCE = 128  # room for ESMTP parameters on MAIL/RCPT beyond the command limit
 _COUNTS_AS_ERROR = range(500, 504)  # replies that count toward max_bad_commands
 _BEFORE_TLS = frozenset({b"EHLO", b"NOOP", b"STARTTLS", b"QUIT"})  # allowed by require_tls (RFC 3207)
@@ -73,6 +75,7 @@ class SMTPProtocol(asyncio.Protocol):
     _discard_input = False
     _tls_task: asyncio.Task[None] | None = None
     _lost = False
+    _write_paused = False  # the client is not reading its replies (pause_writing)
     _batching = False  # replies are collected in _out (while one read is handled) to write once
 
     def __init__(self, ctx: EngineContext) -> None:
@@ -163,21 +166,36 @@ class SMTPProtocol(asyncio.Protocol):
             ctx.logger.info("%s disconnected", self._peer_text())
 
     def pause_writing(self) -> None:
-        # The client sends faster than it reads our replies: stop reading until it catches up.
+        """The transport holds more than its high-water mark of our replies (the client sends
+        faster than it reads them): stop reading, and stop handling commands already read."""
+        self._write_paused = True
         if self.transport is not None:
             self.transport.pause_reading()
 
     def resume_writing(self) -> None:
-        if self.transport is not None and not self._closed and not self._suspended:
-            self.transport.resume_reading()
+        """The replies have drained below the low-water mark: handle what was held, then read
+        again (from the loop, not from inside the transport's write path)."""
+        self._write_paused = False
+        if not self._closed:
+            self._loop.call_soon(self._drained)
+
+    def _drained(self) -> None:
+        if not self._closed and not self._input_held():
+            self._resume_input()
+
+    def _input_held(self) -> bool:
+        """Whether input is held rather than handled: a delayed reply or a TLS handshake
+        (``_suspended``), or a client that does not read its replies (``_write_paused``)."""
+        return self._suspended or self._write_paused
 
     def data_received(self, data: bytes) -> None:
-        # The usual read: exactly one whole command line, and nothing held or pending. It goes
-        # straight to _command; everything else takes the general way through _receive.
+        # The usual read: exactly one whole command line, with no reader, no partial line, no
+        # overlong line being drained, and nothing held. It goes straight to _command; every
+        # other read takes the general way through _receive, which checks the same things.
         n = len(data)
-        if (n > 1 and data[-1] == 0x0A and not self._in_data and data.find(b"\n") == n - 1
-                and data[0] != 0x16 and not self._buf and not self._closed
-                and not self._suspended and not self._draining and self._reader is None):
+        if (n > 1 and data[-1] == 0x0A and self._reader is None and data.find(b"\n") == n - 1
+                and data[0] != _TLS_RECORD and not self._buf and not self._draining
+                and not self._closed and not self._input_held()):
             try:  # replies are written as they are made: nothing is batched here
                 self._command(data[:-2] if data[-2] == 0x0D else data[:-1])
             except Exception:
@@ -188,7 +206,7 @@ class SMTPProtocol(asyncio.Protocol):
     def _receive(self, data: bytes) -> None:
         if self._closed:
             return
-        if self._suspended:
+        if self._input_held():
             if not self._discard_input:
                 self._buf += data
             return
@@ -200,7 +218,7 @@ class SMTPProtocol(asyncio.Protocol):
                 data = self._feed_commands(data) if reader is None else reader(data)
                 if not data or self._closed:
                     break
-                if self._suspended:  # a reply is delayed: hold what follows until it is sent
+                if self._input_held():  # a reply is delayed, or unread: hold what follows
                     if not self._discard_input:
                         self._buf += data
                     break
@@ -339,15 +357,10 @@ class SMTPProtocol(asyncio.Protocol):
             if self._closed or not data:
                 return b""
         buf = self._buf
-        if data and data[0] == 0x16 and not buf and self.session.tls is None:
+        if data and data[0] == _TLS_RECORD and not buf and self.session.tls is None:
             # A TLS ClientHello on a plain connection: it would wait for a reply forever.
             self._close_with(REPLY.TLS_ON_PLAIN_PORT)
             return b""
-        if not buf and data:
-            nl = data.find(b"\n")
-            if nl == len(data) - 1:  # the usual read: exactly one whole command line
-                self._command(data[: nl - 1] if nl and data[nl - 1] == 0x0D else data[:nl])
-                return b""
         src: bytes | bytearray
         if buf:  # a partial line is pending: append to it
             buf += data
@@ -355,7 +368,8 @@ class SMTPProtocol(asyncio.Protocol):
         else:  # the usual case: scan the read itself, and keep only a partial last line
             src = data
         pos = 0
-        while not self._closed and not self._suspended:
+        out = self._out
+        while not self._closed and not self._input_held():
             nl = src.find(b"\n", pos)
             if nl < 0:
                 if len(src) - pos > self._buffer_limit:
@@ -371,10 +385,14 @@ class SMTPProtocol(asyncio.Protocol):
             line = bytes(src[pos:end])
             pos = nl + 1
             self._command(line)
-            if self._in_data or self._reader is not None:
+            if self._reader is not None:
                 rest = bytes(src[pos:])
                 buf.clear()
                 return rest
+            if len(out) >= _FLUSH_EVERY:
+                # Pipelined replies go out every so often, so that a client that does not read
+                # them fills the transport's buffer (pause_writing) long before our memory.
+                self._flush()
         if src is buf:
             del buf[:pos]
         elif pos < len(src) and not self._discard_input:  # STARTTLS drops pipelined plaintext
