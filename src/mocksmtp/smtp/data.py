@@ -47,26 +47,25 @@ def cmd_data(proto: SMTPProtocol, arg: bytes) -> None:
         proto._reply(REPLY.NEED_RCPT)
     elif env.chunks is not None or env.chunks_failed or env.binarymime:
         proto._reply(REPLY.DATA_AFTER_BDAT)
-    elif proto._budget_full():
+    elif proto.ctx.pending_data and proto._budget_full():  # (no call while nothing is in flight)
         proto._reply(REPLY.INSUFFICIENT_STORAGE)
     elif proto.ctx.faults.armed and proto._fault("data", proto._envelope_subjects(),
-                                                 lambda: start_data(proto)):
+                                                 lambda: _start(proto)):
         pass
     else:
-        start_data(proto)
+        DataReader(proto)
 
 
-def start_data(proto: SMTPProtocol) -> None:
-    """Answer ``354`` and make a new :class:`DataReader` the session's reader."""
-    proto._reader = DataReader(proto).feed
-    proto._in_data = True
-    proto._data_started = proto._last_activity
-    proto._data_bytes = 0
-    proto._send(REPLY.START_DATA.line)
+def _start(proto: SMTPProtocol) -> None:
+    """What DATA does when an injected delay is over."""
+    DataReader(proto)
 
 
 class DataReader:
-    """Consumes message data from the input; at the end, delivers it and returns what follows."""
+    """Consumes message data from the input; at the end, delivers it and returns what follows.
+
+    Made by :func:`cmd_data`, it answers ``354`` and becomes the session's reader at once.
+    """
 
     __slots__ = ("buf", "dots", "proto", "refusal", "scan", "unstuffed")
 
@@ -77,6 +76,11 @@ class DataReader:
         self.dots = 0  # lines that began with a dot, so far (each loses it)
         self.unstuffed = False  # a removed dot was not followed by another
         self.refusal: Reply | None = None  # set once the data is being discarded
+        proto._reader = self.feed
+        proto._in_data = True
+        proto._data_started = proto._last_activity
+        proto._data_bytes = 0
+        proto._send(REPLY.START_DATA.line)
 
     def feed(self, data: bytes) -> bytes:
         """Take message data; at ``<CRLF>.<CRLF>`` deliver the message and return what follows."""
@@ -90,7 +94,8 @@ class DataReader:
             raw = bytes(data[:-3])
             if raw[:1] != b"." and raw.find(DOT_LINE) < 0:
                 proto._data_bytes = len(data)
-                self._end()
+                proto._reader = None  # (what _end does; nothing was held)
+                proto._in_data = False
                 proto._deliver(raw)
                 return b""
         n = len(data)
