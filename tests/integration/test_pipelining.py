@@ -127,7 +127,14 @@ class UnreadTransport(FakeTransport):
         self.queued = bytearray()
         self.most_queued = 0
         self.paused = False
+        self.reading = True
         self.progress = asyncio.Event()
+
+    def pause_reading(self) -> None:
+        self.reading = False
+
+    def resume_reading(self) -> None:
+        self.reading = True
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         self.queued += data
@@ -179,6 +186,49 @@ def test_a_client_that_does_not_read_gets_bounded_output_then_every_reply_in_ord
     received, most_queued = asyncio.run(main())
     assert received == b"220 localhost ESMTP mocksmtp\r\n" + OK * n
     assert most_queued <= 2 * HIGH_WATER, f"{most_queued} octets of replies queued for one client"
+
+
+def test_a_delayed_reply_does_not_resume_reading_for_a_client_that_does_not_read() -> None:
+    """A delayed (injected) reply that comes due while the client's unread replies are over the
+    high-water mark answers, but reading stays paused until the client reads; then every reply
+    comes, in order."""
+    help_line = REPLY.HELP.line
+    # Enough HELPs that the last batch written before the delay crosses the high-water mark.
+    n_help = HIGH_WATER // len(help_line) + 1
+    assert n_help % 64
+    assert (n_help // 64) * 64 * len(help_line) < HIGH_WATER
+    n_noop = 1000
+
+    async def main() -> tuple[bytes, list[bool]]:
+        from mocksmtp import MemoryStore
+        from mocksmtp.smtp.protocol import SMTPProtocol
+        from mocksmtp.smtp.state import EngineContext
+
+        ctx = EngineContext(SMTPOptions(), MemoryStore())
+        ctx.faults.add("helo", delay=0.01)
+        protocol = SMTPProtocol(ctx)
+        transport = UnreadTransport()
+        transport.protocol = protocol
+        protocol.connection_made(transport)
+        transport.progress.clear()
+        protocol.data_received(b"HELP\r\n" * n_help + b"HELO c\r\n" + b"NOOP\r\n" * n_noop)
+        reading = [transport.reading]  # paused: over the mark, and the HELO reply delayed
+        transport.progress.clear()
+        await asyncio.wait_for(transport.progress.wait(), 5)  # the delayed HELO reply
+        reading.append(transport.reading)  # still paused: nothing of it was read yet
+        received = bytearray()
+        while received.count(b"\r\n") < n_help + 2 + n_noop:
+            transport.progress.clear()
+            received += transport.read_all()
+            if received.count(b"\r\n") < n_help + 2 + n_noop:
+                await asyncio.wait_for(transport.progress.wait(), 5)
+        reading.append(transport.reading)
+        return bytes(received), reading
+
+    received, reading = asyncio.run(main())
+    assert reading == [False, False, True]
+    assert received == (b"220 localhost ESMTP mocksmtp\r\n" + help_line * n_help + b"250 localhost\r\n"
+                        + OK * n_noop)
 
 
 def test_other_clients_are_served_while_one_does_not_read(server: MockSMTPServer) -> None:

@@ -656,7 +656,7 @@ class SMTPProtocol(asyncio.Protocol):
         except Exception:
             self._internal_error()
             return
-        if not self._closed and not self._suspended:
+        if not self._closed and not self._input_held():  # unread replies: resume_writing will
             self._resume_input()
 
     def _suspend(self) -> None:
