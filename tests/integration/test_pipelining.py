@@ -262,11 +262,11 @@ def test_other_clients_are_served_while_one_does_not_read(server: MockSMTPServer
 
 def _queued_output(server: MockSMTPServer) -> list[int]:
     """Octets each session's transport holds unsent, read in the server's own loop."""
-    loop = server._loop
+    ctx = server._ctx  # the engine's shared state: its loop and its live sessions
+    loop = ctx.loop
     assert loop is not None
 
     async def sizes() -> list[int]:
-        return [p.transport.get_write_buffer_size() for p in server._ctx.protocols
-                if p.transport is not None]
+        return [p.transport.get_write_buffer_size() for p in ctx.protocols if p.transport is not None]
 
     return asyncio.run_coroutine_threadsafe(sizes(), loop).result(5)
