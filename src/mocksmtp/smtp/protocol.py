@@ -741,13 +741,13 @@ class SMTPProtocol(asyncio.Protocol):
         ``reply`` (or the ready-made ``line``; neither when a fault replied) is sent. While the
         server stops, ``421`` follows whatever the outcome and the session closes: nothing new
         is accepted."""
+        if reply is not None:
+            self._reply(reply)  # before the reset: what the reply ends is still there to see
+        elif line:
+            self._send(line)
         if self._held:
             self._release_data()
         self.envelope = Envelope()
-        if reply is not None:
-            self._reply(reply)
-        elif line:
-            self._send(line)
         if self.ctx.stopping and not self._closed:
             self._close_with(REPLY.SHUTTING_DOWN)
 
