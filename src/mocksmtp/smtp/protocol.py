@@ -293,7 +293,8 @@ class SMTPProtocol(asyncio.Protocol):
 
     def _close_with(self, reply: Reply) -> None:
         self._send(reply.line)
-        self._flush()
+        if self._out:  # batched replies go first (a lone QUIT's 221 is written already)
+            self._flush()
         self._close()
 
     def _close(self) -> None:
