@@ -59,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     limits.add_argument("--hostname", help="name in the greeting and EHLO reply (default: localhost)")
     limits.add_argument("--max-message-size", type=int, metavar="OCTETS",
                         help="largest message accepted, advertised in SIZE; 0 for no limit (default: 32 MiB)")
+    limits.add_argument("--max-pending-data", type=int, metavar="OCTETS",
+                        help="message data in flight across all sessions before a new DATA or BDAT gets "
+                             "452 4.3.1; 0 for no limit (default: 512 MiB)")
     limits.add_argument("--max-recipients", type=int, metavar="N", help="recipients per message (default: 1000)")
     limits.add_argument("--max-connections", type=int, metavar="N",
                         help="simultaneous connections (default: 1000)")
@@ -100,9 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
-    names = ("hostname", "max_message_size", "max_recipients", "max_connections", "idle_timeout", "strict",
-             "tls", "require_tls", "certfile", "keyfile", "require_auth", "max_auth_failures")
-    options = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    options = {name: getattr(args, name) for name in _OPTION_NAMES if getattr(args, name) is not None}
     if args.auth:
         options["auth"] = parse_auth(args.auth)
     return options
@@ -271,8 +272,10 @@ def _config_error(parser: argparse.ArgumentParser, error: ConfigError) -> int:
     return 2
 
 
-_OPTION_NAMES = ("hostname", "max_message_size", "max_recipients", "max_connections", "idle_timeout",
-                 "strict", "tls", "require_tls", "certfile", "keyfile", "require_auth", "max_auth_failures")
+# The server options the command line sets, by their Python names (--max-message-size is max_message_size).
+_OPTION_NAMES = ("hostname", "max_message_size", "max_pending_data", "max_recipients", "max_connections",
+                 "idle_timeout", "strict", "tls", "require_tls", "certfile", "keyfile", "require_auth",
+                 "max_auth_failures")
 
 
 @contextlib.contextmanager
@@ -338,6 +341,8 @@ class _EventHandler(logging.Handler):
 # Which option a refusal comes from, named in its line.
 _LIMITS = {
     REPLY.MESSAGE_TOO_BIG: "max_message_size",
+    REPLY.INSUFFICIENT_STORAGE: "max_pending_data",
+    REPLY.TOO_MANY_AUTH_FAILURES: "max_auth_failures",
     REPLY.TOO_MANY_RECIPIENTS: "max_recipients",
     REPLY.TOO_MANY_CONNECTIONS: "max_connections",
     REPLY.TOO_MANY_ERRORS: "max_bad_commands",

@@ -65,6 +65,12 @@ class SMTPOptions:
     """Name used in the greeting and the EHLO reply. Never looked up."""
     max_message_size: int = 32 * MiB
     """Largest message accepted, in octets; advertised in ``SIZE``. 0 means no limit."""
+    max_pending_data: int = 512 * MiB
+    """Message data all sessions together may hold while receiving, in octets; 0 means no
+    limit. Past it a new DATA or BDAT gets ``452 4.3.1``, and data that arrives beyond it is
+    discarded and its message refused with ``452 4.3.1`` at the end, unless it is the only
+    message in flight. The default holds 16 messages of the default maximum size, or 500
+    sessions sending 1 MiB each, where connections times size would allow 32 GiB."""
     max_recipients: int = 1000
     """Recipients accepted per transaction; the next one gets ``452 4.5.3``."""
     max_connections: int = 1000
@@ -110,7 +116,7 @@ class SMTPOptions:
                 raise ConfigError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if not isinstance(self.hostname, str) or not self.hostname or any(c.isspace() for c in self.hostname):
             raise ConfigError(f"hostname must be a non-empty name without spaces, got {self.hostname!r}")
-        for name in ("max_message_size", "max_recipients", "max_connections", "max_bad_commands",
+        for name in ("max_message_size", "max_pending_data", "max_recipients", "max_connections", "max_bad_commands",
                      "max_command_length", "backlog", "min_data_rate", "max_auth_failures"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
@@ -185,6 +191,7 @@ class ServerOptions(TypedDict, total=False):
 
     hostname: str
     max_message_size: int
+    max_pending_data: int
     max_recipients: int
     max_connections: int
     max_command_length: int

@@ -25,6 +25,7 @@ __all__ = ["Message"]
 AddressField = Literal["from", "to", "cc", "reply_to", "sender"]
 
 Peer = tuple[str, int]
+_NO_FLAGS: frozenset[str] = frozenset()
 
 
 class _MessageSlots:
@@ -32,6 +33,7 @@ class _MessageSlots:
 
     __slots__ = (
         "_cache",
+        "_engine_flags",
         "_received",
         "auth_user",
         "helo",
@@ -57,6 +59,7 @@ class Message(_MessageSlots):
     __slots__ = ()
 
     _cache: dict[str, Any]
+    _engine_flags: frozenset[str]  # flags the engine saw and raw cannot show
     _received: float | datetime  # time.time() until received_at is first read
     id: str
     """Identifier, unique within a server; the ``250 ... queued as <id>`` reply names it."""
@@ -103,6 +106,7 @@ class Message(_MessageSlots):
         s(self, "tls", tls)
         s(self, "auth_user", auth_user)
         s(self, "_cache", {})
+        s(self, "_engine_flags", _NO_FLAGS)
 
     def __setattr__(self, name: str, value: object) -> NoReturn:
         raise AttributeError(f"Message is immutable; cannot set {name!r}")
@@ -135,7 +139,8 @@ class Message(_MessageSlots):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_unpickle, (self.id, self.raw, self.mail_from, self.rcpt_tos, self.mail_options,
-                            self.peer, self.helo, self.received_at, self.tls, self.auth_user))
+                            self.peer, self.helo, self.received_at, self.tls, self.auth_user,
+                            self._engine_flags))
 
     @property
     def received_at(self) -> datetime:
@@ -165,13 +170,15 @@ class Message(_MessageSlots):
         """Protocol-level oddities found in :attr:`raw`, computed once.
 
         ``"bare_lf"`` (an LF not preceded by CR), ``"bare_cr"`` (a CR not followed by LF),
-        ``"long_line"`` (a line over 998 octets before its CRLF), ``"nul"`` (a NUL octet) and
-        ``"8bit"`` (an octet over 127).
+        ``"long_line"`` (a line over 998 octets before its CRLF), ``"nul"`` (a NUL octet),
+        ``"8bit"`` (an octet over 127), and from the engine ``"unstuffed_dot"`` (a data line
+        began with a dot that was not doubled: the client forgot to dot-stuff, and the dot was
+        removed as RFC 5321 4.5.2 says, so ``raw`` cannot show it).
         """
         try:
             return self._cache["flags"]  # type: ignore[no-any-return]
         except KeyError:
-            value = self._cache["flags"] = _protocol_flags(self.raw)
+            value = self._cache["flags"] = _protocol_flags(self.raw) | self._engine_flags
             return value
 
     # -- parsed views (one parse on first use; see mocksmtp.parsing) ---------------------------
@@ -325,10 +332,13 @@ class Message(_MessageSlots):
 
 def _unpickle(id: str, raw: bytes, mail_from: str, rcpt_tos: tuple[str, ...],
               mail_options: tuple[str, ...], peer: Peer, helo: str, received_at: datetime,
-              tls: str | None, auth_user: str | None) -> Message:
-    return Message(id=id, raw=raw, mail_from=mail_from, rcpt_tos=rcpt_tos,
-                   mail_options=mail_options, peer=peer, helo=helo, received_at=received_at,
-                   tls=tls, auth_user=auth_user)
+              tls: str | None, auth_user: str | None,
+              engine_flags: frozenset[str] = frozenset()) -> Message:
+    m = Message(id=id, raw=raw, mail_from=mail_from, rcpt_tos=rcpt_tos,
+                mail_options=mail_options, peer=peer, helo=helo, received_at=received_at,
+                tls=tls, auth_user=auth_user)
+    object.__setattr__(m, "_engine_flags", engine_flags)
+    return m
 
 
 class _UnsealedMessage(_MessageSlots):
@@ -339,7 +349,7 @@ class _UnsealedMessage(_MessageSlots):
 
 def _new_message(id: str, raw: bytes, mail_from: str, rcpt_tos: tuple[str, ...],
                  mail_options: tuple[str, ...], peer: Peer, helo: str, tls: str | None,
-                 auth_user: str | None) -> Message:
+                 auth_user: str | None, flags: frozenset[str] = frozenset()) -> Message:
     """The engine's way to make a :class:`Message`: once per accepted message, so it counts.
 
     ``Message.__init__`` must go through ``object.__setattr__`` for every field (its own
@@ -358,6 +368,7 @@ def _new_message(id: str, raw: bytes, mail_from: str, rcpt_tos: tuple[str, ...],
     m.tls = tls
     m.auth_user = auth_user
     m._cache = {}
+    m._engine_flags = flags  # what raw cannot show (see Message.flags)
     m.__class__ = Message
     return m  # type: ignore[no-any-return]
 

@@ -114,6 +114,21 @@ def test_data_after_bdat_is_503(server: MockSMTPServer) -> None:
     assert [m.raw for m in server.messages] == [b"fresh\r\n"]
 
 
+def test_data_after_a_failed_chunk_is_503_until_rset(make_server: MakeServer) -> None:
+    """After a refused chunk the transaction stays failed (RFC 3030 3): DATA gets 503 and
+    stores nothing; after RSET a new transaction works."""
+    server = make_server(max_message_size=10)
+    with RawClient(server.port) as c:
+        _envelope(c)
+        assert _bdat(c, b"x" * 11)[0] == 552
+        assert c.code("DATA") == 503
+        c.send(b"smuggled\r\n.\r\n")  # not data: two unknown commands
+        assert c.read_replies(2) == [500, 500]
+        assert c.code("RSET") == 250
+        assert c.send_message("a@example.com", ["b@example.com"], b"fresh\r\n", ehlo=False)[0] == 250
+    assert [m.raw for m in server.messages] == [b"fresh\r\n"]
+
+
 def test_bdat_without_mail_or_rcpt_is_503_and_chunk_is_consumed(server: MockSMTPServer) -> None:
     """BDAT without MAIL or RCPT gets 503, and its octets are read, never run as commands."""
     with RawClient(server.port) as c:
@@ -140,6 +155,18 @@ def test_malformed_bdat_is_501_and_closes(server: MockSMTPServer, command: str) 
         _envelope(c)
         assert _bdat(c, b"ok", last=True)[0] == 250
     assert [m.raw for m in server.messages] == [b"ok"]
+
+
+def test_a_chunk_size_with_many_leading_zeros_is_read_as_its_value(make_server: MakeServer) -> None:
+    """A chunk size of thousands of digits that are leading zeros is just its value (RFC 3030's
+    chunk-size is 1*DIGIT): the chunk is read and stored, nothing raises."""
+    server = make_server(max_command_length=10_000)
+    with RawClient(server.port) as c:
+        _envelope(c)
+        c.send(b"BDAT " + b"0" * 5000 + b"2 LAST\r\nok")
+        assert c.read_reply()[0] == 250
+    assert [m.raw for m in server.messages] == [b"ok"]
+    assert server.stats.errors == 0
 
 
 def test_size_limit_enforced_while_reading(make_server: MakeServer) -> None:

@@ -3,8 +3,10 @@ localhost:1025; an HTTP request on the SMTP port is closed at once and nothing o
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
-from tests.support import RawClient, assert_healthy
+from tests.support import RawClient, assert_healthy, codes_in, feed_engine, feed_streams
 
 from mocksmtp import MockSMTPServer
 
@@ -105,3 +107,36 @@ def test_a_browser_post_with_an_overlong_url_stores_nothing(server: MockSMTPServ
         c.try_send(request[700:])
         c.read_until_closed()
     assert_healthy(server, stored=0)
+
+
+# A request line longer than any command, and no Host: header after it (HTTP/1.0 needs none):
+# only the first word tells it is not SMTP.
+LONG_POST = (
+    b"POST /" + b"x" * 1500 + b" HTTP/1.1\r\nContent-Type: text/plain\r\n\r\n"
+    b"EHLO evil.example\r\nMAIL FROM:<attacker@evil.example>\r\nRCPT TO:<victim@example.com>\r\n"
+    b"DATA\r\nSubject: from a browser\r\n\r\nspam\r\n.\r\nQUIT\r\n"
+)
+
+
+@pytest.mark.parametrize("verb", [b"POST /", b"get /", b"CONNECT ", b"Host: ", b"User-Agent: "])
+def test_a_long_http_line_is_closed_however_the_bytes_are_segmented(verb: bytes) -> None:
+    """An HTTP request line or header too long for a command is recognised by its first word
+    at every split point (also while the rest of the line is being drained): no reply but the
+    greeting, nothing stored."""
+    request = verb + LONG_POST[len(b"POST /"):]
+    cuts = range(1, len(request))
+    results = asyncio.run(feed_streams([[request[:cut], request[cut:]] for cut in cuts]))
+    for cut, (out, stored) in zip(cuts, results, strict=True):
+        assert (codes_in(out), stored) == ([220], []), f"split at {cut}: {out!r}"
+
+
+def test_a_long_http_line_octet_by_octet_is_closed() -> None:
+    """The same request arriving one octet per read is closed before any reply."""
+    out, stored = feed_engine([LONG_POST[i : i + 1] for i in range(len(LONG_POST))])
+    assert (codes_in(out), stored) == ([220], [])
+
+
+def test_a_long_smtp_line_is_still_an_overlong_command() -> None:
+    """An overlong line whose first word is not HTTP is drained and answered 500 as before."""
+    out, stored = feed_engine([b"NOOP " + b"x" * 1500, b"\r\nNOOP\r\n"])
+    assert (codes_in(out), stored) == ([220, 500, 250], [])

@@ -56,7 +56,7 @@ def test_fake_end_of_data_never_makes_a_second_message(server: MockSMTPServer, f
     (m,) = server.messages
     assert m.mail_from == "legit@example.com"
     assert m.rcpt_tos == ("b@example.com",)
-    assert m.raw == (b"\r\n" + content + b"\r\n").replace(b"\r\n..", b"\r\n.")[2:]
+    assert m.raw == (b"\r\n" + content + b"\r\n").replace(b"\r\n.", b"\r\n")[2:]  # RFC 5321 4.5.2
     assert_healthy(server, stored=1)
     assert all(msg.mail_from != SMUGGLED for msg in server.messages)
 
@@ -65,7 +65,7 @@ def test_bare_lf_and_cr_in_data_are_stored_verbatim_and_flagged(server: MockSMTP
     """Bare LF and bare CR are never line terminators: stored as sent and flagged."""
     content = b"a\nb\rc\r\n.\n\r.\r\n"
     with RawClient(server.port) as c:
-        code, _ = c.send_message("a@example.com", ["b@example.com"], content)
+        code, _ = c.send_message("a@example.com", ["b@example.com"], stuff(content))
     assert code == 250
     (m,) = server.messages
     assert m.raw == content
@@ -93,6 +93,55 @@ def test_stuffed_dots_are_unstuffed(server: MockSMTPServer) -> None:
     (m,) = server.messages
     assert m.raw == content
     assert_healthy(server, stored=1)
+
+
+def test_a_leading_dot_is_removed_whatever_follows_it() -> None:
+    """RFC 5321 4.5.2: a line's leading dot is removed before any character, not only before a
+    second dot (aiosmtpd and Postfix do the same): `.foo` is stored as `foo`, `.` alone inside
+    the message (a `\\r\\n.\\r` not ending data) loses its dot too, on the first line as well."""
+    data = b".foo\r\nbar\r\n.baz\r\n..kept\r\n. space\r\n.\ttab\r\n"
+    head = b"EHLO c\r\nMAIL FROM:<a@x.example>\r\nRCPT TO:<b@x.example>\r\nDATA\r\n"
+    out, raws = feed_engine([head, data + b".\r\n"])
+    assert codes_in(out)[-1] == 250
+    assert raws == [b"foo\r\nbar\r\nbaz\r\n.kept\r\n space\r\n\ttab\r\n"]
+
+
+def test_an_unstuffed_leading_dot_is_flagged_on_the_message(server: MockSMTPServer) -> None:
+    """A removed dot that was not doubled means the client forgot to dot-stuff: the message has
+    the "unstuffed_dot" flag (and lists it in defects), so a test sees what a real server hides."""
+    with RawClient(server.port) as c:
+        assert c.send_message("a@example.com", ["b@example.com"], b"Subject: x\r\n\r\n.oops\r\n")[0] == 250
+        assert c.send_message("a@example.com", ["b@example.com"], b"Subject: y\r\n\r\n..fine\r\n",
+                              ehlo=False)[0] == 250
+    forgot, stuffed = server.messages
+    assert forgot.raw == b"Subject: x\r\n\r\noops\r\n"
+    assert "unstuffed_dot" in forgot.flags
+    assert "unstuffed_dot" in forgot.defects
+    assert stuffed.raw == b"Subject: y\r\n\r\n.fine\r\n"
+    assert "unstuffed_dot" not in stuffed.flags
+
+
+def test_the_unstuffed_dot_flag_survives_pickling(server: MockSMTPServer) -> None:
+    """The flag is part of the message, not of a cache: a pickled copy keeps it."""
+    import pickle
+
+    with RawClient(server.port) as c:
+        assert c.send_message("a@example.com", ["b@example.com"], b".oops\r\n")[0] == 250
+    (m,) = server.messages
+    assert "unstuffed_dot" in pickle.loads(pickle.dumps(m)).flags
+
+
+def test_bdat_content_is_never_unstuffed_or_flagged(server: MockSMTPServer) -> None:
+    """BDAT chunks are not dot-stuffed: leading dots are stored as sent and raise no flag."""
+    with RawClient(server.port) as c:
+        assert c.code("EHLO client.example") == 250
+        assert c.code("MAIL FROM:<a@example.com>") == 250
+        assert c.code("RCPT TO:<b@example.com>") == 250
+        c.send(b"BDAT 13 LAST\r\n.foo\r\n..bar\r\n")
+        assert c.read_reply()[0] == 250
+    (m,) = server.messages
+    assert m.raw == b".foo\r\n..bar\r\n"
+    assert "unstuffed_dot" not in m.flags
 
 
 def test_an_empty_message_is_stored_empty(server: MockSMTPServer) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
-from tests.support import RawClient, assert_healthy, codes_in, feed_engine, open_data
+from tests.support import FakeTransport, RawClient, assert_healthy, codes_in, feed_engine, open_data
 
 from mocksmtp import REPLY, MockSMTPServer, SMTPOptions
 
@@ -183,6 +186,30 @@ def test_declared_size_over_the_limit_is_552_at_mail(make_server: MakeServer) ->
     assert_healthy(server, stored=0)
 
 
+@pytest.mark.parametrize("digits", ["9" * 5000, "0" * 5000 + "1001"])
+def test_a_size_of_thousands_of_digits_is_552_and_the_session_continues(make_server: MakeServer,
+                                                                          digits: str) -> None:
+    """SIZE= with thousands of digits (a raised command limit lets them through) is over the
+    limit like any other: 552 at MAIL, no internal error, and the session goes on."""
+    server = make_server(max_message_size=1000, max_command_length=10_000)
+    with RawClient(server.port) as c:
+        assert c.code("EHLO client.example") == 250
+        assert c.code(f"MAIL FROM:<a@example.com> SIZE={digits}") == REPLY.MESSAGE_TOO_BIG.code
+        assert c.code(f"MAIL FROM:<a@example.com> SIZE={'0' * 5000}999") == 250
+        assert c.code("RSET") == 250
+    assert server.stats.errors == 0
+    assert_healthy(server, stored=0)
+
+
+def test_a_size_of_thousands_of_digits_is_accepted_without_a_limit(make_server: MakeServer) -> None:
+    """With max_message_size=0 any SIZE= is accepted, however long; nothing raises."""
+    server = make_server(max_message_size=0, max_command_length=10_000)
+    with RawClient(server.port) as c:
+        assert c.code("EHLO client.example") == 250
+        assert c.code(f"MAIL FROM:<a@example.com> SIZE={'7' * 5000}") == 250
+    assert server.stats.errors == 0
+
+
 def test_data_over_the_limit_is_552_after_the_real_end_of_data(make_server: MakeServer) -> None:
     """Undeclared oversize data gets 552 only after CRLF.CRLF; nothing stored; session usable."""
     server = make_server(max_message_size=1000)
@@ -287,3 +314,119 @@ def test_a_message_of_exactly_the_limit_is_accepted_whatever_the_segmentation(ta
                             SMTPOptions(max_message_size=limit))
     assert codes_in(out)[-1] == 250
     assert raws == [body]
+
+
+class _ScanCounter:
+    """Counts the octets the engine's buffers scan (find/count/replace), to check that the
+    work of the DATA path is linear in the octets received."""
+
+    scanned = 0
+
+    @classmethod
+    def bytearray_type(cls) -> type[bytearray]:
+        counter = cls
+
+        class CountingBytearray(bytearray):
+            def find(self, sub: Any, start: Any = 0, end: Any = None) -> int:  # type: ignore[override]
+                i = super().find(sub, start, *(() if end is None else (end,)))
+                counter.scanned += (i if i >= 0 else len(self)) - (start or 0)
+                return i
+
+            def count(self, *args: Any) -> int:  # type: ignore[override]
+                counter.scanned += len(self)
+                return super().count(*args)
+
+            def replace(self, *args: Any) -> bytearray:  # type: ignore[override]
+                counter.scanned += len(self)
+                return super().replace(*args)
+
+        return CountingBytearray
+
+
+@pytest.mark.parametrize("over", [False, True], ids=["fits", "over the limit"])
+def test_a_message_of_dot_lines_near_the_limit_costs_work_linear_in_its_size(
+        monkeypatch: pytest.MonkeyPatch, over: bool) -> None:
+    """Stuffed `..` lines arriving four octets per read, up to (or past) the size limit: the
+    engine scans each octet a bounded number of times (it counts stuffed dots as they arrive
+    instead of recounting the whole buffer on every read), and the outcome is exact."""
+    import mocksmtp.smtp.data
+    import mocksmtp.smtp.protocol
+
+    counting = _ScanCounter.bytearray_type()
+    for module in (mocksmtp.smtp.protocol, mocksmtp.smtp.data):
+        monkeypatch.setattr(module, "bytearray", counting, raising=False)
+    limit = 30_000
+    lines = limit // 3 + (10 if over else 0)  # each "..\r\n" stores 3 octets
+    reads = [b"..\r\n"] * lines
+    head = b"EHLO c\r\nMAIL FROM:<a@x.example>\r\nRCPT TO:<b@x.example>\r\nDATA\r\n"
+    _ScanCounter.scanned = 0
+    out, raws = feed_engine([head, *reads, b".\r\n"], SMTPOptions(max_message_size=limit))
+    received = 4 * lines
+    assert _ScanCounter.scanned <= 4 * received, f"{_ScanCounter.scanned} octets scanned for {received} received"
+    if over:
+        assert (codes_in(out)[-1], raws) == (REPLY.MESSAGE_TOO_BIG.code, [])
+    else:
+        assert (codes_in(out)[-1], raws) == (250, [b".\r\n" * lines])
+
+
+def test_a_message_alone_in_flight_is_never_refused_for_the_data_budget(make_server: MakeServer) -> None:
+    """max_pending_data below the message size: the only message in flight is still stored, so
+    the budget never makes a size limit unusable."""
+    server = make_server(max_pending_data=100)
+    with RawClient(server.port) as c:
+        body = b"y" * 998 + b"\r\n"
+        assert c.send_message("a@example.com", ["b@example.com"], body * 5)[0] == 250
+    assert [m.raw for m in server.messages] == [body * 5]
+    assert_healthy(server, stored=1)
+
+
+def test_a_refused_message_while_stopping_is_followed_by_421(make_server: MakeServer) -> None:
+    """stop() while a client sends an oversize message: after its 552 comes 421 and the close;
+    a transaction pipelined behind it is never started, let alone stored."""
+    server = make_server(max_message_size=100)
+    writer, idle = RawClient(server.port), RawClient(server.port)
+    try:
+        open_data(writer)
+        writer.send(b"x" * 200 + b"\r\n")
+        assert idle.code("EHLO client.example") == 250
+        stopper = threading.Thread(target=server.stop, kwargs={"timeout": 5})
+        stopper.start()
+        assert codes_in(idle.read_until_closed()) == [REPLY.SHUTTING_DOWN.code]  # shutdown has begun
+        writer.try_send(b".\r\nMAIL FROM:<late@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n"
+                        b"late\r\n.\r\n")
+        assert codes_in(writer.read_until_closed()) == [REPLY.MESSAGE_TOO_BIG.code, REPLY.SHUTTING_DOWN.code]
+        stopper.join(5)
+        assert not stopper.is_alive()
+    finally:
+        writer.close()
+        idle.close()
+    assert server.messages == []
+
+
+@pytest.mark.parametrize("stream", [
+    b"BDAT 200 LAST\r\n" + b"x" * 200,  # 552 on the last chunk
+    b"BDAT 5\r\nhello" + b"BDAT 200 LAST\r\n" + b"x" * 200,
+    b"DATA\r\n" + b"a\nb" + b"c" * 60 + b"\r\n.\r\n",  # strict: 550 for the bare LF
+], ids=["BDAT too big", "BDAT LAST after a chunk", "DATA strict"])
+def test_any_refusal_that_ends_a_transaction_while_stopping_is_followed_by_421(stream: bytes) -> None:
+    """Once stopping, every reply that ends a transaction (here a refusal) is followed by 421
+    and the close, so nothing new begins."""
+    async def main() -> tuple[bytes, bool]:
+        from mocksmtp import MemoryStore
+        from mocksmtp.smtp.protocol import SMTPProtocol
+        from mocksmtp.smtp.state import EngineContext
+
+        ctx = EngineContext(SMTPOptions(max_message_size=100, strict=True), MemoryStore())
+        protocol, transport = SMTPProtocol(ctx), FakeTransport()
+        protocol.connection_made(transport)
+        protocol.data_received(b"EHLO c\r\nMAIL FROM:<a@x.example>\r\nRCPT TO:<b@x.example>\r\n")
+        protocol.data_received(stream[:-50])  # in DATA or a chunk when the stop begins
+        ctx.stopping = True
+        protocol.shutdown()
+        protocol.data_received(stream[-50:] + b"MAIL FROM:<late@x.example>\r\n")
+        return transport.out, transport.closed
+
+    out, closed = asyncio.run(main())
+    assert codes_in(out)[-1] == REPLY.SHUTTING_DOWN.code
+    assert codes_in(out)[-2] in (REPLY.MESSAGE_TOO_BIG.code, REPLY.BARE_LINE_ENDING.code)
+    assert closed

@@ -82,7 +82,10 @@ def test_swaks_smuggling_attempt_makes_one_message(server: MockSMTPServer, tmp_p
     assert result.returncode == 0, result.stdout + result.stderr
     (m,) = server.messages
     assert m.mail_from == "sender@example.com"
-    assert m.raw == content
+    # --no-data-fixup leaves a line's leading dot unstuffed: the server removes it (RFC 5321
+    # 4.5.2) and flags the message.
+    assert m.raw == content.replace(b"\r\n.", b"\r\n")
+    assert ("unstuffed_dot" in m.flags) == (b"\r\n." in content)
     assert_healthy(server, stored=1)
     assert all(msg.mail_from != "smuggled@evil.example" for msg in server.messages)
 

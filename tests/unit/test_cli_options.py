@@ -49,6 +49,11 @@ def test_max_auth_failures_option() -> None:
     assert _options(args) == {"auth": "any", "max_auth_failures": 5}
 
 
+def test_max_pending_data_option() -> None:
+    """--max-pending-data OCTETS becomes the max_pending_data option (0: no limit)."""
+    assert _options(build_parser().parse_args(["--max-pending-data", "0"])) == {"max_pending_data": 0}
+
+
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int | str | None, str]:
     """main(argv): its exit status and what it wrote to stderr."""
     import io

@@ -14,22 +14,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .numbers import parse_count
 from .replies import REPLY, Reply
-from .state import Envelope
 
 if TYPE_CHECKING:
     from .protocol import SMTPProtocol
 
 __all__ = ["ChunkReader", "cmd_bdat"]
 
-_MAX_DIGITS = 18  # a size beyond 10**18 octets is not a size
-
-
 def cmd_bdat(proto: SMTPProtocol, arg: bytes) -> None:
     """``BDAT size [LAST]``: read the chunk, then answer for it."""
     parts = arg.split()
-    if (not 1 <= len(parts) <= 2 or not parts[0].isdigit() or len(parts[0]) > _MAX_DIGITS
-            or (len(parts) == 2 and parts[1].upper() != b"LAST")):
+    size = parse_count(parts[0]) if parts else None
+    if size is None or len(parts) > 2 or (len(parts) == 2 and parts[1].upper() != b"LAST"):
         # Without a size we cannot tell where the chunk ends: whatever follows could be read as
         # commands (a smuggling path), so the session ends here.
         proto._close_with(REPLY.BDAT_SYNTAX)
@@ -42,7 +39,9 @@ def cmd_bdat(proto: SMTPProtocol, arg: bytes) -> None:
         error = REPLY.NEED_RCPT
     elif env.chunks_failed:
         error = REPLY.BDAT_AFTER_FAILURE
-    reader = ChunkReader(proto, int(parts[0]), last=len(parts) == 2, error=error)
+    elif proto._budget_full():
+        error = REPLY.INSUFFICIENT_STORAGE
+    reader = ChunkReader(proto, size, last=len(parts) == 2, error=error)
     if error is None and env.chunks is None:
         env.chunks = bytearray()
     proto._data_started = proto._last_activity
@@ -76,21 +75,29 @@ class ChunkReader:
             if self.error is None and chunks is not None:
                 limit = proto.ctx.options.max_message_size
                 if limit and len(chunks) + take > limit:
-                    self.error = REPLY.MESSAGE_TOO_BIG
-                    proto.envelope.chunks = bytearray()
+                    self._discard(REPLY.MESSAGE_TOO_BIG)
                 else:
                     chunks += data[:take] if take < len(data) else data
+                    proto._hold(take)
+                    if proto._budget_exceeded():
+                        self._discard(REPLY.INSUFFICIENT_STORAGE)
         if self.remaining:
             return b""
         proto._reader = None
         self._done()
         return data[take:] if take < len(data) else b""
 
+    def _discard(self, error: Reply) -> None:
+        """Refuse the chunk with ``error`` at its end; what was received is dropped now."""
+        self.error = error
+        self.proto.envelope.chunks = bytearray()
+        self.proto._release_data()
+
     def _done(self) -> None:
         proto = self.proto
         env = proto.envelope
         if self.error is not None:
-            if self.error is REPLY.MESSAGE_TOO_BIG:
+            if self.error is REPLY.MESSAGE_TOO_BIG or self.error is REPLY.INSUFFICIENT_STORAGE:
                 proto.ctx.stats.rejected_messages += 1
             self._fail(self.error)
             return
@@ -108,7 +115,7 @@ class ChunkReader:
             proto._send(REPLY.CHUNK_OK.with_text(f"{self.size} octets received").line)
             return
         raw = bytes(env.chunks) if env.chunks is not None else b""
-        proto._deliver(raw, False, binary=env.binarymime)
+        proto._deliver(raw, binary=env.binarymime)
 
     def _failed_by_fault(self) -> None:
         self.proto.ctx.stats.rejected_messages += self.last
@@ -125,5 +132,6 @@ class ChunkReader:
         env = proto.envelope
         env.chunks_failed = True
         env.chunks = None
+        proto._release_data()
         if self.last:
-            proto.envelope = Envelope()
+            proto._end_transaction(None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable, Sequence
 from typing import ClassVar, cast
 
@@ -17,18 +18,30 @@ from ..message import _new_message, _protocol_flags
 from .address import SIMPLE_FROM, SIMPLE_TO, PathError, parse_path_argument, validate_path
 from .auth import AUTH_LINE_LIMIT, AUTH_RESPONSE_LIMIT, cmd_auth
 from .chunking import cmd_bdat
+from .data import cmd_data
 from .faults import Fault
+from .numbers import fits_in
 from .replies import REPLY, Reply
 from .starttls import cmd_starttls, start_handshake
 from .state import EngineContext, Envelope, Session
 
 __all__ = ["BufferedSMTPProtocol", "SMTPProtocol", "protocol_class"]
 
-_STUFFED = b"\r\n.."
 # First words that mean a web client reached the SMTP port (cross-protocol attacks):
 # the connection is dropped at once and nothing of it is ever stored.
 _FORBIDDEN = frozenset({b"GET", b"POST", b"PUT", b"HEAD", b"DELETE", b"OPTIONS", b"PATCH",
                         b"CONNECT", b"HOST:", b"USER-AGENT:"})
+_FIRST_WORD = 12  # octets that hold any word of _FORBIDDEN and the space after it
+
+
+def _is_forbidden(start: bytes | bytearray) -> bool:
+    """Whether a line that begins with ``start`` (its first :data:`_FIRST_WORD` octets, or all
+    of it) is an HTTP request line or header: the first word decides, whatever follows."""
+    return bytes(start[:_FIRST_WORD]).split(b" ", 1)[0].upper() in _FORBIDDEN
+
+
+_TLS_RECORD = 0x16  # the first octet of a TLS handshake record (a ClientHello)
+_FLUSH_EVERY = 64  # replies batched from one read before they are written
 _MAIL_ALLOWANCE = 128  # room for ESMTP parameters on MAIL/RCPT beyond the command limit
 _COUNTS_AS_ERROR = range(500, 504)  # replies that count toward max_bad_commands
 # Refused commands and injected faults, with the reply, peer and envelope in the record's
@@ -49,24 +62,23 @@ class SMTPProtocol(asyncio.Protocol):
     # Per-session state that starts the same for every session: class attributes, so that a
     # new connection (thousands a second under load) assigns only what differs.
     transport: asyncio.Transport | None = None
-    _in_data = False
-    _data_oversize = False
-    _data_scan = 0
-    _data_dotted = False
+    _in_data = False  # the current reader is a DataReader (see data.py)
     _data_started = 0.0
     _data_bytes = 0
+    _held = 0  # octets of message data this session counts in ctx.pending_data
     _draining = False
     _closed = False
     _bad_commands = 0
     _last_activity = 0.0
     _timer: asyncio.TimerHandle | None = None
     # Hooks for the extensions (STARTTLS, AUTH, BDAT) and injected faults:
-    _reader: Callable[[bytes], bytes] | None = None  # takes raw input (a BDAT chunk)
+    _reader: Callable[[bytes], bytes] | None = None  # takes raw input (DATA, a BDAT chunk)
     _line_hook: Callable[[bytes], None] | None = None  # takes lines (AUTH responses)
     _suspended = False  # input is held (a delayed reply) or dropped (TLS handshake)
     _discard_input = False
     _tls_task: asyncio.Task[None] | None = None
     _lost = False
+    _write_paused = False  # the client is not reading its replies (pause_writing)
     _batching = False  # replies are collected in _out (while one read is handled) to write once
 
     def __init__(self, ctx: EngineContext) -> None:
@@ -80,7 +92,6 @@ class SMTPProtocol(asyncio.Protocol):
         self._clock: Callable[[], float] = ctx.clock
         self._buf = bytearray()
         self._out: list[bytes] = []
-        self._data = bytearray()
         options = ctx.options
         self._must_tls = options.require_tls
         self._line_limit = options.max_command_length
@@ -159,27 +170,45 @@ class SMTPProtocol(asyncio.Protocol):
         ctx.stats.active_connections = len(ctx.protocols)
         if not ctx.protocols and ctx.on_idle is not None:
             ctx.on_idle()
-        self._data = bytearray()  # a transaction cut off in DATA leaves nothing behind
+        self._reader = None  # a transaction cut off in DATA leaves nothing behind
+        if self._held:
+            self._release_data()
         self._buf = bytearray()
         if ctx.logger.isEnabledFor(logging.INFO):
             ctx.logger.info("%s disconnected", self._peer_text())
 
     def pause_writing(self) -> None:
-        # The client sends faster than it reads our replies: stop reading until it catches up.
+        """The transport holds more than its high-water mark of our replies (the client sends
+        faster than it reads them): stop reading, and stop handling commands already read."""
+        self._write_paused = True
         if self.transport is not None:
             self.transport.pause_reading()
 
     def resume_writing(self) -> None:
-        if self.transport is not None and not self._closed and not self._suspended:
-            self.transport.resume_reading()
+        """The replies have drained below the low-water mark: handle what was held, then read
+        again (from the loop, not from inside the transport's write path)."""
+        self._write_paused = False
+        if not self._closed:
+            self._loop.call_soon(self._drained)
+
+    def _drained(self) -> None:
+        if not self._closed and not self._input_held():
+            self._resume_input()
+
+    def _input_held(self) -> bool:
+        """Whether input is held rather than handled: a delayed reply or a TLS handshake
+        (``_suspended``), or a client that does not read its replies (``_write_paused``)."""
+        return self._suspended or self._write_paused
 
     def data_received(self, data: bytes) -> None:
-        # The usual read: exactly one whole command line, and nothing held or pending. It goes
-        # straight to _command; everything else takes the general way through _receive.
+        # The usual read: exactly one whole command line, with no reader, no partial line, no
+        # overlong line being drained, and nothing held. It goes straight to _command; every
+        # other read takes the general way through _receive, which checks the same things.
+        # (_input_held() is spelled out: a call here costs 1% of a whole session.)
         n = len(data)
-        if (n > 1 and data[-1] == 0x0A and not self._in_data and data.find(b"\n") == n - 1
-                and data[0] != 0x16 and not self._buf and not self._closed
-                and not self._suspended and not self._draining and self._reader is None):
+        if (n > 1 and data[-1] == 0x0A and self._reader is None and data.find(b"\n") == n - 1
+                and data[0] != _TLS_RECORD and not self._buf and not self._draining
+                and not self._closed and not (self._suspended or self._write_paused)):
             try:  # replies are written as they are made: nothing is batched here
                 self._command(data[:-2] if data[-2] == 0x0D else data[:-1])
             except Exception:
@@ -190,7 +219,7 @@ class SMTPProtocol(asyncio.Protocol):
     def _receive(self, data: bytes) -> None:
         if self._closed:
             return
-        if self._suspended:
+        if self._suspended or self._write_paused:  # _input_held(), without the call
             if not self._discard_input:
                 self._buf += data
             return
@@ -198,15 +227,11 @@ class SMTPProtocol(asyncio.Protocol):
         batching, self._batching = self._batching, True
         try:
             while True:
-                if self._reader is not None:
-                    data = self._reader(data)
-                elif self._in_data:
-                    data = self._feed_data(data)
-                else:
-                    data = self._feed_commands(data)
+                reader = self._reader
+                data = self._feed_commands(data) if reader is None else reader(data)
                 if not data or self._closed:
                     break
-                if self._suspended:  # a reply is delayed: hold what follows until it is sent
+                if self._suspended or self._write_paused:  # _input_held(): hold what follows
                     if not self._discard_input:
                         self._buf += data
                     break
@@ -314,7 +339,8 @@ class SMTPProtocol(asyncio.Protocol):
         if reply.code >= 400:
             self._refused(reply)
         self._send(reply.line)
-        self._flush()
+        if self._out:  # batched replies go first (a lone QUIT's 221 is written already)
+            self._flush()
         self._close()
 
     def _close(self) -> None:
@@ -381,15 +407,10 @@ class SMTPProtocol(asyncio.Protocol):
             if self._closed or not data:
                 return b""
         buf = self._buf
-        if data and data[0] == 0x16 and not buf and self.session.tls is None:
+        if data and data[0] == _TLS_RECORD and not buf and self.session.tls is None:
             # A TLS ClientHello on a plain connection: it would wait for a reply forever.
             self._close_with(REPLY.TLS_ON_PLAIN_PORT)
             return b""
-        if not buf and data:
-            nl = data.find(b"\n")
-            if nl == len(data) - 1:  # the usual read: exactly one whole command line
-                self._command(data[: nl - 1] if nl and data[nl - 1] == 0x0D else data[:nl])
-                return b""
         src: bytes | bytearray
         if buf:  # a partial line is pending: append to it
             buf += data
@@ -397,10 +418,14 @@ class SMTPProtocol(asyncio.Protocol):
         else:  # the usual case: scan the read itself, and keep only a partial last line
             src = data
         pos = 0
-        while not self._closed and not self._suspended:
+        out = self._out
+        while not self._closed and not (self._suspended or self._write_paused):  # _input_held()
             nl = src.find(b"\n", pos)
             if nl < 0:
                 if len(src) - pos > self._buffer_limit and len(src) - pos > self._partial_limit(src, pos):
+                    if _is_forbidden(src[pos : pos + _FIRST_WORD]):
+                        self._not_smtp(bytes(src[pos : pos + _FIRST_WORD]))
+                        return b""
                     self._draining = True
                     self._line_hook = None  # an AUTH response that long ends the exchange
                     buf.clear()
@@ -410,10 +435,14 @@ class SMTPProtocol(asyncio.Protocol):
             line = bytes(src[pos:end])
             pos = nl + 1
             self._command(line)
-            if self._in_data or self._reader is not None:
+            if self._reader is not None:
                 rest = bytes(src[pos:])
                 buf.clear()
                 return rest
+            if len(out) >= _FLUSH_EVERY:
+                # Pipelined replies go out every so often, so that a client that does not read
+                # them fills the transport's buffer (pause_writing) long before our memory.
+                self._flush()
         if src is buf:
             del buf[:pos]
         elif pos < len(src) and not self._discard_input:  # STARTTLS drops pipelined plaintext
@@ -437,11 +466,7 @@ class SMTPProtocol(asyncio.Protocol):
             handler = self._handlers.get(verb)
         if handler is None:
             if verb in _FORBIDDEN:
-                ctx.logger.info("%s sent %r: not SMTP (a web client?); closing",
-                                self._peer_text(), verb.decode("latin-1"))
-                self.ctx.stats.rejected_commands += 1
-                self._flush()
-                self._close()
+                self._not_smtp(verb)
             elif not line:
                 self._reply(REPLY.SYNTAX_ERROR)
             elif b"\x00" in line:
@@ -474,13 +499,23 @@ class SMTPProtocol(asyncio.Protocol):
             return AUTH_LINE_LIMIT
         return self._buffer_limit
 
+    def _not_smtp(self, line: bytes) -> None:
+        """A web client reached the SMTP port: close at once, with no reply."""
+        self.ctx.logger.info("%s sent %r: not SMTP (a web client?); closing", self._peer_text(),
+                             line.split(b" ", 1)[0].decode("latin-1"))
+        self.ctx.stats.rejected_commands += 1
+        self._flush()
+        self._close()
+
     def _reset_transaction(self) -> None:
         if self.envelope.mail_from is not None or self.envelope.rcpt_tos:
+            if self._held:
+                self._release_data()
             self.envelope = Envelope()
 
     def _cmd_ehlo(self, arg: bytes) -> None:
         name = arg.strip()
-        if not name or _has_control(name):
+        if not name or _has_control(name) is not None:
             self._reply(REPLY.EHLO_SYNTAX)
             return
         if self.ctx.faults.armed and self._fault("helo", (name.decode("utf-8", "replace"),),
@@ -491,12 +526,13 @@ class SMTPProtocol(asyncio.Protocol):
     def _cmd_ehlo_accept(self, name: bytes) -> None:
         self.session.helo = name.decode("utf-8", "replace")
         self.session.esmtp = True
-        self._reset_transaction()
+        if self.envelope.mail_from is not None:  # (no call for the usual fresh envelope)
+            self._reset_transaction()
         self._send(self.ctx.ehlo_reply(self.session))
 
     def _cmd_helo(self, arg: bytes) -> None:
         name = arg.strip()
-        if not name or _has_control(name):
+        if not name or _has_control(name) is not None:
             self._reply(REPLY.HELO_SYNTAX)
             return
         if self.ctx.faults.armed and self._fault("helo", (name.decode("utf-8", "replace"),),
@@ -507,7 +543,8 @@ class SMTPProtocol(asyncio.Protocol):
     def _cmd_helo_accept(self, name: bytes) -> None:
         self.session.helo = name.decode("utf-8", "replace")
         self.session.esmtp = False
-        self._reset_transaction()
+        if self.envelope.mail_from is not None:  # (no call for the usual fresh envelope)
+            self._reset_transaction()
         self._send(self.ctx.helo_reply)
 
     def _cmd_mail(self, arg: bytes) -> None:
@@ -561,7 +598,7 @@ class SMTPProtocol(asyncio.Protocol):
             if key == "SIZE":
                 if not value.isdigit() or not value.isascii():
                     raise PathError(REPLY.BAD_PARAMETER_VALUE)
-                if max_size and int(value) > max_size:
+                if max_size and not fits_in(value, max_size):
                     raise PathError(REPLY.MESSAGE_TOO_BIG)
             elif key == "BODY":
                 if value.upper() not in ("7BIT", "8BITMIME", "BINARYMIME"):
@@ -602,30 +639,6 @@ class SMTPProtocol(asyncio.Protocol):
     def _cmd_rcpt_accept(self, address: str) -> None:
         self.envelope.rcpt_tos.append(address)
         self._send(REPLY.RECIPIENT_OK.line)
-
-    def _cmd_data(self, arg: bytes) -> None:
-        if arg.strip():
-            self._reply(REPLY.NO_ARGUMENTS)
-        elif self.envelope.mail_from is None:
-            self._reply(REPLY.NEED_MAIL)
-        elif not self.envelope.rcpt_tos:
-            self._reply(REPLY.NEED_RCPT)
-        elif self.envelope.chunks is not None or self.envelope.binarymime:
-            self._reply(REPLY.DATA_AFTER_BDAT)
-        elif self.ctx.faults.armed and self._fault("data", self._envelope_subjects(), self._cmd_data_accept):
-            pass
-        else:
-            self._cmd_data_accept()
-
-    def _cmd_data_accept(self) -> None:
-        self._in_data = True
-        self._data = bytearray(b"\r\n")  # a virtual CRLF, so a first-line "." is found too
-        self._data_scan = 0  # where _feed_data resumes looking for CRLF "."
-        self._data_dotted = False  # whether a line other than the last began with "."
-        self._data_oversize = False
-        self._data_started = self._last_activity
-        self._data_bytes = 0
-        self._send(REPLY.START_DATA.line)
 
     def _cmd_rset(self, arg: bytes) -> None:
         if arg.strip():
@@ -706,7 +719,7 @@ class SMTPProtocol(asyncio.Protocol):
         except Exception:
             self._internal_error()
             return
-        if not self._closed and not self._suspended:
+        if not self._closed and not self._input_held():  # unread replies: resume_writing will
             self._resume_input()
 
     def _suspend(self) -> None:
@@ -722,100 +735,44 @@ class SMTPProtocol(asyncio.Protocol):
         self._buf.clear()
         self._receive(pending)
 
-    # -- data phase -------------------------------------------------------------------------
+    # -- delivery: the one way a message (DATA or BDAT) goes into the store -----------------
 
-    def _feed_data(self, data: bytes) -> bytes:
-        """Append message data; at CRLF.CRLF finish the message and return what follows."""
-        buf = self._data
-        if len(buf) == 2 and data[-5:] == b"\r\n.\r\n":
-            # The usual case: the whole message in one read, right after DATA's 354. Unless
-            # another line begins with "." (stuffed, or an earlier end), the message is this
-            # read less the final ".\r\n": one copy (from the read buffer on asyncio's loop),
-            # no appending, one scan.
-            raw = bytes(data[:-3])
-            if raw[:1] != b"." and raw.find(b"\r\n.") < 0:
-                self._in_data = False
-                self._data_bytes = len(data)
-                self._last_activity = self._clock()
-                self._deliver(raw, False)
-                return b""
-        buf += data
-        self._data_bytes += len(data)
-        self._last_activity = self._clock()
-        # One pass over the data finds the end (CRLF "." CRLF) and notes whether any other line
-        # begins with "." (only then does _finish_message look for dot-stuffing).
-        pos = self._data_scan
-        end = -1
-        while True:
-            i = buf.find(b"\r\n.", pos)
-            if i < 0:
-                pos = max(pos, len(buf) - 2)  # a CRLF may be split between two reads
-                break
-            if i + 5 > len(buf):  # what follows the "." has not arrived yet
-                pos = i
-                break
-            if buf[i + 3] == 0x0D and buf[i + 4] == 0x0A:
-                end = i
-                break
-            self._data_dotted = True
-            pos = i + 3
-        self._data_scan = pos
-        if end < 0:
-            limit = self.ctx.options.max_message_size
-            # Content so far is at least len(buf) less the virtual CRLF (2), the stuffed dots,
-            # and the ".\r" that may begin the end marker (2): only that much is sure to count.
-            if limit and len(buf) - 4 > limit:
-                if not self._data_oversize and len(buf) - 4 - buf.count(_STUFFED) > limit:
-                    self._data_oversize = True
-                if self._data_oversize:
-                    del buf[:-4]  # keep only what may begin the end-of-data marker
-                    self._data_scan = 0
-            return b""
-        rest = bytes(buf[end + 5 :])
-        self._in_data = False
-        self._finish_message(buf, end + 2)
-        return rest
-
-    def _finish_message(self, buf: bytearray, end: int) -> None:
-        """Store ``buf[2:end]`` (unstuffed) and reply; ``buf`` starts with the virtual CRLF."""
-        self._data = bytearray()
-        if self._data_oversize:
-            raw = b""
-        elif self._data_dotted and buf.find(_STUFFED, 0, end) >= 0:
-            raw = bytes(buf[:end].replace(_STUFFED, b"\r\n.")[2:])
-        else:
-            with memoryview(buf) as view:
-                raw = bytes(view[2:end])
-        self._deliver(raw, self._data_oversize)
-
-    def _deliver(self, raw: bytes, oversize: bool, *, binary: bool = False) -> None:
-        """Check ``raw`` against the limits; store it and reply 250, or reply why not."""
+    def _deliver(self, raw: bytes, *, refusal: Reply | None = None, binary: bool = False,
+                 flags: frozenset[str] = frozenset()) -> None:
+        """End the transaction with ``raw`` (the whole content): check it against the limits
+        and strict mode, apply a ``"message"`` fault, store it and reply 250 naming it; or reply
+        why not (``refusal`` when the reader already knows). See :meth:`_end_transaction`."""
         opts = self.ctx.options
-        stats = self.ctx.stats
-        reply: Reply | None = None
-        if oversize or (opts.max_message_size and len(raw) > opts.max_message_size):
-            reply = REPLY.MESSAGE_TOO_BIG
-        elif opts.strict and not binary:
-            flags = _protocol_flags(raw)
-            if "long_line" in flags:
-                reply = REPLY.DATA_LINE_TOO_LONG
-            elif "bare_lf" in flags or "bare_cr" in flags:
-                reply = REPLY.BARE_LINE_ENDING
-        if reply is not None:
-            stats.rejected_messages += 1
-            self._reply(reply)  # first: the refusal is logged with its envelope
-            self._reset_transaction()
+        if refusal is None and (opts.strict or (opts.max_message_size and len(raw) > opts.max_message_size)):
+            refusal = self._refusal(raw, binary)
+        if refusal is not None:
+            self.ctx.stats.rejected_messages += 1
+            self._end_transaction(refusal)
             return
         if self.ctx.faults.armed and self._fault("message", self._envelope_subjects(),
-                                           lambda: self._store(raw), self._message_refused):
+                                                 lambda: self._store(raw, flags), self._message_refused):
             return
-        self._store(raw)
+        self._store(raw, flags)
+
+    def _refusal(self, raw: bytes, binary: bool) -> Reply | None:
+        """Why the content ``raw`` may not be stored (size, strict mode), if it may not."""
+        opts = self.ctx.options
+        if opts.max_message_size and len(raw) > opts.max_message_size:
+            return REPLY.MESSAGE_TOO_BIG
+        if opts.strict and not binary:
+            found = _protocol_flags(raw)
+            if "long_line" in found:
+                return REPLY.DATA_LINE_TOO_LONG
+            if "bare_lf" in found or "bare_cr" in found:
+                return REPLY.BARE_LINE_ENDING
+        return None
 
     def _message_refused(self) -> None:
+        """After a ``"message"`` fault's reply: the transaction ends without a message."""
         self.ctx.stats.rejected_messages += 1
-        self.envelope = Envelope()
+        self._end_transaction(None)
 
-    def _store(self, raw: bytes) -> None:
+    def _store(self, raw: bytes, flags: frozenset[str]) -> None:
         """Put the message in the store, then reply 250 naming it (451 if the store fails)."""
         stats = self.ctx.stats
         session, env = self.session, self.envelope
@@ -824,27 +781,66 @@ class SMTPProtocol(asyncio.Protocol):
         try:
             message = _new_message(store.new_id(), raw, env.mail_from, tuple(env.rcpt_tos),
                                    tuple(env.mail_options), session.peer, session.helo or "",
-                                   session.tls, session.auth_user)
+                                   session.tls, session.auth_user, flags)
             store.add(message)
         except Exception:
             stats.errors += 1
             stats.rejected_messages += 1
             self.ctx.logger.exception("store failed to add a message from %s", self._peer_text())
-            self._reply(REPLY.LOCAL_ERROR)
-            self.envelope = Envelope()
+            self._end_transaction(REPLY.LOCAL_ERROR)
             return
         stats.messages += 1
         stats.bytes += len(raw)
-        self.envelope = Envelope()
-        self._send(f"250 2.0.0 Ok: queued as {message.id}\r\n".encode())
         logger = self.ctx.logger
         if logger.isEnabledFor(logging.INFO):  # not joining the recipients for nothing
             logger.info(
                 "message %s from <%s> to %s, %d bytes", message.id, message.mail_from,
                 ", ".join(f"<{r}>" for r in message.rcpt_tos), len(raw),
             )
-        if self.ctx.stopping:
+        self._end_transaction(None, f"250 2.0.0 Ok: queued as {message.id}\r\n".encode())
+
+    def _end_transaction(self, reply: Reply | None, line: bytes = b"") -> None:
+        """The transaction is over: its data no longer counts, the envelope starts afresh, and
+        ``reply`` (or the ready-made ``line``; neither when a fault replied) is sent. While the
+        server stops, ``421`` follows whatever the outcome and the session closes: nothing new
+        is accepted."""
+        if reply is not None:
+            self._reply(reply)  # before the reset: what the reply ends is still there to see
+        elif line:
+            self._send(line)
+        if self._held:
+            self._release_data()
+        self.envelope = Envelope()
+        if self.ctx.stopping and not self._closed:
             self._close_with(REPLY.SHUTTING_DOWN)
+
+    # -- the server's budget for message data in flight (max_pending_data) ---------------
+
+    def _budget_full(self) -> bool:
+        """Whether a new DATA or BDAT is refused (452): the other sessions' message data in
+        flight has reached ``max_pending_data`` (a BDAT transaction's own chunks never stop
+        it from going on)."""
+        budget = self.ctx.options.max_pending_data
+        return bool(budget) and self.ctx.pending_data - self._held >= budget
+
+    def _budget_exceeded(self) -> bool:
+        """Whether this session's data in flight must be discarded (452 at its end): the
+        server is past ``max_pending_data`` and others hold data too (a message that is the
+        only one in flight is never refused for the budget, so any size limit stays usable)."""
+        budget = self.ctx.options.max_pending_data
+        pending = self.ctx.pending_data
+        return bool(budget) and pending > budget and pending > self._held
+
+    def _hold(self, n: int) -> None:
+        """``n`` more octets of this session's message data are in memory."""
+        self._held += n
+        self.ctx.pending_data += n
+
+    def _release_data(self) -> None:
+        """This session's message data no longer counts (stored, refused, discarded, gone)."""
+        if self._held:
+            self.ctx.pending_data -= self._held
+            self._held = 0
 
 
 def _arm_sweeper(ctx: EngineContext, loop: asyncio.AbstractEventLoop) -> None:
@@ -882,7 +878,7 @@ class BufferedSMTPProtocol(SMTPProtocol, asyncio.BufferedProtocol):
         return self.ctx.read_buffer
 
     def buffer_updated(self, nbytes: int) -> None:
-        # Message data is copied from the read buffer into the message once (by _feed_data);
+        # Message data is copied from the read buffer into the message once (by DataReader);
         # commands get bytes of their own. Nothing keeps a view of the read buffer.
         view = self.ctx.read_buffer[:nbytes]
         self.data_received(view if self._in_data else bytes(view))  # type: ignore[arg-type]
@@ -905,13 +901,10 @@ def _unsent(transport: asyncio.WriteTransport) -> int:
         return 0
 
 
-_CONTROLS = bytes(range(0x20)) + b"\x7f"
-
-
-def _has_control(name: bytes) -> bool:
-    """Whether a HELO/EHLO name holds a control octet (a CR or tab must never reach
-    ``Message.helo``, which later layers may put in a header or a page)."""
-    return len(name.translate(None, _CONTROLS)) != len(name)
+_has_control = re.compile(rb"[\x00-\x1f\x7f]").search
+"""Whether a HELO/EHLO name holds a control octet (a match, else ``None``): a CR or tab must
+never reach ``Message.helo``, which later layers may put in a header or a page. (A compiled
+pattern's own method: no Python call per HELO.)"""
 
 
 def _loggable(line: bytes) -> str:
@@ -928,7 +921,7 @@ SMTPProtocol._handlers = {
     b"HELO": SMTPProtocol._cmd_helo,
     b"MAIL": SMTPProtocol._cmd_mail,
     b"RCPT": SMTPProtocol._cmd_rcpt,
-    b"DATA": SMTPProtocol._cmd_data,
+    b"DATA": cmd_data,
     b"RSET": SMTPProtocol._cmd_rset,
     b"NOOP": SMTPProtocol._cmd_noop,
     b"QUIT": SMTPProtocol._cmd_quit,

@@ -63,6 +63,8 @@ class REPLY:
     DATA_TOO_SLOW = Reply(421, "4.4.2", "Data too slow, closing connection")
     LOCAL_ERROR = Reply(451, "4.3.0", "Local error in processing; message not stored")
     TOO_MANY_RECIPIENTS = Reply(452, "4.5.3", "Too many recipients")
+    INSUFFICIENT_STORAGE = Reply(452, "4.3.1", "Insufficient system storage: too much mail in "
+                                               "flight; try again later")
     # 5xx
     TLS_ON_PLAIN_PORT = Reply(500, "5.5.2", "TLS handshake on a plain SMTP connection; use STARTTLS")
     UNRECOGNIZED = Reply(500, "5.5.2", "Command unrecognized")

@@ -108,7 +108,7 @@ class EngineContext:
     """What every connection of one server shares: options, store, stats, live sessions."""
 
     __slots__ = ("_ehlo", "_ehlo_tls", "clock", "debug", "faults", "greeting", "helo_reply",
-                 "logger", "loop", "on_idle", "options", "protocols", "read_buffer", "stats",
+                 "logger", "loop", "on_idle", "options", "pending_data", "protocols", "read_buffer", "stats",
                  "stopping", "store", "sweeper", "tls")
 
     def __init__(self, options: SMTPOptions, store: MessageStore, *, debug: bool = False,
@@ -125,6 +125,8 @@ class EngineContext:
         self.store = store
         self.stats = Stats()
         self.protocols: set[SMTPProtocol] = set()
+        self.pending_data = 0
+        """Octets of message data the sessions hold while receiving (``max_pending_data``)."""
         self.stopping = False
         self.on_idle: Callable[[], object] | None = None
         """Called when the last session closes (the listener waits on it while stopping)."""
