@@ -1,7 +1,8 @@
 """Parsing a received message once: MIME structure, bodies, attachments, links, defects.
 
 :func:`parse` never raises for bad input. It uses :mod:`email` with the modern
-``email.policy.default``; where that parser gives up or would take too long, it falls back
+``email.policy.default``, in a parser that reads what real mail sends and ``email`` does not
+(obsolete header syntax). Where that parser gives up or would take too long, it falls back
 (headers only, a lenient decoder) and says so in :attr:`Parsed.defects`. Limits: a message
 with more than :data:`MAX_PARTS` MIME boundary lines or nested more than :data:`MAX_DEPTH`
 deep is parsed for its headers only (CPython needs about 14 s for 100,000 parts and raises
@@ -11,13 +12,17 @@ deep is parsed for its headers only (CPython needs about 14 s for 100,000 parts 
 from __future__ import annotations
 
 import base64
+import email.feedparser
 import email.policy
 import re
+import types
 from dataclasses import dataclass
+from email import errors
+from email.feedparser import FeedParser
 from email.message import EmailMessage, MIMEPart
 from email.message import Message as _EmailMessageBase
-from email.parser import BytesHeaderParser, BytesParser
 from html.parser import HTMLParser
+from typing import Any
 
 from .attachment import Attachment
 from .headers import Headers
@@ -31,6 +36,53 @@ MAX_DEPTH = 100
 
 _POLICY = email.policy.default
 _BOUNDARY_PARAM = re.compile(rb"boundary\s*=", re.IGNORECASE)
+
+# RFC 5322 §4.5.3 (obs-optional) allows white space between a field name and its colon
+# (``Subject     : Hello``). email's header pattern does not, so it takes such a line for the
+# first line of the body and loses it and every header after it. _Parser reads header lines
+# with this pattern instead (email's own, plus that one case) and drops the white space.
+_HEADER_LINE = re.compile(r"^(From |[\041-\071\073-\176]*:|[\t ]|[\041-\071\073-\176]+[\t ]+:)")
+_OBSOLETE_NAME = re.compile(r"([\041-\071\073-\176]+)[\t ]+:")
+
+
+def _reading_headers_with(pattern: re.Pattern[str], parsegen: Any) -> Any:
+    """``FeedParser._parsegen`` with ``pattern`` for the module-level ``headerRE`` it reads:
+    a copy of the function with other globals, leaving the ``email`` package itself as it is."""
+    if "headerRE" not in parsegen.__code__.co_names:  # pragma: no cover - a future email
+        return parsegen
+    namespace = {**vars(email.feedparser), "headerRE": pattern}
+    return types.FunctionType(parsegen.__code__, namespace, parsegen.__name__,
+                              parsegen.__defaults__, parsegen.__closure__)
+
+
+class _Parser(FeedParser):
+    """email's feed parser, reading obsolete header syntax."""
+
+    _parsegen = _reading_headers_with(_HEADER_LINE, FeedParser._parsegen)  # type: ignore[attr-defined]
+
+    def __init__(self, *, headers_only: bool = False) -> None:
+        super().__init__(policy=_POLICY)
+        if headers_only:
+            self._set_headersonly()  # type: ignore[attr-defined]
+
+    def parse(self, raw: bytes) -> EmailMessage:
+        """Parse ``raw`` (once per parser); bytes map to characters one to one."""
+        self.feed(raw.decode("ascii", "surrogateescape"))
+        return self.close()  # type: ignore[return-value]
+
+    def _parse_headers(self, lines: list[str]) -> None:
+        joined = "".join(lines)
+        if " :" in joined or "\t:" in joined:
+            lines = [self._obsolete_name(line) for line in lines]
+        super()._parse_headers(lines)  # type: ignore[misc]
+
+    def _obsolete_name(self, line: str) -> str:
+        found = _OBSOLETE_NAME.match(line)
+        if found is None:
+            return line
+        self.policy.handle_defect(self._cur, errors.ObsoleteHeaderDefect(  # type: ignore[attr-defined]
+            f"white space before the colon of {found[1]!r}"))
+        return f"{found[1]}:{line[found.end():]}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,11 +124,11 @@ def _parse_tree(raw: bytes, notes: list[str]) -> EmailMessage:
                      "parsed the headers only")
     else:
         try:
-            return BytesParser(policy=_POLICY).parsebytes(raw)
+            return _Parser().parse(raw)
         except (Exception, RecursionError) as e:
             notes.append(f"mocksmtp: MIME parsing failed ({type(e).__name__}); "
                          "parsed the headers only")
-    return BytesHeaderParser(policy=_POLICY).parsebytes(raw)
+    return _Parser(headers_only=True).parse(raw)
 
 
 def _mime_defects(msg: EmailMessage) -> list[str]:

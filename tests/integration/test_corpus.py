@@ -122,6 +122,23 @@ def test_undeclared_8bit_is_read_as_utf8_and_flagged(server: MockSMTPServer) -> 
     assert any("without a charset" in d for d in m.defects)
 
 
+def test_obsolete_white_space_before_the_colon_keeps_every_header(server: MockSMTPServer) -> None:
+    """"Subject     : Hello" (RFC 5322 obs-optional) is the header Subject, in parts too, and
+    every header after it is kept; the obsolete syntax is a defect."""
+    m = send(server, "obsolete-header-syntax.eml", ["modern@example.org"])
+    assert m.subject == "Hello"
+    assert m.addresses("from") == [("Old Mailer", "old@example.net")]
+    assert m.date == datetime(2000, 1, 3, 10, 0, tzinfo=timezone(timedelta(hours=1)))
+    assert m.to == ["modern@example.org"]
+    assert m.message_id == "<y2k.1@example.net>"
+    assert list(m.headers) == ["Received", "From", "Date", "Subject", "To", "Message-ID", "X-Mailer",
+                               "MIME-Version", "Content-Type"]
+    assert m.text == "Happy new year."
+    (notes,) = m.attachments
+    assert (notes.filename, notes.content, notes.disposition) == ("notes.txt", b"No bugs today.", "attachment")
+    assert "ObsoleteHeaderDefect" in m.defects
+
+
 @pytest.mark.parametrize("path", sorted(DATA.glob("*.eml")), ids=lambda p: p.name)
 def test_corpus_as_dict_keeps_the_seed_keys(server: MockSMTPServer, path: Path) -> None:
     """Every corpus message still gives the seed's dictionary, with data decoded from raw."""

@@ -198,6 +198,22 @@ def test_header_registry_crash_on_subject_falls_back_to_raw() -> None:
     assert "unterminated" in m.subject
 
 
+def test_white_space_before_the_colon_is_only_read_in_header_names() -> None:
+    """An obsolete "Name   :" names the header (even "From :", which is no envelope line),
+    while a colon after white space in a value or in the body stays as sent."""
+    m = msg(b"From     : a@example.com\r\nSubject: Re : spaced\r\nX-Y\t:\tz\r\n\r\nNote : body\r\n")
+    assert m.from_ == "a@example.com"
+    assert m.email.get_unixfrom() is None
+    assert m.headers.items_all() == [("From", "a@example.com"), ("Subject", "Re : spaced"), ("X-Y", "z")]
+    assert m.text == "Note : body\n"
+    assert m.defects.count("ObsoleteHeaderDefect") == 2
+
+
+def test_a_message_without_obsolete_headers_has_no_such_defect() -> None:
+    """A value containing " :" is not mistaken for obsolete syntax."""
+    assert msg(b"Subject: Re : x\r\nTo: a@example.com\r\n\r\nbody\r\n").defects == []
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=2000))
 def test_no_parsed_property_raises_on_arbitrary_bytes(raw: bytes) -> None:
@@ -212,6 +228,7 @@ MIME_PIECES = st.sampled_from([
     b"Subject: =?utf-8?b?w6k=?= =?bogus?q?x?=\r\n", b"Content-Type: message/rfc822\r\n",
     b"\r\n", b"--b\r\n", b"--b--\r\n", b"=E9=\r\n", b"!!@@##\r\n", b"\xff\xfe\r\n", b"\n", b"\r",
     b"<a href=\"http://x.example/\xe9\">", b"Content-ID: <\x00>\r\n",
+    b"Subject  : x\r\n", b"From : y\r\n",
 ])
 
 
