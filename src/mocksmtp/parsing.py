@@ -172,7 +172,7 @@ def _leaves(part: MIMEPart) -> list[MIMEPart]:
 
 def _decode_text(part: MIMEPart, notes: list[str]) -> str:
     """A text part as ``str`` with ``\\n`` line endings, whatever its declared charset."""
-    data = _payload(part)
+    data = _payload(part, notes)
     charset = part.get_content_charset()
     if charset in (None, "us-ascii", "ascii") and not data.isascii():
         try:
@@ -190,18 +190,30 @@ def _decode_text(part: MIMEPart, notes: list[str]) -> str:
     return value.replace("\r\n", "\n")
 
 
-def _payload(part: MIMEPart) -> bytes:
-    """The decoded payload; invalid base64 is decoded as far as it goes (``email`` would hand
-    back the encoded text)."""
+def _payload(part: MIMEPart, notes: list[str]) -> bytes:
+    """The decoded payload; after a base64 defect, decoded again by :func:`_decode_base64`
+    (``email`` hands back the encoded text when it cannot decode)."""
     payload = part.get_payload(decode=True)
     data = payload if isinstance(payload, bytes) else b""
     if any("Base64" in type(d).__name__ for d in part.defects):
         encoded = part.get_payload(decode=False)
         if isinstance(encoded, str):
-            alphabet = re.sub(rb"[^A-Za-z0-9+/]", b"", encoded.encode("ascii", "surrogateescape"))
-            alphabet = alphabet[: len(alphabet) - (len(alphabet) % 4 == 1)]
-            data = base64.b64decode(alphabet + b"=" * (-len(alphabet) % 4))
+            data = _decode_base64(encoded, notes)
     return data
+
+
+_NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/=]+")
+
+
+def _decode_base64(encoded: str, notes: list[str]) -> bytes:
+    """Lenient base64, as mainstream decoders read it: characters outside the alphabet are
+    skipped, decoding stops at the padding (what follows it is noted and ignored), and a last
+    lone character, which cannot make a byte, is dropped."""
+    data, _, rest = _NOT_BASE64.sub(b"", encoded.encode("ascii", "surrogateescape")).partition(b"=")
+    if rest.strip(b"="):
+        notes.append("mocksmtp: base64 data after the padding; decoded up to the padding")
+    data = data[: len(data) - (len(data) % 4 == 1)]
+    return base64.b64decode(data + b"=" * (-len(data) % 4))
 
 
 def _attachment(part: MIMEPart, notes: list[str]) -> Attachment:
@@ -216,7 +228,7 @@ def _attachment(part: MIMEPart, notes: list[str]) -> Attachment:
             notes.append(f"mocksmtp: could not serialise an attached message ({type(e).__name__})")
             content = b""
     else:
-        content = _payload(part)
+        content = _payload(part, notes)
     try:
         filename = part.get_filename()
     except Exception:

@@ -139,6 +139,16 @@ def test_obsolete_white_space_before_the_colon_keeps_every_header(server: MockSM
     assert "ObsoleteHeaderDefect" in m.defects
 
 
+def test_base64_decoding_stops_at_the_padding(server: MockSMTPServer) -> None:
+    """Base64 that goes on after its padding decodes up to the padding, in a text body and in
+    an attachment, and the defect says so."""
+    m = send(server, "base64-after-padding.eml", ["qa@example.com"])
+    assert m.text == "Hello, world!"
+    (scan,) = m.attachments
+    assert scan.content == b"ABCD"
+    assert "mocksmtp: base64 data after the padding; decoded up to the padding" in m.defects
+
+
 @pytest.mark.parametrize("path", sorted(DATA.glob("*.eml")), ids=lambda p: p.name)
 def test_corpus_as_dict_keeps_the_seed_keys(server: MockSMTPServer, path: Path) -> None:
     """Every corpus message still gives the seed's dictionary, with data decoded from raw."""

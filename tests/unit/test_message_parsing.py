@@ -214,6 +214,31 @@ def test_a_message_without_obsolete_headers_has_no_such_defect() -> None:
     assert msg(b"Subject: Re : x\r\nTo: a@example.com\r\n\r\nbody\r\n").defects == []
 
 
+@pytest.mark.parametrize(("encoded", "decoded", "after_padding"), [
+    (b"QUJDRA==\r\nRUZH", b"ABCD", True),
+    (b"QUJDRA=\r\nRUZH", b"ABCD", True),
+    (b"QUJD\r\nREVG\r\n!!", b"ABCDEF", False),
+    (b"QUJDREVGRw", b"ABCDEFG", False),
+    (b"QUJDR", b"ABC", False),
+    (b"QUJDRA==\r\n==\r\n", b"ABCD", False),
+])
+def test_invalid_base64_is_decoded_up_to_the_padding(encoded: bytes, decoded: bytes, after_padding: bool) -> None:
+    """Characters outside the alphabet are skipped, a lone last character is dropped, and
+    decoding stops at the padding; data after the padding is noted in defects."""
+    m = msg(b"Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+            + encoded + b"\r\n")
+    (part,) = m.attachments
+    assert part.content == decoded
+    assert any("Base64" in d for d in m.defects)
+    assert ("mocksmtp: base64 data after the padding; decoded up to the padding" in m.defects) is after_padding
+
+
+def test_valid_base64_has_no_defect() -> None:
+    """Well-formed base64 decodes with nothing to report."""
+    m = msg(b"Content-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\nQUJDRA==\r\n")
+    assert (m.text, m.defects) == ("ABCD", [])
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=2000))
 def test_no_parsed_property_raises_on_arbitrary_bytes(raw: bytes) -> None:
@@ -228,7 +253,7 @@ MIME_PIECES = st.sampled_from([
     b"Subject: =?utf-8?b?w6k=?= =?bogus?q?x?=\r\n", b"Content-Type: message/rfc822\r\n",
     b"\r\n", b"--b\r\n", b"--b--\r\n", b"=E9=\r\n", b"!!@@##\r\n", b"\xff\xfe\r\n", b"\n", b"\r",
     b"<a href=\"http://x.example/\xe9\">", b"Content-ID: <\x00>\r\n",
-    b"Subject  : x\r\n", b"From : y\r\n",
+    b"Subject  : x\r\n", b"From : y\r\n", b"QUJDRA==\r\nRUZH\r\n",
 ])
 
 
