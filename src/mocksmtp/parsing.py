@@ -2,25 +2,26 @@
 
 :func:`parse` never raises for bad input. It uses :mod:`email` with the modern
 ``email.policy.default``, in a parser that reads what real mail sends and ``email`` does not
-(obsolete header syntax). Where that parser gives up or would take too long, it falls back
-(headers only, a lenient decoder) and says so in :attr:`Parsed.defects`. Limits: a message
-with more than :data:`MAX_PARTS` MIME boundary lines or nested more than :data:`MAX_DEPTH`
-deep is parsed for its headers only (CPython needs about 14 s for 100,000 parts and raises
-``RecursionError`` near 1,000 levels).
+(obsolete header syntax) and keeps an attached message's bytes as sent. Where that parser
+gives up or would take too long, it falls back (headers only, a lenient decoder) and says so
+in :attr:`Parsed.defects`. Limits: a message with more than :data:`MAX_PARTS` MIME boundary
+lines or nested more than :data:`MAX_DEPTH` deep is parsed for its headers only (CPython
+needs about 14 s for 100,000 parts and raises ``RecursionError`` near 1,000 levels).
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import email.feedparser
 import email.policy
+import io
 import re
 import types
 from dataclasses import dataclass
 from email import errors
 from email.feedparser import FeedParser
 from email.message import EmailMessage, MIMEPart
-from email.message import Message as _EmailMessageBase
 from html.parser import HTMLParser
 from typing import Any
 
@@ -43,6 +44,7 @@ _BOUNDARY_PARAM = re.compile(rb"boundary\s*=", re.IGNORECASE)
 # with this pattern instead (email's own, plus that one case) and drops the white space.
 _HEADER_LINE = re.compile(r"^(From |[\041-\071\073-\176]*:|[\t ]|[\041-\071\073-\176]+[\t ]+:)")
 _OBSOLETE_NAME = re.compile(r"([\041-\071\073-\176]+)[\t ]+:")
+_LINE_END = re.compile(r"(\r\n|\r|\n)\Z")
 
 
 def _reading_headers_with(pattern: re.Pattern[str], parsegen: Any) -> Any:
@@ -56,19 +58,45 @@ def _reading_headers_with(pattern: re.Pattern[str], parsegen: Any) -> Any:
 
 
 class _Parser(FeedParser):
-    """email's feed parser, reading obsolete header syntax."""
+    """email's feed parser, reading obsolete header syntax, that also notes the lines each
+    (sub)message spans, so that an attached message's content is its bytes as sent rather
+    than the parsed tree serialised again (:meth:`body`).
+
+    The whole input is handed over at once, as lines; ``_new_message`` and ``_pop_message``
+    (called where each part starts and ends) note the index of the next unread line: a few
+    dictionary writes per part, nothing per line.
+    """
 
     _parsegen = _reading_headers_with(_HEADER_LINE, FeedParser._parsegen)  # type: ignore[attr-defined]
 
     def __init__(self, *, headers_only: bool = False) -> None:
         super().__init__(policy=_POLICY)
+        self._all: list[str] = []
+        self._starts: dict[int, int] = {}
+        self._ends: dict[int, tuple[int, bool]] = {}
         if headers_only:
             self._set_headersonly()  # type: ignore[attr-defined]
 
     def parse(self, raw: bytes) -> EmailMessage:
         """Parse ``raw`` (once per parser); bytes map to characters one to one."""
-        self.feed(raw.decode("ascii", "surrogateescape"))
+        self._all = io.StringIO(raw.decode("ascii", "surrogateescape"), newline="").readlines()
+        self._input.pushlines(self._all)  # type: ignore[attr-defined]
         return self.close()  # type: ignore[return-value]
+
+    def _next_line(self) -> int:
+        # The unread lines are always the last ones handed over (only a line just read is
+        # ever put back), so their count says where the parser is.
+        return len(self._all) - len(self._input._lines)  # type: ignore[attr-defined]
+
+    def _new_message(self) -> None:
+        super()._new_message()  # type: ignore[misc]
+        self._starts[id(self._cur)] = self._next_line()  # type: ignore[attr-defined]
+
+    def _pop_message(self) -> Any:
+        message = super()._pop_message()  # type: ignore[misc]
+        enclosed = self._cur is not None  # type: ignore[attr-defined]
+        self._ends[id(message)] = (self._next_line(), enclosed)
+        return message
 
     def _parse_headers(self, lines: list[str]) -> None:
         joined = "".join(lines)
@@ -83,6 +111,23 @@ class _Parser(FeedParser):
         self.policy.handle_defect(self._cur, errors.ObsoleteHeaderDefect(  # type: ignore[attr-defined]
             f"white space before the colon of {found[1]!r}"))
         return f"{found[1]}:{line[found.end():]}"
+
+    def body(self, part: MIMEPart) -> str | None:
+        """The body of a ``message/*`` part of this parse as sent (transfer encoding not
+        undone): from its enclosed message's first line to the part's end, less the line
+        ending that belongs to the boundary after it. ``None`` for a part it did not parse."""
+        payload = part.get_payload()
+        if not isinstance(payload, list) or not payload:
+            return None
+        start = self._starts.get(id(payload[0]))
+        span = self._ends.get(id(part))
+        if start is None or span is None:
+            return None
+        end, enclosed = span
+        text = "".join(self._all[start:end])
+        if enclosed and (line_end := _LINE_END.search(text)):  # RFC 2046 §5.1.1
+            text = text[:line_end.start()]
+        return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,20 +145,20 @@ class Parsed:
 def parse(raw: bytes) -> Parsed:
     """Parse ``raw`` tolerantly; never raises for malformed content."""
     notes: list[str] = []
-    msg = _parse_tree(raw, notes)
+    msg, parser = _parse_tree(raw, notes)
     headers = Headers(list(msg.raw_items()))
     text = html_body = None
     attachments: list[Attachment] = []
     if not notes:  # the full MIME tree is available
         try:
-            text, html_body, attachments = _bodies(msg, notes)
+            text, html_body, attachments = _bodies(msg, parser, notes)
         except Exception as e:  # a parser bug on odd input must not cost the message
             notes.append(f"mocksmtp: could not read the body ({type(e).__name__}: {e})")
     defects = _mime_defects(msg) + notes
     return Parsed(msg, headers, text, html_body, tuple(attachments), tuple(defects))
 
 
-def _parse_tree(raw: bytes, notes: list[str]) -> EmailMessage:
+def _parse_tree(raw: bytes, notes: list[str]) -> tuple[EmailMessage, _Parser]:
     parts = raw.count(b"\n--")
     depth = len(_BOUNDARY_PARAM.findall(raw)) if parts else 0
     if parts > MAX_PARTS:
@@ -123,12 +168,14 @@ def _parse_tree(raw: bytes, notes: list[str]) -> EmailMessage:
         notes.append(f"mocksmtp: {depth} multipart containers (limit {MAX_DEPTH}); "
                      "parsed the headers only")
     else:
+        parser = _Parser()
         try:
-            return _Parser().parse(raw)
+            return parser.parse(raw), parser
         except (Exception, RecursionError) as e:
             notes.append(f"mocksmtp: MIME parsing failed ({type(e).__name__}); "
                          "parsed the headers only")
-    return _Parser(headers_only=True).parse(raw)
+    parser = _Parser(headers_only=True)
+    return parser.parse(raw), parser
 
 
 def _mime_defects(msg: EmailMessage) -> list[str]:
@@ -141,7 +188,8 @@ def _mime_defects(msg: EmailMessage) -> list[str]:
     return found
 
 
-def _bodies(msg: EmailMessage, notes: list[str]) -> tuple[str | None, str | None, list[Attachment]]:
+def _bodies(msg: EmailMessage, parser: _Parser,
+            notes: list[str]) -> tuple[str | None, str | None, list[Attachment]]:
     if msg.get_content_maintype() == "multipart" and not msg.is_multipart():
         # multipart without a usable boundary: the parser kept the body as one string
         notes.append("mocksmtp: multipart body without parts; shown as text")
@@ -151,7 +199,7 @@ def _bodies(msg: EmailMessage, notes: list[str]) -> tuple[str | None, str | None
     text = _decode_text(text_part, notes) if text_part is not None else None
     html_text = _decode_text(html_part, notes) if html_part is not None else None
     attachments = [
-        _attachment(part, notes)
+        _attachment(part, parser, notes)
         for part in _leaves(msg)
         if part is not text_part and part is not html_part
     ]
@@ -216,19 +264,25 @@ def _decode_base64(encoded: str, notes: list[str]) -> bytes:
     return base64.b64decode(data + b"=" * (-len(data) % 4))
 
 
-def _attachment(part: MIMEPart, notes: list[str]) -> Attachment:
+def _enclosed(part: MIMEPart, parser: _Parser, notes: list[str]) -> bytes:
+    """The content of a ``message/*`` part: its body exactly as sent, transfer encoding (which
+    RFC 2046 forbids there, but mailers use) undone."""
+    body = parser.body(part)
+    if body is None:  # pragma: no cover - every message/* part of a parse has a recorded span
+        notes.append("mocksmtp: could not find the bytes of an attached message")
+        return b""
+    encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+    if encoding in ("base64", "quoted-printable"):
+        notes.append(f"mocksmtp: {part.get_content_type()} part in {encoding}; decoded")
+        if encoding == "base64":
+            return _decode_base64(body, notes)
+        return binascii.a2b_qp(body.encode("ascii", "surrogateescape"))
+    return body.encode("ascii", "surrogateescape")
+
+
+def _attachment(part: MIMEPart, parser: _Parser, notes: list[str]) -> Attachment:
     content_type = part.get_content_type()
-    if part.is_multipart():  # message/rfc822: the enclosed message, serialised again
-        try:
-            inner = part.get_payload(0)
-            if not isinstance(inner, _EmailMessageBase):
-                raise TypeError(f"payload is {type(inner).__name__}")
-            content = inner.as_bytes(policy=_POLICY.clone(max_line_length=0, linesep="\r\n"))
-        except Exception as e:
-            notes.append(f"mocksmtp: could not serialise an attached message ({type(e).__name__})")
-            content = b""
-    else:
-        content = _payload(part, notes)
+    content = _enclosed(part, parser, notes) if part.is_multipart() else _payload(part, notes)
     try:
         filename = part.get_filename()
     except Exception:

@@ -149,6 +149,22 @@ def test_base64_decoding_stops_at_the_padding(server: MockSMTPServer) -> None:
     assert "mocksmtp: base64 data after the padding; decoded up to the padding" in m.defects
 
 
+def test_an_attached_message_is_its_bytes_as_sent(server: MockSMTPServer) -> None:
+    """A message/rfc822 attachment's content is exactly the enclosed bytes that were sent (its
+    spacing, folding and 8-bit headers untouched), also when it was sent base64-encoded."""
+    m = send(server, "forwarded-as-sent.eml", ["dave@example.org"])
+    raw = (DATA / "forwarded-as-sent.eml").read_bytes()
+    start = raw.index(b"Date:  Thu")
+    enclosed = raw[start:raw.index(b"\r\n--outer", start)]
+    as_sent, base64_encoded = m.attachments
+    assert (as_sent.content_type, base64_encoded.content_type) == ("message/rfc822", "message/rfc822")
+    assert as_sent.content == enclosed
+    assert base64_encoded.content == enclosed
+    inner = Message(id="inner", raw=as_sent.content, mail_from="", rcpt_tos=[])
+    assert inner.subject.startswith("Café numbers")
+    assert inner.text == "Numbers attached.  Trailing spaces stay.  \n.\n"
+
+
 @pytest.mark.parametrize("path", sorted(DATA.glob("*.eml")), ids=lambda p: p.name)
 def test_corpus_as_dict_keeps_the_seed_keys(server: MockSMTPServer, path: Path) -> None:
     """Every corpus message still gives the seed's dictionary, with data decoded from raw."""

@@ -239,6 +239,44 @@ def test_valid_base64_has_no_defect() -> None:
     assert (m.text, m.defects) == ("ABCD", [])
 
 
+ENCLOSED = b"From:x@example.com\r\nSubject:  two  spaces\r\n\r\nbody\nbare LF\r\n"
+
+
+def wrapped(inner: bytes, *, closing: bytes = b"\r\n--b--\r\n", cte: bytes = b"") -> bytes:
+    return (b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n"
+            b"--b\r\nContent-Type: message/rfc822\r\n" + cte + b"\r\n" + inner + closing)
+
+
+@pytest.mark.parametrize(("raw", "content"), [
+    (wrapped(ENCLOSED), ENCLOSED),
+    (wrapped(ENCLOSED, closing=b"\r\n"), ENCLOSED),
+    (wrapped(ENCLOSED, closing=b"\r\n--b\r\nContent-Type: text/plain\r\n\r\nlast\r\n--b--\r\n"), ENCLOSED),
+    (wrapped(b"From:x@example.com\r\n\r\nb=C3=A9=\r\nf\r\n", cte=b"Content-Transfer-Encoding: quoted-printable\r\n"),
+     b"From:x@example.com\r\n\r\nb\xc3\xa9f\r\n"),
+    (b"Content-Type: message/rfc822\r\n\r\n" + ENCLOSED, ENCLOSED),
+    (wrapped(b""), b""),
+], ids=["as sent", "no closing boundary", "another part after", "quoted-printable", "whole message", "empty"])
+def test_an_attached_message_is_the_enclosed_bytes(raw: bytes, content: bytes) -> None:
+    """A message/rfc822 part's content is its body as sent, less the line ending that belongs
+    to the next boundary, with any transfer encoding undone: also when last, unterminated,
+    quoted-printable, empty, or the whole message."""
+    attached = [a for a in msg(raw).attachments if a.content_type == "message/rfc822"]
+    assert [a.content for a in attached] == [content]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from([
+    b"Subject: x\r\n", b"Content-Type: multipart/mixed; boundary=c\r\n", b"Content-Type: message/rfc822\r\n",
+    b"--c\r\n", b"--c--\r\n", b"\r\n", b"\n", b"\r", b"line", b"From x\r\n", b" folded\r\n", b"\xff",
+    b"Content-Transfer-Encoding: base64\r\n", b"X  : y\r\n", b".\r\n",
+]), max_size=30).map(b"".join))
+def test_an_attached_message_keeps_whatever_bytes_it_has(inner: bytes) -> None:
+    """Whatever the enclosed message holds (nested parts, odd line endings, 8-bit, broken
+    syntax), the attachment's content is exactly those bytes."""
+    (attached,) = msg(wrapped(inner)).attachments
+    assert attached.content == inner
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=2000))
 def test_no_parsed_property_raises_on_arbitrary_bytes(raw: bytes) -> None:
