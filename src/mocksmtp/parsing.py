@@ -2,11 +2,12 @@
 
 :func:`parse` never raises for bad input. It uses :mod:`email` with the modern
 ``email.policy.default``, in a parser that reads what real mail sends and ``email`` does not
-(obsolete header syntax) and keeps an attached message's bytes as sent. Where that parser
-gives up or would take too long, it falls back (headers only, a lenient decoder) and says so
-in :attr:`Parsed.defects`. Limits: a message with more than :data:`MAX_PARTS` MIME boundary
-lines or nested more than :data:`MAX_DEPTH` deep is parsed for its headers only (CPython
-needs about 14 s for 100,000 parts and raises ``RecursionError`` near 1,000 levels).
+(obsolete header syntax, unquoted parameter values with special characters) and keeps an
+attached message's bytes as sent. Where that parser gives up or would take too long, it
+falls back (headers only, a lenient decoder) and says so in :attr:`Parsed.defects`. Limits:
+a message with more than :data:`MAX_PARTS` MIME boundary lines or nested more than
+:data:`MAX_DEPTH` deep is parsed for its headers only (CPython needs about 14 s for 100,000
+parts and raises ``RecursionError`` near 1,000 levels).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import types
 from dataclasses import dataclass
 from email import errors
 from email.feedparser import FeedParser
+from email.headerregistry import ContentDispositionHeader, ContentTypeHeader, HeaderRegistry
 from email.message import EmailMessage, MIMEPart
 from html.parser import HTMLParser
 from typing import Any
@@ -28,15 +30,63 @@ from typing import Any
 from .attachment import Attachment
 from .headers import Headers
 
-__all__ = ["MAX_DEPTH", "MAX_PARTS", "Parsed", "extract_links", "parse"]
+__all__ = ["MAX_DEPTH", "MAX_PARTS", "POLICY", "Parsed", "extract_links", "parse"]
 
 MAX_PARTS = 1000
 """More boundary lines than this and only the headers are parsed."""
 MAX_DEPTH = 100
 """More ``boundary=`` parameters than this and only the headers are parsed."""
 
-_POLICY = email.policy.default
 _BOUNDARY_PARAM = re.compile(rb"boundary\s*=", re.IGNORECASE)
+
+# A parameter value sent bare although it holds characters only a quoted string may hold:
+# ``boundary=----=_NextPart_000_0012`` (Outlook, JavaMail), ``filename==?UTF-8?B?...?=``.
+# email cuts such a value at the first special character; mainstream parsers read it up to
+# the next ";", and so do we, by quoting it before email parses the header. Quoted strings
+# are matched first so that nothing inside one is touched; comments and backslashes are left
+# to email, and so are RFC 2231 ``name*=`` values.
+_BARE_PARAMETER = re.compile(r"""
+    "(?:[^"\\]|\\.)*"?
+  | (;\s*[^\s;=*"()]+\s*=\s*)
+    ( (?:=\?[^?\s]+\?[BbQq]\?[^?\s]*\?=\s*)+
+    | [^\s;"()\\]*[/@?:,\[\]<>=][^\s;"()\\]* )
+    (?=\s*(?:;|$))
+""", re.VERBOSE)
+
+
+def _quote_bare_parameters(value: str, kwds: dict[str, Any]) -> str:
+    quoted = _BARE_PARAMETER.sub(lambda m: m[0] if m[1] is None else f'{m[1]}"{m[2].strip()}"', value)
+    if quoted != value:
+        kwds["defects"].append(errors.InvalidHeaderDefect(
+            "parameter value with special characters is not quoted; read up to the next ';'"))
+    return quoted
+
+
+class _ContentTypeHeader(ContentTypeHeader):
+    @classmethod
+    def parse(cls, value: str, kwds: dict[str, Any]) -> None:
+        super().parse(_quote_bare_parameters(value, kwds), kwds)
+
+
+class _ContentDispositionHeader(ContentDispositionHeader):
+    @classmethod
+    def parse(cls, value: str, kwds: dict[str, Any]) -> None:
+        super().parse(_quote_bare_parameters(value, kwds), kwds)
+
+
+class _HeaderRegistry(HeaderRegistry):
+    """email's header registry, with the two headers above."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        # mixins, as email's own: the registry adds BaseHeader when it builds the class
+        self.map_to_type("content-type", _ContentTypeHeader)  # type: ignore[arg-type]
+        self.map_to_type("content-disposition", _ContentDispositionHeader)  # type: ignore[arg-type]
+
+
+POLICY = email.policy.default.clone(header_factory=_HeaderRegistry())
+"""``email.policy.default``, reading ``Content-Type`` and ``Content-Disposition`` parameters
+the way mainstream mail readers do; every parse and header decode here uses it."""
 
 # RFC 5322 §4.5.3 (obs-optional) allows white space between a field name and its colon
 # (``Subject     : Hello``). email's header pattern does not, so it takes such a line for the
@@ -70,7 +120,7 @@ class _Parser(FeedParser):
     _parsegen = _reading_headers_with(_HEADER_LINE, FeedParser._parsegen)  # type: ignore[attr-defined]
 
     def __init__(self, *, headers_only: bool = False) -> None:
-        super().__init__(policy=_POLICY)
+        super().__init__(policy=POLICY)
         self._all: list[str] = []
         self._starts: dict[int, int] = {}
         self._ends: dict[int, tuple[int, bool]] = {}

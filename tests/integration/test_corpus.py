@@ -165,6 +165,21 @@ def test_an_attached_message_is_its_bytes_as_sent(server: MockSMTPServer) -> Non
     assert inner.text == "Numbers attached.  Trailing spaces stay.  \n.\n"
 
 
+def test_unquoted_parameters_with_special_characters(server: MockSMTPServer) -> None:
+    """Outlook's unquoted "boundary=----=_NextPart_..." and unquoted encoded-word file names
+    ("filename==?UTF-8?B?...?=", "name==?utf-8?Q?...?=") are read like mainstream readers do."""
+    m = send(server, "outlook-nextpart.eml", ["bob@example.org"])
+    assert m.text == "Hi Bob, the report is attached.\n"
+    assert m.html is not None
+    assert m.html.startswith("<html><body><p>Hi Bob, the <a href=\"https://intranet.example.com/q2\">")
+    assert m.links == ["https://intranet.example.com/q2"]
+    report, figures = m.attachments
+    assert (report.filename, report.content_type, report.content) == (
+        "Résumé Q2.pdf", "application/pdf", b"%PDF-1.4\n")
+    assert (figures.filename, figures.content_type, figures.content) == ("Zahlen übersicht.csv", "text/csv", b"a,b\r\n")
+    assert m.defects == []
+
+
 @pytest.mark.parametrize("path", sorted(DATA.glob("*.eml")), ids=lambda p: p.name)
 def test_corpus_as_dict_keeps_the_seed_keys(server: MockSMTPServer, path: Path) -> None:
     """Every corpus message still gives the seed's dictionary, with data decoded from raw."""

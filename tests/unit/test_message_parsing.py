@@ -277,6 +277,23 @@ def test_an_attached_message_keeps_whatever_bytes_it_has(inner: bytes) -> None:
     assert attached.content == inner
 
 
+def test_unquoted_parameter_values_with_special_characters_are_read_whole() -> None:
+    """Bare "boundary=----=_Part" and "filename==?utf-8?q?...?=" values run to the next ";",
+    quoted values and RFC 2231 names are read as before, and headers show the same."""
+    raw = (b"Content-Type: multipart/mixed; boundary=----=_Part_1;\r\n charset=us-ascii\r\n\r\n"
+           b"------=_Part_1\r\nContent-Type: text/plain\r\n\r\nbody\r\n"
+           b"------=_Part_1\r\nContent-Type: text/plain; name==?utf-8?q?caf=C3=A9?= =?utf-8?q?.txt?=\r\n\r\na\r\n"
+           b"------=_Part_1\r\nContent-Disposition: attachment; filename=\"a; b=c=d\"\r\n\r\nb\r\n"
+           b"------=_Part_1\r\nContent-Disposition: attachment; filename*=utf-8''x%3Dy.txt\r\n\r\nc\r\n"
+           b"------=_Part_1\r\nContent-Disposition: attachment; filename=dir/a,b.txt; size=1\r\n\r\nd\r\n"
+           b"------=_Part_1--\r\n")
+    m = msg(raw)
+    assert m.text == "body"
+    assert [a.filename for a in m.attachments] == ["café.txt", "a; b=c=d", "x=y.txt", "dir/a,b.txt"]
+    assert m.headers["content-type"] == 'multipart/mixed; boundary="----=_Part_1"; charset="us-ascii"'
+    assert m.email.get_boundary() == "----=_Part_1"
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=2000))
 def test_no_parsed_property_raises_on_arbitrary_bytes(raw: bytes) -> None:
@@ -292,6 +309,8 @@ MIME_PIECES = st.sampled_from([
     b"\r\n", b"--b\r\n", b"--b--\r\n", b"=E9=\r\n", b"!!@@##\r\n", b"\xff\xfe\r\n", b"\n", b"\r",
     b"<a href=\"http://x.example/\xe9\">", b"Content-ID: <\x00>\r\n",
     b"Subject  : x\r\n", b"From : y\r\n", b"QUJDRA==\r\nRUZH\r\n",
+    b"Content-Type: multipart/mixed; boundary==_b=\r\n", b"--=_b=\r\n",
+    b"Content-Disposition: attachment; filename==?utf-8?q?x=?=\r\n",
 ])
 
 
