@@ -22,7 +22,7 @@ import types
 from dataclasses import dataclass
 from email import errors
 from email.feedparser import FeedParser
-from email.headerregistry import ContentDispositionHeader, ContentTypeHeader, HeaderRegistry
+from email.headerregistry import BaseHeader, ContentDispositionHeader, ContentTypeHeader, HeaderRegistry
 from email.message import EmailMessage, MIMEPart
 from html.parser import HTMLParser
 from typing import Any
@@ -75,13 +75,25 @@ class _ContentDispositionHeader(ContentDispositionHeader):
 
 
 class _HeaderRegistry(HeaderRegistry):
-    """email's header registry, with the two headers above."""
+    """email's registry with the two headers above, building each header class once (email
+    builds a new class with ``type()`` on every header it reads)."""
 
     def __init__(self) -> None:
+        self._classes: dict[type[Any], type[BaseHeader]] = {}
         super().__init__()
-        # mixins, as email's own: the registry adds BaseHeader when it builds the class
-        self.map_to_type("content-type", _ContentTypeHeader)  # type: ignore[arg-type]
-        self.map_to_type("content-disposition", _ContentDispositionHeader)  # type: ignore[arg-type]
+        self.map_to_type("content-type", _ContentTypeHeader)
+        self.map_to_type("content-disposition", _ContentDispositionHeader)
+
+    def map_to_type(self, name: str, cls: type[Any]) -> None:
+        self._classes.clear()
+        super().map_to_type(name, cls)
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        cls = self.registry.get(name.lower(), self.default_class)
+        try:
+            return self._classes[cls]
+        except KeyError:
+            return self._classes.setdefault(cls, super().__getitem__(name))
 
 
 POLICY = email.policy.default.clone(header_factory=_HeaderRegistry())
