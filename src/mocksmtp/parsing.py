@@ -153,8 +153,11 @@ class _Parser(FeedParser):
         return self.close()  # type: ignore[return-value]
 
     def _next_line(self) -> int:
-        # The unread lines are always the last ones handed over (only a line just read is
-        # ever put back), so their count says where the parser is.
+        # The unread lines are the last ones handed over (email puts back only the line it
+        # has just read), so their count says where the parser is. One exception: a "From "
+        # line ending a header block is put back after the blank line that follows it, so a
+        # message starting there (only in a message/* part with such a header) begins one
+        # line early, at that blank line.
         return len(self._all) - len(self._input._lines)  # type: ignore[attr-defined]
 
     def _new_message(self) -> None:
