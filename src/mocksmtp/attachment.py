@@ -28,7 +28,8 @@ class Attachment:
     content_type: str
     """The MIME type, lowercased, without parameters (``image/png``)."""
     content: bytes
-    """The decoded content (base64 and quoted-printable undone)."""
+    """The decoded content (base64 and quoted-printable undone); for an attached message
+    (``message/rfc822``), the enclosed message's bytes exactly as sent."""
     content_id: str | None
     """``Content-ID`` without angle brackets, as used in ``cid:`` URLs (``logo@app``)."""
     disposition: str | None

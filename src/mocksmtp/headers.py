@@ -15,10 +15,11 @@ __all__ = ["Address", "Headers", "decode_header", "parse_addresses"]
 
 
 def _policy() -> Any:
-    """``email.policy.default``, imported on first parse so ``import mocksmtp`` stays cheap."""
-    import email.policy
+    """The parser's policy (:data:`mocksmtp.parsing.POLICY`), imported on first use so
+    ``import mocksmtp`` stays cheap."""
+    from .parsing import POLICY
 
-    return email.policy.default
+    return POLICY
 
 
 class Address(NamedTuple):

@@ -295,7 +295,8 @@ class Message(_MessageSlots):
     @property
     def attachments(self) -> list[Attachment]:
         """Every part that is not the text or HTML body, in order, inline images included
-        (an attached message is one attachment of type ``message/rfc822``)."""
+        (an attached message is one attachment of type ``message/rfc822`` whose content is
+        the enclosed message's bytes as sent)."""
         return list(self._parsed().attachments)
 
     @property

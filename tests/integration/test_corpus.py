@@ -122,6 +122,64 @@ def test_undeclared_8bit_is_read_as_utf8_and_flagged(server: MockSMTPServer) -> 
     assert any("without a charset" in d for d in m.defects)
 
 
+def test_obsolete_white_space_before_the_colon_keeps_every_header(server: MockSMTPServer) -> None:
+    """"Subject     : Hello" (RFC 5322 obs-optional) is the header Subject, in parts too, and
+    every header after it is kept; the obsolete syntax is a defect."""
+    m = send(server, "obsolete-header-syntax.eml", ["modern@example.org"])
+    assert m.subject == "Hello"
+    assert m.addresses("from") == [("Old Mailer", "old@example.net")]
+    assert m.date == datetime(2000, 1, 3, 10, 0, tzinfo=timezone(timedelta(hours=1)))
+    assert m.to == ["modern@example.org"]
+    assert m.message_id == "<y2k.1@example.net>"
+    assert list(m.headers) == ["Received", "From", "Date", "Subject", "To", "Message-ID", "X-Mailer",
+                               "MIME-Version", "Content-Type"]
+    assert m.text == "Happy new year."
+    (notes,) = m.attachments
+    assert (notes.filename, notes.content, notes.disposition) == ("notes.txt", b"No bugs today.", "attachment")
+    assert "ObsoleteHeaderDefect" in m.defects
+
+
+def test_base64_decoding_stops_at_the_padding(server: MockSMTPServer) -> None:
+    """Base64 that goes on after its padding decodes up to the padding, in a text body and in
+    an attachment, and the defect says so."""
+    m = send(server, "base64-after-padding.eml", ["qa@example.com"])
+    assert m.text == "Hello, world!"
+    (scan,) = m.attachments
+    assert scan.content == b"ABCD"
+    assert "mocksmtp: base64 data after the padding; decoded up to the padding" in m.defects
+
+
+def test_an_attached_message_is_its_bytes_as_sent(server: MockSMTPServer) -> None:
+    """A message/rfc822 attachment's content is exactly the enclosed bytes that were sent (its
+    spacing, folding and 8-bit headers untouched), also when it was sent base64-encoded."""
+    m = send(server, "forwarded-as-sent.eml", ["dave@example.org"])
+    raw = (DATA / "forwarded-as-sent.eml").read_bytes()
+    start = raw.index(b"Date:  Thu")
+    enclosed = raw[start:raw.index(b"\r\n--outer", start)]
+    as_sent, base64_encoded = m.attachments
+    assert (as_sent.content_type, base64_encoded.content_type) == ("message/rfc822", "message/rfc822")
+    assert as_sent.content == enclosed
+    assert base64_encoded.content == enclosed
+    inner = Message(id="inner", raw=as_sent.content, mail_from="", rcpt_tos=[])
+    assert inner.subject.startswith("Café numbers")
+    assert inner.text == "Numbers attached.  Trailing spaces stay.  \n.\n"
+
+
+def test_unquoted_parameters_with_special_characters(server: MockSMTPServer) -> None:
+    """Outlook's unquoted "boundary=----=_NextPart_..." and unquoted encoded-word file names
+    ("filename==?UTF-8?B?...?=", "name==?utf-8?Q?...?=") are read like mainstream readers do."""
+    m = send(server, "outlook-nextpart.eml", ["bob@example.org"])
+    assert m.text == "Hi Bob, the report is attached.\n"
+    assert m.html is not None
+    assert m.html.startswith("<html><body><p>Hi Bob, the <a href=\"https://intranet.example.com/q2\">")
+    assert m.links == ["https://intranet.example.com/q2"]
+    report, figures = m.attachments
+    assert (report.filename, report.content_type, report.content) == (
+        "Résumé Q2.pdf", "application/pdf", b"%PDF-1.4\n")
+    assert (figures.filename, figures.content_type, figures.content) == ("Zahlen übersicht.csv", "text/csv", b"a,b\r\n")
+    assert m.defects == []
+
+
 @pytest.mark.parametrize("path", sorted(DATA.glob("*.eml")), ids=lambda p: p.name)
 def test_corpus_as_dict_keeps_the_seed_keys(server: MockSMTPServer, path: Path) -> None:
     """Every corpus message still gives the seed's dictionary, with data decoded from raw."""

@@ -198,6 +198,102 @@ def test_header_registry_crash_on_subject_falls_back_to_raw() -> None:
     assert "unterminated" in m.subject
 
 
+def test_white_space_before_the_colon_is_only_read_in_header_names() -> None:
+    """An obsolete "Name   :" names the header (even "From :", which is no envelope line),
+    while a colon after white space in a value or in the body stays as sent."""
+    m = msg(b"From     : a@example.com\r\nSubject: Re : spaced\r\nX-Y\t:\tz\r\n\r\nNote : body\r\n")
+    assert m.from_ == "a@example.com"
+    assert m.email.get_unixfrom() is None
+    assert m.headers.items_all() == [("From", "a@example.com"), ("Subject", "Re : spaced"), ("X-Y", "z")]
+    assert m.text == "Note : body\n"
+    assert m.defects.count("ObsoleteHeaderDefect") == 2
+
+
+def test_a_message_without_obsolete_headers_has_no_such_defect() -> None:
+    """A value containing " :" is not mistaken for obsolete syntax."""
+    assert msg(b"Subject: Re : x\r\nTo: a@example.com\r\n\r\nbody\r\n").defects == []
+
+
+@pytest.mark.parametrize(("encoded", "decoded", "after_padding"), [
+    (b"QUJDRA==\r\nRUZH", b"ABCD", True),
+    (b"QUJDRA=\r\nRUZH", b"ABCD", True),
+    (b"QUJD\r\nREVG\r\n!!", b"ABCDEF", False),
+    (b"QUJDREVGRw", b"ABCDEFG", False),
+    (b"QUJDR", b"ABC", False),
+    (b"QUJDRA==\r\n==\r\n", b"ABCD", False),
+])
+def test_invalid_base64_is_decoded_up_to_the_padding(encoded: bytes, decoded: bytes, after_padding: bool) -> None:
+    """Characters outside the alphabet are skipped, a lone last character is dropped, and
+    decoding stops at the padding; data after the padding is noted in defects."""
+    m = msg(b"Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+            + encoded + b"\r\n")
+    (part,) = m.attachments
+    assert part.content == decoded
+    assert any("Base64" in d for d in m.defects)
+    assert ("mocksmtp: base64 data after the padding; decoded up to the padding" in m.defects) is after_padding
+
+
+def test_valid_base64_has_no_defect() -> None:
+    """Well-formed base64 decodes with nothing to report."""
+    m = msg(b"Content-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\nQUJDRA==\r\n")
+    assert (m.text, m.defects) == ("ABCD", [])
+
+
+ENCLOSED = b"From:x@example.com\r\nSubject:  two  spaces\r\n\r\nbody\nbare LF\r\n"
+
+
+def wrapped(inner: bytes, *, closing: bytes = b"\r\n--b--\r\n", cte: bytes = b"") -> bytes:
+    return (b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n"
+            b"--b\r\nContent-Type: message/rfc822\r\n" + cte + b"\r\n" + inner + closing)
+
+
+@pytest.mark.parametrize(("raw", "content"), [
+    (wrapped(ENCLOSED), ENCLOSED),
+    (wrapped(ENCLOSED, closing=b"\r\n"), ENCLOSED),
+    (wrapped(ENCLOSED, closing=b"\r\n--b\r\nContent-Type: text/plain\r\n\r\nlast\r\n--b--\r\n"), ENCLOSED),
+    (wrapped(b"From:x@example.com\r\n\r\nb=C3=A9=\r\nf\r\n", cte=b"Content-Transfer-Encoding: quoted-printable\r\n"),
+     b"From:x@example.com\r\n\r\nb\xc3\xa9f\r\n"),
+    (b"Content-Type: message/rfc822\r\n\r\n" + ENCLOSED, ENCLOSED),
+    (wrapped(b""), b""),
+], ids=["as sent", "no closing boundary", "another part after", "quoted-printable", "whole message", "empty"])
+def test_an_attached_message_is_the_enclosed_bytes(raw: bytes, content: bytes) -> None:
+    """A message/rfc822 part's content is its body as sent, less the line ending that belongs
+    to the next boundary, with any transfer encoding undone: also when last, unterminated,
+    quoted-printable, empty, or the whole message."""
+    attached = [a for a in msg(raw).attachments if a.content_type == "message/rfc822"]
+    assert [a.content for a in attached] == [content]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from([
+    b"Subject: x\r\n", b"Content-Type: multipart/mixed; boundary=c\r\n", b"Content-Type: message/rfc822\r\n",
+    b"--c\r\n", b"--c--\r\n", b"\r\n", b"\n", b"\r", b"line", b"From x\r\n", b" folded\r\n", b"\xff",
+    b"Content-Transfer-Encoding: base64\r\n", b"X  : y\r\n", b".\r\n",
+]), max_size=30).map(b"".join))
+def test_an_attached_message_keeps_whatever_bytes_it_has(inner: bytes) -> None:
+    """Whatever the enclosed message holds (nested parts, odd line endings, 8-bit, broken
+    syntax), the attachment's content is exactly those bytes."""
+    (attached,) = msg(wrapped(inner)).attachments
+    assert attached.content == inner
+
+
+def test_unquoted_parameter_values_with_special_characters_are_read_whole() -> None:
+    """Bare "boundary=----=_Part" and "filename==?utf-8?q?...?=" values run to the next ";",
+    quoted values and RFC 2231 names are read as before, and headers show the same."""
+    raw = (b"Content-Type: multipart/mixed; boundary=----=_Part_1;\r\n charset=us-ascii\r\n\r\n"
+           b"------=_Part_1\r\nContent-Type: text/plain\r\n\r\nbody\r\n"
+           b"------=_Part_1\r\nContent-Type: text/plain; name==?utf-8?q?caf=C3=A9?= =?utf-8?q?.txt?=\r\n\r\na\r\n"
+           b"------=_Part_1\r\nContent-Disposition: attachment; filename=\"a; b=c=d\"\r\n\r\nb\r\n"
+           b"------=_Part_1\r\nContent-Disposition: attachment; filename*=utf-8''x%3Dy.txt\r\n\r\nc\r\n"
+           b"------=_Part_1\r\nContent-Disposition: attachment; filename=dir/a,b.txt; size=1\r\n\r\nd\r\n"
+           b"------=_Part_1--\r\n")
+    m = msg(raw)
+    assert m.text == "body"
+    assert [a.filename for a in m.attachments] == ["café.txt", "a; b=c=d", "x=y.txt", "dir/a,b.txt"]
+    assert m.headers["content-type"] == 'multipart/mixed; boundary="----=_Part_1"; charset="us-ascii"'
+    assert m.email.get_boundary() == "----=_Part_1"
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=2000))
 def test_no_parsed_property_raises_on_arbitrary_bytes(raw: bytes) -> None:
@@ -212,6 +308,9 @@ MIME_PIECES = st.sampled_from([
     b"Subject: =?utf-8?b?w6k=?= =?bogus?q?x?=\r\n", b"Content-Type: message/rfc822\r\n",
     b"\r\n", b"--b\r\n", b"--b--\r\n", b"=E9=\r\n", b"!!@@##\r\n", b"\xff\xfe\r\n", b"\n", b"\r",
     b"<a href=\"http://x.example/\xe9\">", b"Content-ID: <\x00>\r\n",
+    b"Subject  : x\r\n", b"From : y\r\n", b"QUJDRA==\r\nRUZH\r\n",
+    b"Content-Type: multipart/mixed; boundary==_b=\r\n", b"--=_b=\r\n",
+    b"Content-Disposition: attachment; filename==?utf-8?q?x=?=\r\n",
 ])
 
 
