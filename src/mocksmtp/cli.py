@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import email.parser
-import email.policy
 import logging
 import queue
 import re
@@ -439,15 +437,11 @@ def _printable(line: str) -> str:
     return "".join(c if c.isprintable() else "?" for c in line)
 
 
-_HEADERS = email.parser.BytesHeaderParser(policy=email.policy.default)
 
 
 def describe(message: Message) -> str:
     """One line for a message: id, sender, recipients, subject, size; control characters escaped."""
-    try:
-        subject = str(_HEADERS.parsebytes(message.raw).get("subject", ""))
-    except Exception:  # a header we cannot decode must not stop the program
-        subject = ""
+    subject = message.subject  # the header block only, never the body; never raises
     to = ", ".join(f"<{r}>" for r in message.rcpt_tos)
     line = f'{message.id}  from <{message.mail_from}>  to {to}  "{subject}"  {_count(message.size, "byte")}'
     return _printable(line)

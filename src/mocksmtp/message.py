@@ -206,8 +206,18 @@ class Message(_MessageSlots):
     @property
     def headers(self) -> Headers:
         """Top-level headers, case-insensitive and multi-valued, decoded on access:
-        ``m.headers["X-Mailer"]``, ``m.headers.get_all("Received")``."""
-        return self._parsed().headers
+        ``m.headers["X-Mailer"]``, ``m.headers.get_all("Received")``. Reading them never reads
+        the body: until something needs the full parse, only the header block is parsed."""
+        cache = self._cache
+        parsed = cache.get("parsed")
+        if parsed is not None:
+            return parsed.headers  # type: ignore[no-any-return]
+        try:
+            return cache["headers"]  # type: ignore[no-any-return]
+        except KeyError:
+            from .parsing import parse_headers  # the email package loads only when someone reads
+
+            return cache.setdefault("headers", parse_headers(self.raw))  # type: ignore[no-any-return]
 
     @property
     def subject(self) -> str:

@@ -86,3 +86,17 @@ def test_command_line_mistakes_are_one_line_naming_the_option(
     assert err.count("\n") == 1, err
     assert "usage:" not in err
     assert "s3cret" not in err
+
+
+def test_a_message_line_reads_obsolete_header_syntax_and_escapes_control_characters() -> None:
+    """The line printed per message has the subject as the parser reads it (``Subject :`` is a
+    Subject) and no control character reaches the terminal."""
+    from mocksmtp import Message
+    from mocksmtp.cli import describe
+
+    m = Message(id="X-1", raw=b"Subject   : Hello\x1b[31m\r\nTo: a@example.com\r\n\r\nbody\r\n",
+                mail_from="app@example.com", rcpt_tos=("a@example.com",))
+    line = describe(m)
+    assert '"Hello' in line
+    assert "\x1b" not in line
+    assert line.startswith("X-1  from <app@example.com>  to <a@example.com>  ")

@@ -28,6 +28,8 @@ def test_constructing_a_message_parses_nothing() -> None:
     m = msg(b"Subject: hi\r\n\r\nbody\r\n")
     assert m._cache == {}
     assert m.subject == "hi"
+    assert "parsed" not in m._cache  # a header needs the header block only
+    assert m.text == "body\n"
     assert "parsed" in m._cache
 
 
