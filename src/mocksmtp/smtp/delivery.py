@@ -25,7 +25,7 @@ def deliver(proto: SessionIO, raw: bytes, *, refusal: Reply | None = None, binar
              flags: frozenset[str] = frozenset()) -> None:
     """End the transaction with ``raw`` (the whole content): check it against the limits
     and strict mode, apply a ``"message"`` fault, store it and reply 250 naming it; or reply
-    why not (``refusal`` when the reader already knows). See :meth:`_end_transaction`."""
+    why not (``refusal`` when the reader already knows). See :func:`end_transaction`."""
     opts = proto.ctx.options
     if refusal is None and (opts.strict or (opts.max_message_size and len(raw) > opts.max_message_size)):
         refusal = _refusal(proto, raw, binary)
