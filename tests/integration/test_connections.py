@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import select
 import socket
@@ -14,6 +15,7 @@ import pytest
 from tests.support import RawClient, assert_healthy, codes_in, open_data, settle
 
 from mocksmtp import REPLY, MemoryStore, Message, MockSMTPServer
+from mocksmtp.smtp.listener import Listener
 
 MakeServer = Callable[..., MockSMTPServer]
 
@@ -282,6 +284,67 @@ def test_a_server_stopped_and_started_again_serves_on_a_new_port() -> None:
         lingering.close()
     with server:
         assert_healthy(server, stored=1)
+
+
+def _start_on(loop: str) -> MockSMTPServer:
+    """A server on 127.0.0.1 whose loop is asyncio's own or uvloop's."""
+    if loop == "asyncio":
+        return MockSMTPServer("127.0.0.1", 0).start()
+    uvloop = pytest.importorskip("uvloop")
+    previous = asyncio.get_event_loop_policy()
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    try:
+        return MockSMTPServer("127.0.0.1", 0).start()
+    finally:
+        asyncio.set_event_loop_policy(previous)
+
+
+def _outcome(sock: socket.socket) -> str:
+    """What a client saw from connect to the server's close: its reply codes, or "refused"
+    (a reset: the listener closed with the connection still in its queue)."""
+    data = b""
+    try:
+        while chunk := sock.recv(65536):
+            data += chunk
+    except ConnectionResetError:
+        if not data:
+            return "refused"
+    return " ".join(str(code) for code in codes_in(data))
+
+
+@pytest.mark.parametrize("turns", range(4))
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_clients_connecting_while_stop_runs_get_421_or_are_refused(
+        monkeypatch: pytest.MonkeyPatch, loop: str, turns: int) -> None:
+    """Clients that reach the port while stop() runs get 421 and a close, or a refused
+    connection, never a hang: whatever the loop had done with them (queued, accepted, session
+    made) when stop() closed the listener."""
+    server = _start_on(loop)
+    entered, release = threading.Event(), threading.Event()
+    close = Listener.close
+
+    async def held_close(self: Listener, grace: float) -> None:
+        entered.set()
+        release.wait(5)  # the loop is held: the clients wait in the listening socket's queue
+        for _ in range(turns):  # the loop's turns before the listener closes: accepts, sessions
+            await asyncio.sleep(0)
+        await close(self, grace)
+
+    monkeypatch.setattr(Listener, "close", held_close)
+    stopper = threading.Thread(target=server.stop, kwargs={"timeout": 5})
+    stopper.start()
+    assert entered.wait(5)
+    clients = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(3)]
+    release.set()
+    stopper.join(5)
+    assert not stopper.is_alive()
+    try:
+        # (a hang is a socket.timeout here: the server is stopped, nothing more will come)
+        outcomes = [_outcome(c) for c in clients]
+    finally:
+        for c in clients:
+            c.close()
+    assert all(o == "refused" or o.endswith("421") for o in outcomes), outcomes
 
 
 # -- store failures ---------------------------------------------------------------------------

@@ -93,7 +93,7 @@ def test_data_arriving_past_the_budget_is_discarded_and_refused_at_its_end(secon
             assert b.send(b"\r\n.\r\n") == [REPLY.INSUFFICIENT_STORAGE.code]
         else:
             assert b.send(b"") == []
-            assert b.protocol._reader is None  # the chunk was read to its end: 452
+            assert b.protocol.reader is None  # the chunk was read to its end: 452
             assert codes_in(b.transport.out)[-1] == REPLY.INSUFFICIENT_STORAGE.code
             assert b.send(b"RSET\r\n") == [250]
         assert a.send(b"\r\n.\r\n") == [250]

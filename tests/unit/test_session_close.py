@@ -51,7 +51,7 @@ def test_shutdown_after_the_session_closed_does_nothing() -> None:
         protocol.connection_made(transport)
         protocol.data_received(b"QUIT\r\n")
         protocol.shutdown()
-        protocol._close_with(REPLY.SHUTTING_DOWN)
+        protocol.close_with(REPLY.SHUTTING_DOWN)
         return transport
 
     transport = asyncio.run(main())

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 from .replies import REPLY, Reply
 
 if TYPE_CHECKING:
-    from .protocol import SMTPProtocol
+    from .session_io import SessionIO
 
 __all__ = ["AUTH_LINE_LIMIT", "AUTH_RESPONSE_LIMIT", "AuthError", "Login", "check_plain", "cmd_auth",
            "decode_response", "mechanisms", "verify"]
@@ -180,80 +180,80 @@ class _Exchange:
 
 # -- the AUTH command in a session ------------------------------------------------------------
 
-def cmd_auth(proto: SMTPProtocol, arg: bytes) -> None:
+def cmd_auth(proto: SessionIO, arg: bytes) -> None:
     """``AUTH mechanism [initial-response]``: start an exchange, continued line by line."""
     opts = proto.ctx.options
     session = proto.session
     if opts.auth is None:
-        proto._reply(REPLY.NOT_IMPLEMENTED)
+        proto.reply(REPLY.NOT_IMPLEMENTED)
         return
     if session.helo is None or not session.esmtp:
-        proto._reply(REPLY.NEED_EHLO)
+        proto.reply(REPLY.NEED_EHLO)
         return
     if session.auth_user is not None:
-        proto._reply(REPLY.ALREADY_AUTHENTICATED)
+        proto.reply(REPLY.ALREADY_AUTHENTICATED)
         return
     if proto.envelope.mail_from is not None:
-        proto._reply(REPLY.MAIL_IN_PROGRESS)
+        proto.reply(REPLY.MAIL_IN_PROGRESS)
         return
     parts = arg.split()
     if not 1 <= len(parts) <= 2:
-        proto._reply(REPLY.AUTH_SYNTAX)
+        proto.reply(REPLY.AUTH_SYNTAX)
         return
     mechanism = parts[0].upper().decode("ascii", "replace")
     if mechanism not in mechanisms(opts.auth):
-        proto._reply(REPLY.UNKNOWN_MECHANISM)
+        proto.reply(REPLY.UNKNOWN_MECHANISM)
         return
     exchange = _Exchange(mechanism, opts.hostname)
     try:
         result = exchange.first(parts[1] if len(parts) == 2 else None)
     except AuthError as e:
-        proto._reply(e.reply)
+        proto.reply(e.reply)
         return
     _next(proto, exchange, result)
 
 
-def _next(proto: SMTPProtocol, exchange: _Exchange, result: bytes | Login) -> None:
+def _next(proto: SessionIO, exchange: _Exchange, result: bytes | Login) -> None:
     if isinstance(result, Login):
-        proto._line_hook = None
+        proto.line_hook = None
         _finish(proto, result)
         return
-    proto._line_hook = lambda line: _continue(proto, exchange, line)
-    proto._send(b"334 " + result + b"\r\n")
+    proto.line_hook = lambda line: _continue(proto, exchange, line)
+    proto.send(b"334 " + result + b"\r\n")
 
 
-def _continue(proto: SMTPProtocol, exchange: _Exchange, line: bytes) -> None:
+def _continue(proto: SessionIO, exchange: _Exchange, line: bytes) -> None:
     if len(line) > AUTH_RESPONSE_LIMIT:
-        proto._line_hook = None
-        proto._reply(REPLY.LINE_TOO_LONG)
+        proto.line_hook = None
+        proto.reply(REPLY.LINE_TOO_LONG)
         return
     try:
         result = exchange.step(line)
     except AuthError as e:
-        proto._line_hook = None
-        proto._reply(e.reply)
+        proto.line_hook = None
+        proto.reply(e.reply)
         return
     _next(proto, exchange, result)
 
 
-def _finish(proto: SMTPProtocol, login: Login) -> None:
+def _finish(proto: SessionIO, login: Login) -> None:
     ctx = proto.ctx
     if not verify(ctx.options.auth, login):
-        ctx.logger.info("%s AUTH %s failed for user %r", proto._peer_text(), login.mechanism,
+        ctx.logger.info("%s AUTH %s failed for user %r", proto.peer_text(), login.mechanism,
                         login.user)
         ctx.stats.auth_failures += 1
         proto.session.auth_failures += 1
-        proto._reply(REPLY.AUTH_FAILED)
+        proto.reply(REPLY.AUTH_FAILED)
         limit = ctx.options.max_auth_failures
-        if limit and proto.session.auth_failures > limit and not proto._closed:
-            ctx.logger.info("%s more than %d AUTH failures; closing", proto._peer_text(), limit)
-            proto._close_with(REPLY.TOO_MANY_AUTH_FAILURES)
+        if limit and proto.session.auth_failures > limit and not proto.closed:
+            ctx.logger.info("%s more than %d AUTH failures; closing", proto.peer_text(), limit)
+            proto.close_with(REPLY.TOO_MANY_AUTH_FAILURES)
         return
 
     def accept() -> None:
         proto.session.auth_user = login.user
-        proto._send(REPLY.AUTH_OK.line)
+        proto.send(REPLY.AUTH_OK.line)
 
-    if ctx.faults.armed and proto._fault("auth", (login.user,), accept):
+    if ctx.faults.armed and proto.fault("auth", (login.user,), accept):
         return
     accept()

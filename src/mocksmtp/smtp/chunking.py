@@ -18,18 +18,18 @@ from .numbers import parse_count
 from .replies import REPLY, Reply
 
 if TYPE_CHECKING:
-    from .protocol import SMTPProtocol
+    from .session_io import SessionIO
 
 __all__ = ["ChunkReader", "cmd_bdat"]
 
-def cmd_bdat(proto: SMTPProtocol, arg: bytes) -> None:
+def cmd_bdat(proto: SessionIO, arg: bytes) -> None:
     """``BDAT size [LAST]``: read the chunk, then answer for it."""
     parts = arg.split()
     size = parse_count(parts[0]) if parts else None
     if size is None or len(parts) > 2 or (len(parts) == 2 and parts[1].upper() != b"LAST"):
         # Without a size we cannot tell where the chunk ends: whatever follows could be read as
         # commands (a smuggling path), so the session ends here.
-        proto._close_with(REPLY.BDAT_SYNTAX)
+        proto.close_with(REPLY.BDAT_SYNTAX)
         return
     env = proto.envelope
     error: Reply | None = None
@@ -39,14 +39,14 @@ def cmd_bdat(proto: SMTPProtocol, arg: bytes) -> None:
         error = REPLY.NEED_RCPT
     elif env.chunks_failed:
         error = REPLY.BDAT_AFTER_FAILURE
-    elif proto._budget_full():
+    elif proto.budget_full():
         error = REPLY.INSUFFICIENT_STORAGE
     reader = ChunkReader(proto, size, last=len(parts) == 2, error=error)
     if error is None and env.chunks is None:
         env.chunks = bytearray()
-    proto._data_started = proto._last_activity
-    proto._data_bytes = 0
-    proto._reader = reader.feed
+    proto.data_started = proto.last_activity
+    proto.data_bytes = 0
+    proto.reader = reader.feed
     if reader.remaining == 0:
         reader.feed(b"")
 
@@ -56,7 +56,7 @@ class ChunkReader:
 
     __slots__ = ("error", "last", "proto", "remaining", "size")
 
-    def __init__(self, proto: SMTPProtocol, size: int, *, last: bool, error: Reply | None) -> None:
+    def __init__(self, proto: SessionIO, size: int, *, last: bool, error: Reply | None) -> None:
         self.proto = proto
         self.size = size
         self.remaining = size
@@ -69,8 +69,8 @@ class ChunkReader:
         take = min(self.remaining, len(data))
         if take:
             self.remaining -= take
-            proto._data_bytes += take
-            proto._last_activity = proto._loop.time()
+            proto.data_bytes += take
+            proto.last_activity = proto.loop.time()
             chunks = proto.envelope.chunks
             if self.error is None and chunks is not None:
                 limit = proto.ctx.options.max_message_size
@@ -78,12 +78,12 @@ class ChunkReader:
                     self._discard(REPLY.MESSAGE_TOO_BIG)
                 else:
                     chunks += data[:take] if take < len(data) else data
-                    proto._hold(take)
-                    if proto._budget_exceeded():
+                    proto.hold_data(take)
+                    if proto.budget_exceeded():
                         self._discard(REPLY.INSUFFICIENT_STORAGE)
         if self.remaining:
             return b""
-        proto._reader = None
+        proto.reader = None
         self._done()
         return data[take:] if take < len(data) else b""
 
@@ -91,7 +91,7 @@ class ChunkReader:
         """Refuse the chunk with ``error`` at its end; what was received is dropped now."""
         self.error = error
         self.proto.envelope.chunks = bytearray()
-        self.proto._release_data()
+        self.proto.release_data()
 
     def _done(self) -> None:
         proto = self.proto
@@ -103,8 +103,8 @@ class ChunkReader:
             return
         first = env.chunk_count == 0
         env.chunk_count += 1
-        if first and proto.ctx.faults.armed and proto._fault(
-                "data", proto._envelope_subjects(), self._accept, self._failed_by_fault):
+        if first and proto.ctx.faults.armed and proto.fault(
+                "data", proto.envelope_subjects(), self._accept, self._failed_by_fault):
             return
         self._accept()
 
@@ -112,10 +112,10 @@ class ChunkReader:
         proto = self.proto
         env = proto.envelope
         if not self.last:
-            proto._send(REPLY.CHUNK_OK.with_text(f"{self.size} octets received").line)
+            proto.send(REPLY.CHUNK_OK.with_text(f"{self.size} octets received").line)
             return
         raw = bytes(env.chunks) if env.chunks is not None else b""
-        proto._deliver(raw, binary=env.binarymime)
+        proto.deliver(raw, binary=env.binarymime)
 
     def _failed_by_fault(self) -> None:
         self.proto.ctx.stats.rejected_messages += self.last
@@ -123,7 +123,7 @@ class ChunkReader:
 
     def _fail(self, reply: Reply) -> None:
         proto = self.proto
-        proto._reply(reply)
+        proto.reply(reply)
         if proto.envelope.mail_from is not None and proto.envelope.rcpt_tos:
             self._end_failed()
 
@@ -132,6 +132,6 @@ class ChunkReader:
         env = proto.envelope
         env.chunks_failed = True
         env.chunks = None
-        proto._release_data()
+        proto.release_data()
         if self.last:
-            proto._end_transaction(None)
+            proto.end_transaction(None)

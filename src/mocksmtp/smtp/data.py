@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from .replies import REPLY, Reply
 
 if TYPE_CHECKING:
-    from .protocol import SMTPProtocol
+    from .session_io import SessionIO
 
 __all__ = ["DataReader", "cmd_data"]
 
@@ -36,27 +36,27 @@ UNSTUFFED_DOT = frozenset({"unstuffed_dot"})
 _NO_FLAGS: frozenset[str] = frozenset()
 
 
-def cmd_data(proto: SMTPProtocol, arg: bytes) -> None:
+def cmd_data(proto: SessionIO, arg: bytes) -> None:
     """``DATA``: with MAIL and RCPT accepted, ``354`` and read the message."""
     env = proto.envelope
     if arg.strip():
-        proto._reply(REPLY.NO_ARGUMENTS)
+        proto.reply(REPLY.NO_ARGUMENTS)
     elif env.mail_from is None:
-        proto._reply(REPLY.NEED_MAIL)
+        proto.reply(REPLY.NEED_MAIL)
     elif not env.rcpt_tos:
-        proto._reply(REPLY.NEED_RCPT)
+        proto.reply(REPLY.NEED_RCPT)
     elif env.chunks is not None or env.chunks_failed or env.binarymime:
-        proto._reply(REPLY.DATA_AFTER_BDAT)
-    elif proto.ctx.pending_data and proto._budget_full():  # (no call while nothing is in flight)
-        proto._reply(REPLY.INSUFFICIENT_STORAGE)
-    elif proto.ctx.faults.armed and proto._fault("data", proto._envelope_subjects(),
+        proto.reply(REPLY.DATA_AFTER_BDAT)
+    elif proto.ctx.pending_data and proto.budget_full():  # (no call while nothing is in flight)
+        proto.reply(REPLY.INSUFFICIENT_STORAGE)
+    elif proto.ctx.faults.armed and proto.fault("data", proto.envelope_subjects(),
                                                  lambda: _start(proto)):
         pass
     else:
         DataReader(proto)
 
 
-def _start(proto: SMTPProtocol) -> None:
+def _start(proto: SessionIO) -> None:
     """What DATA does when an injected delay is over."""
     DataReader(proto)
 
@@ -69,40 +69,40 @@ class DataReader:
 
     __slots__ = ("buf", "dots", "proto", "refusal", "scan", "unstuffed")
 
-    def __init__(self, proto: SMTPProtocol) -> None:
+    def __init__(self, proto: SessionIO) -> None:
         self.proto = proto
         self.buf = bytearray(b"\r\n")  # a virtual CRLF, so that a first-line dot is found too
         self.scan = 0  # where the next look for DOT_LINE starts
         self.dots = 0  # lines that began with a dot, so far (each loses it)
         self.unstuffed = False  # a removed dot was not followed by another
         self.refusal: Reply | None = None  # set once the data is being discarded
-        proto._reader = self.feed
-        proto._in_data = True
-        proto._data_started = proto._last_activity
-        proto._data_bytes = 0
-        proto._send(REPLY.START_DATA.line)
+        proto.reader = self.feed
+        proto.in_data = True
+        proto.data_started = proto.last_activity
+        proto.data_bytes = 0
+        proto.send(REPLY.START_DATA.line)
 
     def feed(self, data: bytes) -> bytes:
         """Take message data; at ``<CRLF>.<CRLF>`` deliver the message and return what follows."""
         proto = self.proto
         buf = self.buf
-        proto._last_activity = proto._clock()
+        proto.last_activity = proto.clock()
         if len(buf) == 2 and data[-5:] == END:
             # The usual case: the whole message in one read, right after the 354. Unless a line
             # begins with a dot (stuffed, or an earlier end), the message is this read less
             # the final ".\r\n": one copy, one scan, nothing held.
             raw = bytes(data[:-3])
             if raw[:1] != b"." and raw.find(DOT_LINE) < 0:
-                proto._data_bytes = len(data)
-                proto._reader = None  # (what _end does; nothing was held)
-                proto._in_data = False
-                proto._deliver(raw)
+                proto.data_bytes = len(data)
+                proto.reader = None  # (what _end does; nothing was held)
+                proto.in_data = False
+                proto.deliver(raw)
                 return b""
         n = len(data)
-        proto._data_bytes += n
+        proto.data_bytes += n
         buf += data
         if self.refusal is None:
-            proto._hold(n)
+            proto.hold_data(n)
         # One pass over what has not been looked at yet finds the end, counts the lines that
         # begin with a dot and notes whether one of them was not stuffed.
         pos = self.scan
@@ -134,14 +134,14 @@ class DataReader:
         rest = bytes(buf[end + 5 :])
         self._end()
         if self.refusal is not None:
-            proto._deliver(b"", refusal=self.refusal)
+            proto.deliver(b"", refusal=self.refusal)
             return rest
         del buf[end + 2 :]  # the CRLF before the final dot is the message's
         if self.dots:  # every DOT_LINE in buf is a line that loses its dot
             buf = buf.replace(DOT_LINE, b"\r\n")
         with memoryview(buf) as view:
             message = bytes(view[2:])
-        proto._deliver(message, flags=UNSTUFFED_DOT if self.unstuffed else _NO_FLAGS)
+        proto.deliver(message, flags=UNSTUFFED_DOT if self.unstuffed else _NO_FLAGS)
         return rest
 
     def _check_size(self) -> None:
@@ -154,17 +154,17 @@ class DataReader:
         # and the ".\r" that may begin the end marker (2).
         if limit and len(buf) - 4 - self.dots > limit:
             self.refusal = REPLY.MESSAGE_TOO_BIG
-        elif proto._budget_exceeded():
+        elif proto.budget_exceeded():
             self.refusal = REPLY.INSUFFICIENT_STORAGE
         else:
             return
-        proto._release_data()
+        proto.release_data()
         del buf[:-_TAIL]
         self.scan = 0
 
     def _end(self) -> None:
         proto = self.proto
-        proto._reader = None
-        proto._in_data = False
-        if proto._held:
-            proto._release_data()
+        proto.reader = None
+        proto.in_data = False
+        if proto.held:
+            proto.release_data()

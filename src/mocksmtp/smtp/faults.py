@@ -39,12 +39,15 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 
 from ..errors import ConfigError
 from .replies import Reply
 
-__all__ = ["DEFAULT_FAULT_REPLIES", "STAGES", "Fault", "FaultRegistry", "Matcher", "Stage"]
+if TYPE_CHECKING:
+    from .session_io import SessionIO
+
+__all__ = ["DEFAULT_FAULT_REPLIES", "STAGES", "Fault", "FaultRegistry", "Matcher", "Stage", "apply_fault"]
 
 Stage = Literal["connect", "helo", "auth", "mail", "rcpt", "data", "message"]
 STAGES: tuple[str, ...] = get_args(Stage)
@@ -228,3 +231,53 @@ class FaultRegistry:
                 fault.triggered += 1
                 return fault
         return None
+
+
+# -- applying a fault to a session --------------------------------------------------------
+
+# Injected faults, with their subjects in the record's extras (the command line prints them).
+_refusals = logging.getLogger("mocksmtp.smtp.refusals")
+
+
+def apply_fault(proto: SessionIO, stage: str, subjects: Sequence[str],
+                proceed: Callable[[], None], failed: Callable[[], None] | None = None) -> bool:
+    """Apply the fault that fires for this command of ``proto``, if any; True when one took
+    over (the session's :meth:`~.session_io.SessionIO.fault`).
+
+    ``proceed`` does what the command does without a fault (used after a pure delay);
+    ``failed`` runs after a fault reply was sent.
+    """
+    fault = proto.ctx.faults.pick(stage, subjects)
+    if fault is None:
+        return False
+    _refusals.info("%s %s: injected %r", proto.peer_text(), stage, fault,
+                   extra={"smtp_fault": fault, "smtp_subjects": tuple(subjects)})
+    if fault.delay > 0:
+        proto.suspend()
+        proto.loop.call_later(fault.delay, _due, proto, fault, proceed, failed)
+    else:
+        _act(proto, fault, proceed, failed)
+    return True
+
+
+def _act(proto: SessionIO, fault: Fault, proceed: Callable[[], None],
+         failed: Callable[[], None] | None) -> None:
+    if fault.disconnect:
+        proto.hang_up()
+        return
+    if fault.reply is None:
+        proceed()
+        return
+    proto.ctx.stats.rejected_commands += 1
+    proto.send(fault.reply.line)
+    if failed is not None:
+        failed()
+    if fault.reply.code == 421 and not proto.closed:
+        proto.hang_up()
+
+
+def _due(proto: SessionIO, fault: Fault, proceed: Callable[[], None],
+         failed: Callable[[], None] | None) -> None:
+    """A delayed fault's time has come: act on it, then read again (see resume_with)."""
+    if not proto.closed:
+        proto.resume_with(lambda: _act(proto, fault, proceed, failed))

@@ -16,6 +16,8 @@ from .state import EngineContext
 
 __all__ = ["Listener"]
 
+_ACCEPT_TURNS = 2  # loop turns from a connection's accept to its connection_made (asyncio's)
+
 
 class Listener:
     """The bound sockets of one server (one per address family ``host`` resolves to).
@@ -69,12 +71,25 @@ class Listener:
         """
         ctx = self.ctx
         ctx.stopping = True
+        # A connection the loop has just accepted has no session yet. On asyncio's loops its
+        # accept task makes the session on the loop's next turn, and connection_made comes a
+        # turn later (uvloop: one turn); once the listener is closed, asyncio fails that task
+        # silently and leaves its socket open, so the client would hang. So: stop accepting,
+        # let those turns pass (each such session is answered 421 in connection_made and
+        # waited for below), then close. A connection still in the listening socket's queue
+        # is reset by the kernel when the socket closes: the client sees it refused.
+        loop = asyncio.get_running_loop()
+        if isinstance(loop, asyncio.selector_events.BaseSelectorEventLoop):
+            for server in self._servers:
+                for sock in server.sockets:
+                    loop.remove_reader(sock.fileno())
+        for _ in range(_ACCEPT_TURNS):
+            await asyncio.sleep(0)
         for server in self._servers:
             server.close()
         for protocol in list(ctx.protocols):
             protocol.shutdown()
         if ctx.protocols:
-            loop = asyncio.get_running_loop()
             waiter: asyncio.Future[None] = loop.create_future()
 
             def on_idle() -> None:

@@ -15,42 +15,42 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine, Generator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .replies import REPLY
-from .state import Envelope, Session
+from .state import Session
 from .tls import tls_version
 
 if TYPE_CHECKING:
-    from .protocol import SMTPProtocol
+    from .session_io import SessionIO
 
 __all__ = ["cmd_starttls", "start_handshake"]
 
 
-def cmd_starttls(proto: SMTPProtocol, arg: bytes) -> None:
+def cmd_starttls(proto: SessionIO, arg: bytes) -> None:
     """``STARTTLS``: ``220`` and a handshake, or 501/502/503 when it cannot be done."""
     ctx = proto.ctx
     if proto.session.tls is not None:
-        proto._reply(REPLY.ALREADY_TLS)
+        proto.reply(REPLY.ALREADY_TLS)
         return
     if ctx.tls is None or ctx.options.tls != "starttls":
-        proto._reply(REPLY.NOT_IMPLEMENTED)
+        proto.reply(REPLY.NOT_IMPLEMENTED)
         return
     if arg.strip():
-        proto._reply(REPLY.STARTTLS_SYNTAX)
+        proto.reply(REPLY.STARTTLS_SYNTAX)
         return
     if proto.envelope.mail_from is not None:
-        proto._reply(REPLY.MAIL_IN_PROGRESS)
+        proto.reply(REPLY.MAIL_IN_PROGRESS)
         return
     transport = proto.transport
     if transport is None:  # pragma: no cover - commands only arrive on a connected session
         return
-    proto._send(REPLY.READY_FOR_TLS.line)
-    proto._flush()
+    proto.send(REPLY.READY_FOR_TLS.line)
+    proto.flush()
     start_handshake(proto, transport)
 
 
-def start_handshake(proto: SMTPProtocol, transport: asyncio.Transport, *,
+def start_handshake(proto: SessionIO, transport: asyncio.Transport, *,
                     implicit: bool = False) -> None:
     """Hold the session's input and upgrade ``transport`` to TLS in a task of its own.
 
@@ -59,21 +59,20 @@ def start_handshake(proto: SMTPProtocol, transport: asyncio.Transport, *,
     once the handshake is done. With ``implicit`` (a port that is TLS from the first byte) the
     greeting follows the handshake.
     """
-    proto._suspend()
-    proto._discard_input = True
-    proto._buf.clear()
+    proto.suspend()
+    proto.drop_input()
     # The handshake's first step runs now, not on the loop's next turn: uvloop starts reading
     # right after connection_made whatever the protocol paused, and the ClientHello must reach
     # the TLS layer, not the session (asyncio's loops would wait, uvloop would not).
-    proto._tls_task = _start_now(proto._loop, _handshake(proto, transport, implicit))
+    proto.tls_task = _start_now(proto.loop, _handshake(proto, transport, implicit))
     # The rest of the plaintext read that held STARTTLS is dropped as it is handled, right
     # after this returns. Nothing can come through TLS before the loop's next turn (the TLS
     # layer starts then), and from then on input is held for the session, never dropped.
-    proto._loop.call_soon(_keep_input, proto)
+    proto.loop.call_soon(_keep_input, proto)
 
 
-def _keep_input(proto: SMTPProtocol) -> None:
-    proto._discard_input = False
+def _keep_input(proto: SessionIO) -> None:
+    proto.keep_input()
 
 
 def _start_now(loop: asyncio.AbstractEventLoop,
@@ -122,53 +121,43 @@ async def _await(rest: _Rest) -> None:
     await rest
 
 
-async def _handshake(proto: SMTPProtocol, transport: asyncio.Transport, implicit: bool) -> None:
+async def _handshake(proto: SessionIO, transport: asyncio.Transport, implicit: bool) -> None:
     ctx = proto.ctx
     assert ctx.tls is not None
-    loop = proto._loop
+    loop = proto.loop
     # The TLS layer may deliver the client's first command before start_tls() returns (with
-    # the client's Finished, in one segment): the session holds it (see _keep_input) and
+    # the client's Finished, in one segment): the session holds it (see keep_input) and
     # handles it below.
     try:
-        new = await loop.start_tls(transport, proto, ctx.tls.context, server_side=True,
+        # (the session is the asyncio protocol that SessionIO describes)
+        new = await loop.start_tls(transport, cast(asyncio.BaseProtocol, proto), ctx.tls.context, server_side=True,
                                    ssl_handshake_timeout=ctx.options.tls_handshake_timeout)
     except asyncio.CancelledError:  # stop(): the session is ended by whoever cancelled
-        _drop(proto, transport)
+        proto.drop(transport)  # (no connection_lost from the loop)
         raise
     except Exception as e:  # handshake failed, timed out, or the client went away
         ctx.stats.tls_handshake_failures += 1
-        ctx.logger.info("%s TLS handshake failed: %s", proto._peer_text(), e or type(e).__name__)
-        _drop(proto, transport)
+        ctx.logger.info("%s TLS handshake failed: %s", proto.peer_text(), e or type(e).__name__)
+        proto.drop(transport)  # (no connection_lost from the loop)
         return
     finally:
-        proto._tls_task = None
+        proto.tls_task = None
     if new is None:  # the connection was lost during the handshake (reported as no error)
         ctx.stats.tls_handshake_failures += 1
-        ctx.logger.info("%s TLS handshake failed: connection lost", proto._peer_text())
-        _drop(proto, transport)
+        ctx.logger.info("%s TLS handshake failed: connection lost", proto.peer_text())
+        proto.drop(transport)  # (no connection_lost from the loop)
         return
-    if proto._closed:
+    if proto.closed:
         new.close()
         return
     ctx.stats.tls_handshakes += 1
-    proto.transport = new
-    proto.session = Session(peer=proto.session.peer, tls=tls_version(new.get_extra_info("ssl_object")),
-                            auth_failures=proto.session.auth_failures)
-    proto.envelope = Envelope()
-    proto._must_tls = False
-    proto._suspended = False
-    proto._last_activity = proto._clock()
+    proto.start_over(new, Session(peer=proto.session.peer,
+                                  tls=tls_version(new.get_extra_info("ssl_object")),
+                                  auth_failures=proto.session.auth_failures))
     if ctx.debug:
-        ctx.logger.debug("%s TLS started: %s", proto._peer_text(), proto.session.tls)
+        ctx.logger.debug("%s TLS started: %s", proto.peer_text(), proto.session.tls)
     if implicit:
-        proto._welcome()
-    if not proto._closed and not proto._suspended:
-        proto._resume_input()  # the client's first command may have come with its Finished
+        proto.welcome()
+    if not proto.closed and not proto.suspended:
+        proto.resume_input()  # the client's first command may have come with its Finished
 
-
-def _drop(proto: SMTPProtocol, transport: asyncio.Transport) -> None:
-    """End a session whose handshake did not complete. The loop reports no connection_lost
-    for a connection lost in a handshake, so the session reports it itself."""
-    proto._closed = True
-    transport.abort()
-    proto.connection_lost(None)
