@@ -36,7 +36,7 @@ def test_prints_each_message_and_final_statistics_on_signal(sig: signal.Signals)
         send(port, "Hello there")
         line = proc.read_line()
         assert re.fullmatch(
-            r'\S+-\d{6}  from <app@example\.com>  to <a@example\.com>, <b@example\.com>  '
+            r'[0-9A-Z]{26}  from <app@example\.com>  to <a@example\.com>, <b@example\.com>  '
             r'"Hello there"  \d+ bytes', line), line
         proc.proc.send_signal(sig)
         status, out, err = proc.finish()
