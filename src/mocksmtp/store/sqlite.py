@@ -146,8 +146,8 @@ class SQLiteStore:
     # -- opening -------------------------------------------------------------------------------
 
     def _fail(self, what: str, error: BaseException | None = None) -> StoreError:
-        detail = f": {error}" if error is not None else ""
-        return StoreError(f"cannot use the database {self.path}{detail}; {what}", path=self.path)
+        detail = f" (SQLite says: {error})" if error is not None else ""
+        return StoreError(f"cannot use the database {self.path}: {what}{detail}", path=self.path)
 
     def _open(self, synchronous: str) -> sqlite3.Connection:
         parent = Path(self.path).resolve().parent
@@ -193,6 +193,8 @@ class SQLiteStore:
         if version == 0:
             db.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
         db.execute("SELECT count(*) FROM messages").fetchone()  # a damaged file fails here, not later
+        with _transaction(db):  # and one we may not write, here too: not at the first 250
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
         """Close the file (idempotent). The store cannot be used afterwards."""
