@@ -35,7 +35,8 @@ class AsyncMockSMTPServer(ServerFacade):
 
     The same messages, options, filters and assertions as :class:`~mocksmtp.MockSMTPServer`;
     :meth:`wait_for` is awaited instead of blocking. Defaults suit tests: ``127.0.0.1`` and a
-    free port.
+    free port. ``store=``, ``database=``, ``max_messages=`` and ``max_age=`` are those of
+    :class:`~mocksmtp.MockSMTPServer`.
 
     >>> import asyncio, smtplib
     >>> async def main() -> str:

@@ -42,6 +42,11 @@ class MockSMTPServer(ServerFacade):
     ``idle_timeout``, ``hostname``, ...), typed by :class:`~mocksmtp.ServerOptions` so that a
     type checker catches a misspelt one; at run time it is a :class:`~mocksmtp.ConfigError`.
 
+    Messages are kept in memory unless ``database=PATH`` keeps them in a SQLite file across
+    restarts (:class:`~mocksmtp.SQLiteStore`), or ``store=`` gives any
+    :class:`~mocksmtp.MessageStore`. Nothing is deleted unless ``max_messages=N`` (keep the
+    newest N) or ``max_age=`` (seconds) ask for it.
+
     >>> import smtplib
     >>> with MockSMTPServer(port=0) as server:
     ...     with smtplib.SMTP(server.host, server.port) as client:
