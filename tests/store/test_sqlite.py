@@ -198,3 +198,14 @@ def test_kill_9_while_20_clients_send_loses_no_acknowledged_message(tmp_path: Pa
     extra = [raw for id, raw in stored.items() if id not in acked]
     assert all(raw in sent for raw in extra)
     assert len({sent[raw] for raw in extra}) == len(extra) <= 20
+
+
+def test_a_closed_store_says_so(tmp_path: Path) -> None:
+    """Using a store after close() is a one-line StoreError, not sqlite3's error."""
+    store = SQLiteStore(tmp_path / "mail.sqlite")
+    store.close()
+    with pytest.raises(StoreError, match=r"was closed; open it again with SQLiteStore\(path\)"):
+        store.count()
+    with pytest.raises(StoreError, match="was closed"):
+        add(store, "late")
+    assert repr(store).endswith("closed>")

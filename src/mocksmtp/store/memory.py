@@ -130,7 +130,11 @@ class MemoryStore:
             gone = {e.message.id for e in doomed if self._by_id.get(e.message.id) is e}
             if not gone:
                 return 0
-            self._entries = [e for e in self._entries if e.message.id not in gone]
+            k = len(gone)
+            if all(e.message.id in gone for e in self._entries[:k]):
+                del self._entries[:k]  # the oldest (retention): no new list
+            else:
+                self._entries = [e for e in self._entries if e.message.id not in gone]
             for id in gone:
                 del self._by_id[id]
             version = self._feed.bump()

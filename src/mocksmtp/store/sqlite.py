@@ -216,7 +216,7 @@ class SQLiteStore:
     def add(self, message: Message) -> None:
         """Insert ``message`` and commit before returning."""
         row, addresses = _columns(message)
-        with self._lock, _transaction(self._db) as db:
+        with self._lock, _transaction(self._live) as db:
             seq = db.execute(
                 "INSERT INTO messages (id, mail_from, rcpt_tos, mail_options, peer_host, peer_port, helo, "
                 "tls, auth_user, received, size, subject, date, message_id, attachments, inline, snippet, "
@@ -235,7 +235,7 @@ class SQLiteStore:
 
     def state(self, id: str) -> MessageState | None:
         with self._lock:
-            row = self._db.execute("SELECT seq, read FROM messages WHERE id = ?", (id,)).fetchone()
+            row = self._live.execute("SELECT seq, read FROM messages WHERE id = ?", (id,)).fetchone()
             if row is None:
                 return None
             tags = [t for (t,) in self._db.execute("SELECT tag FROM tags WHERE seq = ? ORDER BY tag", (row[0],))]
@@ -264,7 +264,7 @@ class SQLiteStore:
         return self._delete(lambda db: db.execute(f"SELECT seq, id FROM messages m WHERE {where}", params).fetchall())
 
     def clear(self) -> None:
-        with self._lock, _transaction(self._db) as db:
+        with self._lock, _transaction(self._live) as db:
             for table in ("tags", "addresses", "raw", "messages"):
                 db.execute(f"DELETE FROM {table}")
             version = self._feed.bump()
@@ -307,12 +307,20 @@ class SQLiteStore:
 
     # -- helpers -------------------------------------------------------------------------------
 
+    @property
+    def _live(self) -> sqlite3.Connection:
+        """The connection (call with the lock held); a closed store says so in one line."""
+        if self._closed:
+            raise StoreError(f"the database {self.path} was closed; open it again with "
+                             "SQLiteStore(path) (or start a new server on it)", path=self.path)
+        return self._db
+
     def _read(self, sql: str, params: Iterable[Any]) -> list[Any]:
         with self._lock:
-            return self._db.execute(sql, tuple(params)).fetchall()
+            return self._live.execute(sql, tuple(params)).fetchall()
 
     def _delete(self, select: Callable[[sqlite3.Connection], list[Any]], *, pruned: bool = False) -> int:
-        with self._lock, _transaction(self._db) as db:
+        with self._lock, _transaction(self._live) as db:
             rows = sorted(select(db))
             if not rows:
                 return 0
@@ -326,7 +334,7 @@ class SQLiteStore:
 
     def _update(self, ids: Iterable[str], change: Callable[[sqlite3.Connection, list[int]], None]) -> int:
         wanted = list(dict.fromkeys(ids))
-        with self._lock, _transaction(self._db) as db:
+        with self._lock, _transaction(self._live) as db:
             rows = [row for chunk in _chunks(wanted) for row in db.execute(
                 f"SELECT seq, id FROM messages WHERE id IN ({', '.join('?' * len(chunk))})", chunk)]
             if not rows:
