@@ -16,6 +16,7 @@ import pytest
 from tests.integration.processes import ROOT, Process
 
 from mocksmtp import Message, MockSMTPServer, SQLiteStore, StoreError
+from mocksmtp.query import parse_query
 from mocksmtp.store import MessageState
 from mocksmtp.store.sqlite import SCHEMA_VERSION
 
@@ -209,3 +210,46 @@ def test_a_closed_store_says_so(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="was closed"):
         add(store, "late")
     assert repr(store).endswith("closed>")
+
+
+def test_add_commits_without_parsing_the_message(tmp_path: Path) -> None:
+    """add() stores raw bytes and envelope only: the engine's 250 never waits for a parse
+    (the message's parsed views stay unread); a search right after still finds it."""
+    store = SQLiteStore(tmp_path / "mail.sqlite")
+    m = Message(id=store.new_id(), raw=b"To: a@x.org\r\nSubject: fresh\r\n\r\nbody\r\n", mail_from="",
+                rcpt_tos=["a@x.org"])
+    store.add(m)
+    assert m._cache == {}
+    assert store.messages(parse_query("to:a@x.org subject:fresh")) == [m]
+    store.close()
+
+
+def test_messages_left_unindexed_are_indexed_after_a_restart(tmp_path: Path) -> None:
+    """A run that ended before indexing (kill -9 right after the 250s) leaves messages the next
+    run indexes: searches find them."""
+    path = tmp_path / "mail.sqlite"
+    store = SQLiteStore(path)
+    m = add(store, "left behind")
+    store.close()
+    with sqlite3.connect(path) as db:  # as if the indexer had never run
+        db.execute("UPDATE messages SET indexed = 0, subject = '', subject_fold = '', text_fold = ''")
+        db.execute("DELETE FROM addresses")
+    again = SQLiteStore(path)
+    assert again.messages(parse_query('subject:"left behind" bcc:b@x.org')) == [m]
+    again.close()
+
+
+def test_an_idle_store_holds_no_indexing_thread(tmp_path: Path) -> None:
+    """The indexing thread ends once nothing is pending (a store never closed leaks none),
+    and close() ends it at once."""
+    store = SQLiteStore(tmp_path / "mail.sqlite")
+    add(store, "one")
+    thread = store._indexer._thread
+    assert thread is not None
+    thread.join(10)  # it indexes after the lull, then ends
+    assert not thread.is_alive()
+    assert store._indexer._thread is None
+    assert store._read("SELECT indexed FROM messages", ()) == [(1,)]
+    add(store, "two")
+    store.close()
+    assert store._indexer._thread is None or not store._indexer._thread.is_alive()

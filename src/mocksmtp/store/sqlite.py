@@ -6,18 +6,19 @@
   the WAL file when ``add`` returns, so killing the process (even ``kill -9``) loses nothing
   acknowledged; only a power cut or an OS crash may lose the last commits
   (``synchronous="FULL"`` adds an fsync per commit for that).
-- **Raw bytes exactly**, as a BLOB in a table of their own; what lists and searches need
-  (envelope, subject, addresses, sizes, flags, the folded text bare words search) is in
-  columns and side tables, computed once when the message is added, so counting, listing and
-  searching never parse a message.
+- **Raw bytes exactly**, as a BLOB in a table of their own, with the envelope, committed by
+  :meth:`SQLiteStore.add`. What lists and searches need (subject, addresses, sizes, flags,
+  the folded text bare words search) is derived from the message afterwards, in columns and
+  side tables (:mod:`~mocksmtp.store.sqlsearch`): in a background thread once the store is
+  quiet for 50 ms, or by a search that finds messages not yet indexed. So the engine's ``250``
+  waits for the commit only, never for a parse, and counting, listing and searching never
+  parse a stored message.
 - **One connection behind a lock**: the engine adds from its loop's thread while tests read
   from theirs. Writes are serialised by SQLite anyway; one connection keeps every reader's
   view exactly the writer's (read-your-writes with no second snapshot) and leaves nothing
   open per thread.
 - Searches compile the same :class:`~mocksmtp.query.Query` the memory store matches in
-  Python: substrings are ``instr()`` over text folded in Python by the same
-  :func:`~mocksmtp.query.fold` (no ``LIKE`` patterns, so nothing to escape, and the same
-  answers as the memory store, Unicode case folding included).
+  Python, with the same answers (see :mod:`~mocksmtp.store.sqlsearch`).
 """
 
 from __future__ import annotations
@@ -30,11 +31,11 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from ..errors import ConfigError, StoreError
 from ..message import Message
-from ..query import AddressTerm, DateTerm, FlagTerm, Query, SizeTerm, TagTerm, Term, TextTerm, fold
+from ..query import Query
 from .base import (
     ChangeFeed,
     MessageAdded,
@@ -47,9 +48,7 @@ from .base import (
     check_tags,
 )
 from .ids import new_id
-
-if TYPE_CHECKING:
-    from ..query_match import Searchable
+from .sqlsearch import INDEX_COLUMNS, Indexer, where
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
@@ -70,18 +69,20 @@ CREATE TABLE messages (
     auth_user TEXT,
     received REAL NOT NULL,             -- seconds since the epoch
     size INTEGER NOT NULL,
-    subject TEXT NOT NULL,
-    date REAL,                          -- the Date header, seconds since the epoch
-    message_id TEXT NOT NULL,           -- without angle brackets
-    attachments INTEGER NOT NULL,
-    inline INTEGER NOT NULL,
-    snippet TEXT NOT NULL,
     read INTEGER NOT NULL DEFAULT 0,
-    subject_fold TEXT NOT NULL,
-    message_id_fold TEXT NOT NULL,
-    text_fold TEXT NOT NULL             -- what bare words search, folded, one field a line
+    indexed INTEGER NOT NULL DEFAULT 0, -- whether the columns below are filled (sqlsearch.py)
+    subject TEXT NOT NULL DEFAULT '',
+    date REAL,                          -- the Date header, seconds since the epoch
+    message_id TEXT NOT NULL DEFAULT '',  -- without angle brackets
+    attachments INTEGER NOT NULL DEFAULT 0,
+    inline INTEGER NOT NULL DEFAULT 0,
+    snippet TEXT NOT NULL DEFAULT '',
+    subject_fold TEXT NOT NULL DEFAULT '',
+    message_id_fold TEXT NOT NULL DEFAULT '',
+    text_fold TEXT NOT NULL DEFAULT ''  -- what bare words search, folded, one field a line
 );
 CREATE INDEX messages_received ON messages (received);
+CREATE INDEX messages_unindexed ON messages (seq) WHERE indexed = 0;
 CREATE TABLE raw (
     seq INTEGER PRIMARY KEY REFERENCES messages (seq) ON DELETE CASCADE,
     raw BLOB NOT NULL
@@ -109,9 +110,6 @@ CREATE INDEX tags_fold ON tags (tag_fold);
 _TABLES = {"messages", "raw", "addresses", "tags"}
 _ENVELOPE = ("m.id, r.raw, m.mail_from, m.rcpt_tos, m.mail_options, m.peer_host, m.peer_port, m.helo, "
              "m.received, m.tls, m.auth_user")
-_FIELDS: dict[str, tuple[str, ...]] = {"from": ("from",), "to": ("to",), "cc": ("cc",), "bcc": ("bcc",),
-                                       "reply-to": ("reply-to",),
-                                       "addressed": ("from", "to", "cc", "bcc", "reply-to")}
 _CHUNK = 500  # ids per IN (...) list
 
 
@@ -138,6 +136,9 @@ class SQLiteStore:
         self._feed = ChangeFeed()
         self._closed = False
         self._db = self._open(synchronous)
+        self._indexer = Indexer(self._unindexed, self._write_index)
+        if self._read("SELECT 1 FROM messages WHERE indexed = 0 LIMIT 1", ()):
+            self._indexer.added()  # left by a run that ended before indexing them
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else f"messages={self.count()}"
@@ -198,6 +199,8 @@ class SQLiteStore:
 
     def close(self) -> None:
         """Close the file (idempotent). The store cannot be used afterwards."""
+        if hasattr(self, "_indexer"):
+            self._indexer.stop()
         with self._lock:
             if not self._closed:
                 self._closed = True
@@ -214,18 +217,18 @@ class SQLiteStore:
         return new_id()
 
     def add(self, message: Message) -> None:
-        """Insert ``message`` and commit before returning."""
-        row, addresses = _columns(message)
+        """Insert ``message`` and commit before returning. What searches need is derived later,
+        off the caller's thread (see :mod:`~mocksmtp.store.sqlsearch`)."""
+        m = message
         with self._lock, _transaction(self._live) as db:
             seq = db.execute(
                 "INSERT INTO messages (id, mail_from, rcpt_tos, mail_options, peer_host, peer_port, helo, "
-                "tls, auth_user, received, size, subject, date, message_id, attachments, inline, snippet, "
-                "subject_fold, message_id_fold, text_fold) VALUES "
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row).lastrowid
-            db.execute("INSERT INTO raw (seq, raw) VALUES (?, ?)", (seq, message.raw))
-            db.executemany("INSERT INTO addresses VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                           [(seq, *a) for a in addresses])
+                "tls, auth_user, received, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (m.id, m.mail_from, json.dumps(m.rcpt_tos), json.dumps(m.mail_options), m.peer[0], m.peer[1],
+                 m.helo, m.tls, m.auth_user, m.received_at.timestamp(), len(m.raw))).lastrowid
+            db.execute("INSERT INTO raw (seq, raw) VALUES (?, ?)", (seq, m.raw))
             version = self._feed.bump()
+        self._indexer.added()
         if self._feed.active:
             self._feed.publish(MessageAdded(message, version))
 
@@ -242,15 +245,15 @@ class SQLiteStore:
         return MessageState(bool(row[1]), tuple(tags))
 
     def count(self, query: Query | None = None) -> int:
-        where, params = _where(query)
-        return int(self._read(f"SELECT count(*) FROM messages m WHERE {where}", params)[0][0])
+        condition, params = self._where(query)
+        return int(self._read(f"SELECT count(*) FROM messages m WHERE {condition}", params)[0][0])
 
     def messages(self, query: Query | None = None, *, newest_first: bool = False,
                  offset: int = 0, limit: int | None = None) -> list[Message]:
         check_page(offset, limit)
-        where, params = _where(query)
+        condition, params = self._where(query)
         order = "DESC" if newest_first else "ASC"
-        rows = self._read(f"SELECT {_ENVELOPE} FROM messages m JOIN raw r USING (seq) WHERE {where} "
+        rows = self._read(f"SELECT {_ENVELOPE} FROM messages m JOIN raw r USING (seq) WHERE {condition} "
                           f"ORDER BY m.seq {order} LIMIT ? OFFSET ?", (*params, -1 if limit is None else limit, offset))
         return [_message(row) for row in rows]
 
@@ -260,8 +263,9 @@ class SQLiteStore:
             f"SELECT seq, id FROM messages WHERE id IN ({', '.join('?' * len(chunk))})", chunk)])
 
     def delete_matching(self, query: Query) -> int:
-        where, params = _where(query)
-        return self._delete(lambda db: db.execute(f"SELECT seq, id FROM messages m WHERE {where}", params).fetchall())
+        condition, params = self._where(query)
+        return self._delete(lambda db: db.execute(f"SELECT seq, id FROM messages m WHERE {condition}",
+                                                  params).fetchall())
 
     def clear(self) -> None:
         with self._lock, _transaction(self._live) as db:
@@ -306,6 +310,28 @@ class SQLiteStore:
         return self._feed.subscribe(callback)
 
     # -- helpers -------------------------------------------------------------------------------
+
+    def _where(self, query: Query | None) -> tuple[str, list[Any]]:
+        """The SQL condition for ``query``, once every message it may read is indexed."""
+        condition, params = where(query)
+        if params or condition != "1":
+            self._indexer.catch_up()
+        return condition, params
+
+    def _unindexed(self, limit: int) -> list[tuple[int, Message]]:
+        rows = self._read(f"SELECT m.seq, {_ENVELOPE} FROM messages m JOIN raw r USING (seq) "
+                          "WHERE m.indexed = 0 ORDER BY m.seq LIMIT ?", (limit,))
+        return [(row[0], _message(row[1:])) for row in rows]
+
+    def _write_index(self, rows: list[tuple[int, tuple[Any, ...], list[tuple[Any, ...]]]]) -> None:
+        assignments = ", ".join(f"{column} = ?" for column in INDEX_COLUMNS)
+        with self._lock, _transaction(self._live) as db:
+            for seq, values, addresses in rows:
+                updated = db.execute(f"UPDATE messages SET {assignments}, indexed = 1 WHERE seq = ? AND indexed = 0",
+                                     (*values, seq)).rowcount
+                if updated:  # not deleted meanwhile
+                    db.executemany("INSERT INTO addresses VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                   [(seq, *a) for a in addresses])
 
     @property
     def _live(self) -> sqlite3.Connection:
@@ -378,72 +404,3 @@ def _message(row: Any) -> Message:
                    received_at=datetime.fromtimestamp(received, timezone.utc), tls=tls, auth_user=auth_user)
 
 
-def _columns(m: Message) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
-    """The ``messages`` row and the ``addresses`` rows (without ``seq``) of ``m``.
-
-    Read through the same searchable view the memory store matches, so both stores answer a
-    query alike. A message whose headers cannot be parsed is still stored, with empty fields.
-    """
-    from ..query_match import searchable
-
-    record = searchable(m)
-    try:
-        fields = _summary(m, record)
-    except Exception:  # parsing is best-effort; the raw message is what matters
-        fields = ("", None, "", 0, 0, "", "", "", "", [])
-    subject, date, message_id, attachments, inline, snippet, subject_fold, message_id_fold, text_fold, pairs = fields
-    row = (m.id, m.mail_from, json.dumps(list(m.rcpt_tos)), json.dumps(list(m.mail_options)),
-           m.peer[0], m.peer[1], m.helo, m.tls, m.auth_user, m.received_at.timestamp(), m.size,
-           subject, date, message_id, attachments, inline, snippet, subject_fold, message_id_fold, text_fold)
-    return row, pairs
-
-
-def _summary(m: Message, r: Searchable) -> tuple[Any, ...]:
-    pairs: list[tuple[Any, ...]] = []
-    for field, found in (("from", r.from_), ("to", r.to), ("cc", r.cc), ("bcc", r.bcc), ("reply-to", r.reply_to)):
-        pairs += [(field, i, name, address, address.casefold(), fold(name), fold(address))
-                  for i, (name, address) in enumerate(found)]
-    words = [fold(r.subject), fold(r.text), *(p for (*_, name, address) in pairs for p in (name, address))]
-    date = m.date.timestamp() if m.date is not None else None
-    snippet = " ".join((m.text or "").split())[:200]
-    return (r.subject, date, r.message_id, r.attachments, r.inline, snippet, fold(r.subject),
-            fold(r.message_id), "\n".join(words), pairs)
-
-
-# -- queries to SQL --------------------------------------------------------------------------
-
-def _where(query: Query | None) -> tuple[str, list[Any]]:
-    """A ``WHERE`` condition over ``messages m`` and its parameters."""
-    if query is None or not query.terms:
-        return "1", []
-    parts, params = [], []
-    for term in query.terms:
-        sql, more = _term(term)
-        parts.append(f"NOT ({sql})" if term.negated else f"({sql})")
-        params += more
-    return " AND ".join(parts), params
-
-
-def _term(term: Term) -> tuple[str, list[Any]]:
-    if isinstance(term, AddressTerm):
-        fields = _FIELDS[term.field]
-        marks = ", ".join("?" * len(fields))
-        inside = f"SELECT 1 FROM addresses a WHERE a.seq = m.seq AND a.field IN ({marks})"
-        if term.exact:
-            return f"EXISTS ({inside} AND a.address_exact = ?)", [*fields, term.value.casefold()]
-        needle = fold(term.value)
-        return (f"EXISTS ({inside} AND (instr(a.name_fold, ?) > 0 OR instr(a.address_fold, ?) > 0))",
-                [*fields, needle, needle])
-    if isinstance(term, TextTerm):
-        column = {"text": "m.text_fold", "subject": "m.subject_fold", "message-id": "m.message_id_fold"}[term.field]
-        return f"instr({column}, ?) > 0", [fold(term.value)]
-    if isinstance(term, TagTerm):
-        return "EXISTS (SELECT 1 FROM tags t WHERE t.seq = m.seq AND t.tag_fold = ?)", [term.value.casefold()]
-    if isinstance(term, FlagTerm):
-        return {"read": ("m.read = 1", []), "unread": ("m.read = 0", []),
-                "tagged": ("EXISTS (SELECT 1 FROM tags t WHERE t.seq = m.seq)", []),
-                "attachment": ("m.attachments > 0", []), "inline": ("m.inline > 0", [])}[term.value]
-    if isinstance(term, SizeTerm):
-        return ("m.size > ?" if term.field == "larger" else "m.size < ?"), [term.value]
-    assert isinstance(term, DateTerm)
-    return ("m.received >= ?" if term.field == "after" else "m.received < ?"), [term.value.timestamp()]
