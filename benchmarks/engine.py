@@ -77,8 +77,8 @@ async def measure(batches: int, batch: int, profile: bool) -> float:
 
     for _ in range(500):  # warm up
         session()
-    if ctx.store.count != 500 or ctx.stats.errors:
-        raise SystemExit(f"engine.py: the sessions stored {ctx.store.count} of 500 messages")
+    if ctx.store.count() != 500 or ctx.stats.errors:
+        raise SystemExit(f"engine.py: the sessions stored {ctx.store.count()} of 500 messages")
     ctx.store.clear()
     profiler = cProfile.Profile() if profile else None
     if profiler:

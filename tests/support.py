@@ -7,20 +7,27 @@ Every read blocks on the socket with a timeout; nothing sleeps.
 from __future__ import annotations
 
 import asyncio
+import collections
 import shutil
 import socket
 import ssl
 import subprocess
+import threading
 import uuid
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
-    from mocksmtp import Message, MockSMTPServer, SMTPOptions
+    from mocksmtp import Message, MessageStore, MockSMTPServer, SMTPOptions
+    from mocksmtp.query import Query
+    from mocksmtp.store import MessageState
+    from mocksmtp.store.base import Subscriber
 
 __all__ = [
+    "CountingStore",
     "FakeTransport",
     "RawClient",
     "Reply",
@@ -295,3 +302,84 @@ def settle(server: MockSMTPServer) -> int:
         assert c.code("NOOP") == 250
         assert c.code("NOOP") == 250
         return server.stats.active_connections - 1
+
+
+class CountingStore:
+    """A :class:`~mocksmtp.MessageStore` that hands every call to ``inner`` and counts them
+    (``calls["messages"]``); ``listed`` is set on each read of messages. Written from the
+    protocol alone, no subclassing."""
+
+    def __init__(self, inner: MessageStore) -> None:
+        self.inner = inner
+        self.calls: collections.Counter[str] = collections.Counter()
+        self.listed = threading.Event()
+
+    @property
+    def reads(self) -> int:
+        """Calls that read the store (version, messages, count, get, state)."""
+        return sum(self.calls[n] for n in ("version", "messages", "count", "get", "state"))
+
+    @property
+    def version(self) -> int:
+        self.calls["version"] += 1
+        return self.inner.version
+
+    def new_id(self) -> str:
+        self.calls["new_id"] += 1
+        return self.inner.new_id()
+
+    def add(self, message: Message) -> None:
+        self.calls["add"] += 1
+        self.inner.add(message)
+
+    def get(self, id: str) -> Message | None:
+        self.calls["get"] += 1
+        return self.inner.get(id)
+
+    def count(self, query: Query | None = None) -> int:
+        self.calls["count"] += 1
+        return self.inner.count(query)
+
+    def messages(self, query: Query | None = None, *, newest_first: bool = False, offset: int = 0,
+                 limit: int | None = None) -> list[Message]:
+        self.calls["messages"] += 1
+        try:
+            return self.inner.messages(query, newest_first=newest_first, offset=offset, limit=limit)
+        finally:
+            self.listed.set()
+
+    def state(self, id: str) -> MessageState | None:
+        self.calls["state"] += 1
+        return self.inner.state(id)
+
+    def delete(self, ids: Iterable[str]) -> int:
+        self.calls["delete"] += 1
+        return self.inner.delete(ids)
+
+    def delete_matching(self, query: Query) -> int:
+        self.calls["delete_matching"] += 1
+        return self.inner.delete_matching(query)
+
+    def clear(self) -> None:
+        self.calls["clear"] += 1
+        self.inner.clear()
+
+    def mark_read(self, ids: Iterable[str], read: bool = True) -> int:
+        self.calls["mark_read"] += 1
+        return self.inner.mark_read(ids, read)
+
+    def set_tags(self, ids: Iterable[str], tags: Iterable[str]) -> int:
+        self.calls["set_tags"] += 1
+        return self.inner.set_tags(ids, tags)
+
+    def prune(self, *, max_messages: int | None = None, max_age: float | None = None) -> int:
+        self.calls["prune"] += 1
+        return self.inner.prune(max_messages=max_messages, max_age=max_age)
+
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        self.calls["subscribe"] += 1
+        return self.inner.subscribe(callback)
+
+    def close(self) -> None:
+        self.calls["close"] += 1
+        self.inner.close()

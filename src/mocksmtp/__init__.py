@@ -24,6 +24,7 @@ if _typing.TYPE_CHECKING:
         MockSMTPError,
         ServerStartError,
         ServerStateError,
+        StoreError,
         WaitTimeout,
     )
     from .facade import ServerState
@@ -33,7 +34,7 @@ if _typing.TYPE_CHECKING:
     from .server import MockSMTPServer
     from .smtp.faults import Fault
     from .smtp.replies import REPLY, Reply
-    from .store import MemoryStore, MessageStore
+    from .store import MemoryStore, MessageStore, SQLiteStore
 
 _WHERE = {
     "AsyncMockSMTPServer": ".aio",
@@ -46,6 +47,7 @@ _WHERE = {
     "MockSMTPError": ".errors",
     "ServerStartError": ".errors",
     "ServerStateError": ".errors",
+    "StoreError": ".errors",
     "WaitTimeout": ".errors",
     "ServerState": ".facade",
     "FilterArgs": ".filters",
@@ -59,6 +61,7 @@ _WHERE = {
     "Reply": ".smtp.replies",
     "MemoryStore": ".store",
     "MessageStore": ".store",
+    "SQLiteStore": ".store",
 }
 
 __all__ = [
@@ -80,10 +83,12 @@ __all__ = [
     "MockSMTPServer",
     "Reply",
     "SMTPOptions",
+    "SQLiteStore",
     "ServerOptions",
     "ServerStartError",
     "ServerState",
     "ServerStateError",
+    "StoreError",
     "WaitTimeout",
     "__version__",
 ]

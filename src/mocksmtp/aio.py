@@ -8,10 +8,9 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from .errors import ServerStateError
-from .facade import ServerFacade, ServerState
+from .facade import PathLike, ServerFacade, ServerState
 from .message import Message
-from .queries import IncrementalMatch, check_count, check_timeout, timeout_error
-from .store import MemoryStore
+from .queries import check_timeout, wait_async
 
 if TYPE_CHECKING:  # asyncio and the engine load on first use: `import mocksmtp` stays cheap
     import asyncio
@@ -23,6 +22,7 @@ if TYPE_CHECKING:  # asyncio and the engine load on first use: `import mocksmtp`
 
     from .config import ServerOptions
     from .filters import FilterArgs
+    from .store import MessageStore
 
 
 __all__ = ["AsyncMockSMTPServer"]
@@ -35,7 +35,8 @@ class AsyncMockSMTPServer(ServerFacade):
 
     The same messages, options, filters and assertions as :class:`~mocksmtp.MockSMTPServer`;
     :meth:`wait_for` is awaited instead of blocking. Defaults suit tests: ``127.0.0.1`` and a
-    free port.
+    free port. ``store=``, ``database=``, ``max_messages=`` and ``max_age=`` are those of
+    :class:`~mocksmtp.MockSMTPServer`.
 
     >>> import asyncio, smtplib
     >>> async def main() -> str:
@@ -53,8 +54,11 @@ class AsyncMockSMTPServer(ServerFacade):
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, verbose: bool = False, *,
-                 store: MemoryStore | None = None, **options: Unpack[ServerOptions]) -> None:
-        super().__init__(host, port, verbose, store, dict(options))
+                 store: MessageStore | None = None, database: PathLike | None = None,
+                 max_messages: int | None = None, max_age: float | None = None,
+                 **options: Unpack[ServerOptions]) -> None:
+        super().__init__(host, port, verbose, store, dict(options), database=database,
+                         max_messages=max_messages, max_age=max_age)
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -105,40 +109,11 @@ class AsyncMockSMTPServer(ServerFacade):
                        **filters: Unpack[FilterArgs]) -> list[Message]:
         """Wait until at least ``count`` kept messages match ``filters``; return all that do.
 
-        The loop keeps running (the server itself serves in it): the waiter wakes when a
-        message is stored, through a store subscription, and never polls. After ``timeout``
+        The loop keeps running (the server itself serves in it): the waiter wakes when the
+        store's version moves (the same wait as :meth:`MockSMTPServer.wait_for`), never polls. After ``timeout``
         seconds raises :class:`~mocksmtp.WaitTimeout` listing what arrived.
         """
         __tracebackhide__ = True  # pytest shows the caller's line, not ours
-        import asyncio
-
         from .filters import MessageFilter
 
-        match = MessageFilter(**filters)
-        check_count(count)
-        check_timeout(timeout)
-        matcher = IncrementalMatch(match)
-        loop = asyncio.get_running_loop()
-        changed = asyncio.Event()
-
-        def on_add(_: Message) -> None:  # called from whichever thread stored the message
-            loop.call_soon_threadsafe(changed.set)
-
-        unsubscribe = self.store.subscribe(on_add)
-        deadline = loop.time() + timeout
-        try:
-            while True:
-                changed.clear()
-                messages = self.store.messages()
-                matched = matcher.update(messages)
-                if len(matched) >= count:
-                    return matched
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    raise timeout_error(messages, matched, count, timeout, match)
-                try:
-                    await asyncio.wait_for(changed.wait(), remaining)
-                except asyncio.TimeoutError:
-                    pass
-        finally:
-            unsubscribe()
+        return await wait_async(self.store, count, timeout, MessageFilter(**filters))

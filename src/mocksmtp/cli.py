@@ -16,11 +16,12 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from ._version import __version__
-from .errors import ConfigError, ServerStartError
+from .errors import ConfigError, ServerStartError, StoreError
 from .message import Message
 from .server import MockSMTPServer
 from .smtp.faults import STAGES
 from .smtp.replies import REPLY
+from .store import MessageAdded
 
 if TYPE_CHECKING:
     from .config import SMTPOptions
@@ -53,6 +54,15 @@ def build_parser() -> argparse.ArgumentParser:
                         help="do not print a line per message or refusal (statistics are still printed)")
     parser.add_argument("--stats-interval", type=float, default=60.0, metavar="S",
                         help="print statistics every S seconds, 0 to turn off (default: %(default)s)")
+    storage = parser.add_argument_group("keeping mail")
+    storage.add_argument("--database", metavar="PATH",
+                         help="keep messages in this SQLite file, across restarts (default: in memory, "
+                              "gone when the program ends)")
+    storage.add_argument("--max", dest="max_messages", type=int, metavar="N",
+                         help="keep at most N messages, deleting the oldest (default: no limit)")
+    storage.add_argument("--max-age", type=parse_duration, metavar="AGE",
+                         help="delete messages older than AGE: seconds, or a number with s, m, h, d "
+                              "or w, as in 7d (default: no limit)")
     limits = parser.add_argument_group("limits and policies")
     limits.add_argument("--hostname", help="name in the greeting and EHLO reply (default: localhost)")
     limits.add_argument("--max-message-size", type=int, metavar="OCTETS",
@@ -121,6 +131,19 @@ def parse_auth(values: Sequence[str]) -> str | dict[str, str]:
     return users
 
 
+_DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?) ?(s|m|h|d|w)?", re.IGNORECASE)
+_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_duration(value: str) -> float:
+    """``"90"`` -> 90.0, ``"15m"`` -> 900.0, ``"7d"`` -> 604800.0 (seconds)."""
+    m = _DURATION.fullmatch(value.strip())
+    if m is None or float(m.group(1)) <= 0:
+        raise argparse.ArgumentTypeError(
+            f"expected a duration above 0: seconds, or a number with s, m, h, d or w (30m, 7d), got {value!r}")
+    return float(m.group(1)) * _SECONDS[(m.group(2) or "").lower()]
+
+
 def parse_fault(value: str) -> tuple[str, int, float]:
     """``"rcpt:451:25"`` -> ``("rcpt", 451, 0.25)``: stage, reply code and probability."""
     parts = value.split(":")
@@ -168,12 +191,17 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         options = _options(args)
-        server = MockSMTPServer(args.host, args.port, args.verbose, **options)
+        server = MockSMTPServer(args.host, args.port, args.verbose, database=args.database,
+                                max_messages=args.max_messages, max_age=args.max_age, **options)
         for stage, code, probability in args.fault:
             server.inject_fault(stage, code=code, probability=probability)
     except ConfigError as e:
         _restore(previous)
         return _config_error(parser, e)
+    except StoreError as e:
+        _restore(previous)
+        print(f"{parser.prog}: error: {e}", file=sys.stderr)
+        return 2
     with _logging(server.options, verbose=args.verbose, quiet=args.quiet, show=arrivals.put):
         logging.getLogger("mocksmtp").info("event loop: %s", loop)
         try:
@@ -188,7 +216,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
             return 2
         running.append(server)
         # Messages are printed in this thread, not in the engine's, until after the stop.
-        unsubscribe = _nothing if args.quiet else server.store.subscribe(arrivals.put)
+        unsubscribe = _nothing if args.quiet else server.store.subscribe(
+            lambda event: arrivals.put(event.message) if isinstance(event, MessageAdded) else None)
         try:
             _serve(server, args, arrivals, out)
         finally:
@@ -197,6 +226,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     stats = statistics(server, server_started(server))
     how = "stopped at once (second Ctrl+C)" if len(signals) > 1 else "stopped"
     print(f"mocksmtp: {how} after {stats}", file=out, flush=True)
+    server.store.close()
     return 0
 
 
@@ -222,6 +252,10 @@ def _serve(server: MockSMTPServer, args: argparse.Namespace, arrivals: queue.Sim
     """Print what arrives (in this thread, not the engine's) until a stop is requested."""
     started = server_started(server)
     print(f"mocksmtp: listening on {server.host}:{server.port} (Ctrl+C to stop)", file=out, flush=True)
+    if args.database:
+        kept = server.store.count()
+        print(f"mocksmtp: keeping mail in {Path(args.database).resolve()} ({_count(kept, 'message')} "
+              "there already)", file=out, flush=True)
     interval = args.stats_interval if args.stats_interval > 0 else None
     next_stats = started + interval if interval else None
     while True:
@@ -266,6 +300,7 @@ def _config_error(parser: argparse.ArgumentParser, error: ConfigError) -> int:
     """One line naming the command-line option (``--max-recipients``, not ``max_recipients``)."""
     names = "|".join(sorted(_OPTION_NAMES, key=len, reverse=True))
     text = re.sub(rf"\b({names})\b", lambda m: "--" + m.group(1).replace("_", "-"), str(error))
+    text = re.sub(r"\bmax_messages\b", "--max", text)
     print(f"{parser.prog}: error: {text}", file=sys.stderr)
     return 2
 
@@ -273,7 +308,7 @@ def _config_error(parser: argparse.ArgumentParser, error: ConfigError) -> int:
 # The server options the command line sets, by their Python names (--max-message-size is max_message_size).
 _OPTION_NAMES = ("hostname", "max_message_size", "max_pending_data", "max_recipients", "max_connections",
                  "idle_timeout", "strict", "tls", "require_tls", "certfile", "keyfile", "require_auth",
-                 "max_auth_failures")
+                 "max_auth_failures", "max_age", "database")
 
 
 @contextlib.contextmanager
@@ -424,9 +459,10 @@ def _nothing() -> None:
 def statistics(server: MockSMTPServer, started: float) -> str:
     """``12.0 s: 1 connection, 2 messages, 512 bytes, 0 rejected commands, 0 errors``."""
     s = server.stats
+    pruned = f", {server.pruned} pruned by retention" if server.retention else ""
     return (f"{time.monotonic() - started:.1f} s: {_count(s.connections, 'connection')}, "
             f"{_count(s.messages, 'message')}, {_count(s.bytes, 'byte')}, "
-            f"{_count(s.rejected_commands, 'rejected command')}, {_count(s.errors, 'error')}")
+            f"{_count(s.rejected_commands, 'rejected command')}, {_count(s.errors, 'error')}{pruned}")
 
 
 def _count(n: int, noun: str) -> str:

@@ -7,6 +7,7 @@ Every exception a user can see derives from :class:`MockSMTPError`::
     ├── QuerySyntaxError (also ValueError) a search query we cannot read (.position says where)
     ├── ServerStartError                    the server could not start (port in use, ...)
     ├── ServerStateError (also RuntimeError) a lifecycle method called at the wrong time
+    ├── StoreError                          a store cannot be opened or used (a corrupt file, ...)
     └── MessageAssertionError (also AssertionError)  assert_sent / assert_nothing_sent failed
         └── WaitTimeout                              wait_for timed out
 
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from .message import Message
 
 __all__ = ["ConfigError", "MessageAssertionError", "MockSMTPError", "QuerySyntaxError",
-           "ServerStartError", "ServerStateError", "WaitTimeout"]
+           "ServerStartError", "ServerStateError", "StoreError", "WaitTimeout"]
 
 
 class MockSMTPError(Exception):
@@ -79,6 +80,18 @@ class ServerStateError(MockSMTPError, RuntimeError):
     For example ``start()`` on a server that is already running (a stopped server may be
     started again).
     """
+
+
+class StoreError(MockSMTPError):
+    """A store cannot be opened or used: a corrupt file, a database written by a newer
+    mocksmtp, a path that cannot be written. The message is one line saying what to try.
+
+    ``path`` is the file concerned, when there is one.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 class MessageAssertionError(MockSMTPError, AssertionError):

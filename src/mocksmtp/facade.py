@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import enum
 import logging
-from typing import TYPE_CHECKING, Any
+import os
+from typing import TYPE_CHECKING, Any, Union
 
 from .errors import ConfigError, ServerStartError
 from .message import Message
 from .queries import MessageQueries
-from .store import MemoryStore
+from .store import MemoryStore, MessageStore
+from .store.retention import Pruner, Retention
 
 if TYPE_CHECKING:
     import ssl
@@ -24,9 +26,11 @@ if TYPE_CHECKING:
     from .smtp.listener import Listener
     from .smtp.state import EngineContext, Stats
 
-__all__ = ["ServerFacade", "ServerState"]
+__all__ = ["PathLike", "ServerFacade", "ServerState"]
 
 logger = logging.getLogger("mocksmtp")
+
+PathLike = Union[str, "os.PathLike[str]"]
 
 
 class ServerState(enum.Enum):
@@ -45,18 +49,50 @@ def _check_address(host: object, port: object) -> tuple[str, int]:
     return host, port
 
 
+def _open_store(store: MessageStore | None, database: PathLike | None) -> MessageStore:
+    if store is not None and database is not None:
+        raise ConfigError("give store= or database=, not both: database=PATH makes a SQLiteStore on "
+                          "that file")
+    if database is not None:
+        if not isinstance(database, (str, os.PathLike)) or not os.fspath(database):
+            raise ConfigError(f"database must be the path of a SQLite file, got {database!r}")
+        from .store.sqlite import SQLiteStore  # sqlite3 loads only when a database is asked for
+
+        return SQLiteStore(database)
+    if store is None:
+        return MemoryStore()
+    if not isinstance(store, MessageStore):
+        missing = sorted(n for n in _STORE_MEMBERS if not hasattr(store, n))
+        raise ConfigError(f"store must implement mocksmtp.MessageStore; {type(store).__name__} lacks "
+                          f"{', '.join(missing)}")
+    return store
+
+
+_STORE_MEMBERS = ("version", "new_id", "add", "get", "count", "messages", "state", "delete",
+                  "delete_matching", "clear", "mark_read", "set_tags", "prune", "subscribe", "close")
+
+
 class ServerFacade(MessageQueries):
     """The state and the API common to the sync and asyncio servers (not used directly)."""
 
-    def __init__(self, host: str, port: int, verbose: bool, store: MemoryStore | None,
-                 options: dict[str, Any]) -> None:
+    def __init__(self, host: str, port: int, verbose: bool, store: MessageStore | None,
+                 options: dict[str, Any], *, database: PathLike | None = None,
+                 max_messages: int | None = None, max_age: float | None = None) -> None:
         self._host, self._requested_port = _check_address(host, port)
         self._port = port
         self.verbose = bool(verbose)
         from .config import SMTPOptions  # loads with the first server, not on import
 
         self.options: SMTPOptions = SMTPOptions.from_kwargs(options)
-        self.store = store if store is not None else MemoryStore()
+        retention = Retention(max_messages, max_age)
+        self.store: MessageStore = _open_store(store, database)
+        """Where the messages are kept: any :class:`~mocksmtp.MessageStore`."""
+        self._pruner: Pruner | None = None
+        if retention:
+            self._pruner = Pruner(self.store, retention)
+            self.store.subscribe(self._pruner)
+            self._pruner.prune()
+        self._handed_out: set[str] = set()  # the ids get_messages() returned (the seed's cursor)
         from .smtp.state import EngineContext  # the engine loads with the first server
 
         self._ctx: EngineContext = EngineContext(self.options, self.store, debug=self.verbose, tls_names=(host,))
@@ -65,7 +101,7 @@ class ServerFacade(MessageQueries):
 
     def __repr__(self) -> str:
         return (f"<{type(self).__name__} {self._host}:{self._port} {self._state.value} "
-                f"messages={self.store.count}>")
+                f"messages={self.store.count()}>")
 
     def _start_error(self, error: OSError) -> ServerStartError:
         """The exception for an address that cannot be used, saying what to try."""
@@ -111,10 +147,30 @@ class ServerFacade(MessageQueries):
         """Live counters of the engine."""
         return self._ctx.stats
 
+    @property
+    def retention(self) -> Retention | None:
+        """The limits old messages are deleted by (``max_messages``, ``max_age``), or ``None``:
+        then nothing is ever deleted but by you."""
+        return self._pruner.retention if self._pruner else None
+
+    @property
+    def pruned(self) -> int:
+        """Messages deleted by :attr:`retention` since creation or the last :meth:`reset`."""
+        return self._pruner.pruned if self._pruner else 0
+
     def reset(self) -> None:
         """Forget every message and zero the counters."""
         self.store.clear()
+        self._handed_out = set()
         self._ctx.stats.reset()
+        if self._pruner:
+            self._pruner.reset()
+
+    def _drain(self) -> list[Message]:
+        """The messages not returned by an earlier call (the cursor of ``get_messages()``)."""
+        fresh = [m for m in self.store.messages() if m.id not in self._handed_out]
+        self._handed_out.update(m.id for m in fresh)
+        return fresh
 
     # -- TLS ----------------------------------------------------------------------------------
 

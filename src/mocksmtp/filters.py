@@ -16,10 +16,14 @@ filter              a string matches                              a regex / call
 ``header``          ``"Name"``: present; ``("Name", value)``:     each value of that header
                     a value equal to it; a dict: all of them
 ``where``           -                                             the :class:`~mocksmtp.Message`
+``query``           the search language of ``docs/search.md``     -
+                    (``'to:a@x.org subject:"your order"'``)
 ==================  ============================================  =================================
 
 A message matches when every given filter matches; ``None`` means "not given". A regex is
-used with ``search``; a callable returns a truth value.
+used with ``search``; a callable returns a truth value. A server hands ``query`` to its store
+(which may search it in SQL, and knows the read flags and tags); a filter used on its own
+matches it in Python, as for a message never read nor tagged.
 
 >>> f = MessageFilter(to="b@example.com", subject="Welcome")
 >>> f
@@ -44,6 +48,7 @@ if TYPE_CHECKING:
 
     from .attachment import Attachment
     from .message import Message
+    from .query import Query
 
 __all__ = ["FILTER_NAMES", "FilterArgs", "Matcher", "MessageFilter"]
 
@@ -69,9 +74,10 @@ class FilterArgs(TypedDict, total=False):
     has_attachment: bool | str | re.Pattern[str] | Callable[[Attachment], object] | None
     header: str | tuple[str, TextMatcher] | Mapping[str, TextMatcher | None] | None
     where: Callable[[Message], object] | None
+    query: str | None
 
 FILTER_NAMES = ("to", "cc", "bcc", "from_", "recipient", "subject", "contains",
-                "has_attachment", "header", "where")
+                "has_attachment", "header", "where", "query")
 
 # A check returns None when the message matches, else a short account of what it had.
 Check = Callable[["Message"], "str | None"]
@@ -81,7 +87,7 @@ class MessageFilter:
     """All the given filters at once: ``f(message)`` is True when every one matches, and
     :meth:`misses` says which ones a message failed and why."""
 
-    __slots__ = ("_checks", "_given")
+    __slots__ = ("_checks", "_given", "query")
 
     def __init__(self, **filters: Unpack[FilterArgs]) -> None:
         unknown = sorted(set(filters) - set(FILTER_NAMES))
@@ -92,8 +98,18 @@ class MessageFilter:
             raise ConfigError(f"unknown filter(s) {', '.join(unknown)}{hint}; "
                               f"valid filters are {', '.join(FILTER_NAMES)}")
         given: dict[str, Any] = {k: v for k, v in filters.items() if v is not None}
+        text = given.get("query")
+        self.query: Query | None = None
+        """The parsed ``query``, for the store to search (``None`` when not given)."""
+        if text is not None:
+            if not isinstance(text, str):
+                raise ConfigError(f"query= takes the text of a search, such as 'to:a@example.com "
+                                  f"is:unread', got {text!r}")
+            from .query import parse_query
+
+            self.query = parse_query(text)
         self._checks: list[tuple[str, Check]] = [
-            (name, _BUILDERS[name](value)) for name, value in given.items()
+            (name, _BUILDERS[name](value)) for name, value in given.items() if name != "query"
         ]
         self._given = given  # last: repr() tells a filter that is not fully built
 
@@ -105,18 +121,31 @@ class MessageFilter:
 
     def __bool__(self) -> bool:
         """False when no filter is given (every message matches)."""
-        return bool(getattr(self, "_checks", None))
+        return bool(getattr(self, "_given", None))
 
     def describe(self) -> str:
         """The filters as keyword arguments: ``to='a@example.com', subject='Hi'``."""
         return ", ".join(f"{name}={_show(value)}" for name, value in self._given.items())
 
-    def __call__(self, message: Message) -> bool:
+    def __call__(self, message: Message, *, in_query: bool | None = None) -> bool:
+        """Whether ``message`` matches every filter. ``in_query`` is whether it matches
+        ``query``, as the store found; ``None``: match it here."""
+        if self.query is not None and not self._in_query(message, in_query):
+            return False
         return all(check(message) is None for _, check in self._checks)
 
-    def misses(self, message: Message) -> list[str]:
+    def _in_query(self, message: Message, in_query: bool | None) -> bool:
+        if in_query is not None or self.query is None:
+            return in_query is not False
+        from .query_match import matches, searchable
+
+        return matches(self.query, searchable(message))
+
+    def misses(self, message: Message, *, in_query: bool | None = None) -> list[str]:
         """One line per filter ``message`` fails: ``"to='a@x.org': got ['b@x.org']"``."""
         found = []
+        if self.query is not None and not self._in_query(message, in_query):
+            found.append(f"query={_show(self._given['query'])}: did not match")
         for name, check in self._checks:
             got = check(message)
             if got is not None:

@@ -26,7 +26,9 @@ def mocksmtp_options() -> dict[str, Any]:
     """Options of the shared ``mocksmtp`` server: ``{}`` unless you override this fixture.
 
     Keys are :class:`mocksmtp.MockSMTPServer` arguments (``host`` defaults to ``127.0.0.1``
-    and ``port`` to ``0``, a free port). Override it, session-scoped, in a ``conftest.py``::
+    and ``port`` to ``0``, a free port), except ``max_messages`` and ``max_age``: the shared
+    server never deletes a test's mail behind its back. Override it, session-scoped, in a
+    ``conftest.py``::
 
         @pytest.fixture(scope="session")
         def mocksmtp_options():
@@ -47,6 +49,13 @@ def _start(options: dict[str, Any]) -> MockSMTPServer:
 @pytest.fixture(scope="session")
 def _mocksmtp_session(mocksmtp_options: dict[str, Any]) -> Iterator[MockSMTPServer]:
     """The session's shared server behind the ``mocksmtp`` fixture."""
+    pruning = sorted({"max_messages", "max_age"} & set(mocksmtp_options))
+    if pruning:
+        from mocksmtp import ConfigError
+
+        raise ConfigError(f"mocksmtp_options has {', '.join(pruning)}, but the mocksmtp fixture never "
+                          "deletes a test's mail behind its back (each test starts empty anyway); "
+                          "remove it, or start a server with it from mocksmtp_factory")
     server = _start(mocksmtp_options)
     try:
         yield server

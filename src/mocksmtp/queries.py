@@ -1,22 +1,24 @@
-"""Queries and assertions over a server's messages, shared by the sync and asyncio facades.
+"""Queries, waits and assertions over a server's store, shared by the sync and asyncio facades.
 
-:class:`MessageQueries` gives a facade ``filter``, ``assert_sent`` and ``assert_nothing_sent``;
-each facade adds its own ``wait_for`` (blocking in :class:`~mocksmtp.MockSMTPServer`, awaitable
-in :class:`~mocksmtp.AsyncMockSMTPServer`) on top of :func:`wait_sync` / the helpers here.
-Failures explain themselves: they list what arrived and which filter each message missed.
+:class:`MessageQueries` gives a facade ``filter``, ``assert_sent`` and ``assert_nothing_sent``.
+Both facades' ``wait_for`` run one wait, :func:`wait_steps`: it reads the store, and when
+too little matches it yields how long to block until the store's version moves; :func:`wait_sync`
+blocks a thread for it, :func:`wait_async` awaits. A ``query=`` goes to the store (which may
+search it in SQL); the other filters run here. Failures explain themselves: they list what
+arrived and which filter each message missed.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Generator, Sequence
 from datetime import timezone
 from typing import TYPE_CHECKING
 
 from .errors import ConfigError, MessageAssertionError, WaitTimeout
 from .message import Message
-from .store import MemoryStore
+from .store.base import MessageAdded, MessageStore, StoreEvent
 
 if TYPE_CHECKING:
     if sys.version_info >= (3, 11):
@@ -26,8 +28,8 @@ if TYPE_CHECKING:
 
     from .filters import FilterArgs, MessageFilter
 
-__all__ = ["IncrementalMatch", "MessageQueries", "check_count", "check_timeout", "report", "summary",
-           "timeout_error", "wait_sync"]
+__all__ = ["MessageQueries", "check_count", "check_timeout", "report", "summary", "wait_async",
+           "wait_steps", "wait_sync"]
 
 REPORT_LIMIT = 20
 """At most this many messages are listed in a failure text (the newest ones)."""
@@ -36,21 +38,22 @@ REPORT_LIMIT = 20
 class MessageQueries:
     """``filter``, ``assert_sent`` and ``assert_nothing_sent`` over ``self.store``."""
 
-    store: MemoryStore
+    store: MessageStore
 
     def filter(self, **filters: Unpack[FilterArgs]) -> list[Message]:
         """The kept messages matching every filter, oldest first.
 
         Filters: ``to``, ``cc``, ``bcc``, ``from_``, ``recipient``, ``subject``, ``contains``,
-        ``has_attachment``, ``header``, ``where`` (see :mod:`mocksmtp.filters`).
+        ``has_attachment``, ``header``, ``where`` (see :mod:`mocksmtp.filters`) and ``query``
+        (the search language, ``docs/search.md``).
 
         >>> server.filter(to="user@example.com", subject="Welcome")  # doctest: +SKIP
-        [<Message id='3F9A1C-000001' from='app@example.com' to=['user@example.com'] size=412>]
+        [<Message id='01JEB7Q3ZC5T0W8N2XKQ4M6R9A' from='app@example.com' to=['user@example.com'] size=412>]
         """
         from .filters import MessageFilter  # loads on the first query, not on import
 
         match = MessageFilter(**filters)
-        return [m for m in self.store.messages() if match(m)]
+        return [m for m in self.store.messages(match.query) if match(m, in_query=True)]
 
     def assert_sent(self, count: int | None = None, **filters: Unpack[FilterArgs]) -> list[Message]:
         """Assert that messages matching ``filters`` were received and return them.
@@ -67,14 +70,14 @@ class MessageQueries:
         from .filters import MessageFilter  # loads on the first query, not on import
 
         match = MessageFilter(**filters)
-        messages = self.store.messages()
-        matched = [m for m in messages if match(m)]
+        messages, in_query = _everything(self.store, match)
+        matched = [m for m in messages if _matches(match, m, in_query)]
         if (count is None and matched) or (count is not None and len(matched) == count):
             return matched
         wanted = "at least 1 message" if count is None else _plural(count, "message")
         raise MessageAssertionError(
             f"expected {wanted}{_matching(match)}; {_found(matched)}.\n"
-            + report(messages, match), messages=messages, matched=matched)
+            + report(messages, match, in_query), messages=messages, matched=matched)
 
     def assert_nothing_sent(self, **filters: Unpack[FilterArgs]) -> None:
         """Assert that no kept message matches ``filters`` (with none: that nothing arrived).
@@ -85,12 +88,24 @@ class MessageQueries:
         from .filters import MessageFilter  # loads on the first query, not on import
 
         match = MessageFilter(**filters)
-        messages = self.store.messages()
-        matched = [m for m in messages if match(m)]
+        messages, in_query = _everything(self.store, match)
+        matched = [m for m in messages if _matches(match, m, in_query)]
         if matched:
             raise MessageAssertionError(
                 f"expected no message{_matching(match)}; {_found(matched)}.\n"
-                + report(messages, match), messages=messages, matched=matched)
+                + report(messages, match, in_query), messages=messages, matched=matched)
+
+
+def _everything(store: MessageStore, match: MessageFilter) -> tuple[list[Message], Collection[str] | None]:
+    """Every kept message, and the ids of those the store finds for ``match.query`` (if any)."""
+    messages = store.messages()
+    if match.query is None:
+        return messages, None
+    return messages, {m.id for m in store.messages(match.query)}
+
+
+def _matches(match: MessageFilter, m: Message, in_query: Collection[str] | None) -> bool:
+    return match(m, in_query=None if in_query is None else m.id in in_query)
 
 
 def check_count(count: object, *, minimum: int = 1) -> int:
@@ -99,62 +114,128 @@ def check_count(count: object, *, minimum: int = 1) -> int:
     return count
 
 
-def wait_sync(store: MemoryStore, count: int, timeout: float, match: MessageFilter) -> list[Message]:
-    """Block until ``count`` messages in ``store`` match; raise :class:`WaitTimeout` after
-    ``timeout`` seconds. Waits on the store's condition; matching (which parses) happens
-    outside its lock, so the engine is never held up by a waiter."""
+# -- waiting: one implementation, driven by a thread (wait_sync) or a coroutine (wait_async) --
+
+class _Changes:
+    """Subscribed to the store while a wait runs: wakes it on every event, and remembers
+    whether anything but additions happened (then the wait reads everything again)."""
+
+    __slots__ = ("only_added", "wake")
+
+    def __init__(self, wake: Callable[[], object]) -> None:
+        self.wake = wake
+        self.only_added = True
+
+    def __call__(self, event: StoreEvent) -> None:
+        if not isinstance(event, MessageAdded):
+            self.only_added = False
+        self.wake()
+
+
+def wait_steps(store: MessageStore, count: int, timeout: float, match: MessageFilter,
+               changes: _Changes, rearm: Callable[[], object], clock: Callable[[], float]
+               ) -> Generator[float, None, list[Message]]:
+    """The wait itself: returns once ``count`` messages match; otherwise yields the seconds
+    left, for the driver to block until ``changes`` wakes it or the time is up; raises
+    :class:`WaitTimeout` at the deadline.
+
+    Reads the store only when its version moved. When only additions happened since the last
+    read, it reads just the messages after those already seen (the store keeps arrival
+    order); anything else (a delete, a clear) starts over. ``rearm`` is called before each
+    read, so a change during the read wakes the next block at once. Matching (which parses)
+    happens outside the store's lock: the engine is never held up by a waiter.
+    """
     __tracebackhide__ = True
     check_count(count)
     check_timeout(timeout)
-    deadline = time.monotonic() + timeout
-    matcher = IncrementalMatch(match)
+    deadline = clock() + timeout
+    seen = 0
+    matched: list[Message] = []
+    version: int | None = None
     while True:
-        messages = store.messages()
-        matched = matcher.update(messages)
-        if len(matched) >= count:
-            return matched
-        remaining = deadline - time.monotonic()
+        rearm()
+        incremental = changes.only_added and version is not None
+        changes.only_added = True
+        now_version = store.version
+        if now_version != version:
+            if not incremental:
+                seen, matched = 0, []
+            fresh = store.messages(match.query, offset=seen)
+            if incremental and not changes.only_added:  # a delete or clear during the read
+                version = None  # read everything again
+                continue
+            version = now_version
+            seen += len(fresh)
+            matched = matched + [m for m in fresh if match(m, in_query=True)]
+            if len(matched) >= count:
+                return matched
+        remaining = deadline - clock()
         if remaining <= 0:
-            raise timeout_error(messages, matched, count, timeout, match)
-        store.wait_for(_changed_since(messages), remaining)
+            messages, in_query = _everything(store, match)
+            raise WaitTimeout(
+                f"waited {timeout} s for {_plural(count, 'message')}{_matching(match)}; "
+                f"{_found(matched)}.\n" + report(messages, match, in_query),
+                messages=messages, matched=matched)
+        yield remaining
 
 
-def _changed_since(snapshot: list[Message]) -> Callable[[list[Message]], bool]:
-    """A store predicate: true once the store holds anything other than ``snapshot``."""
-    seen, last = len(snapshot), snapshot[-1] if snapshot else None
-    return lambda now: len(now) != seen or (seen > 0 and now[seen - 1] is not last)
+def wait_sync(store: MessageStore, count: int, timeout: float, match: MessageFilter) -> list[Message]:
+    """Block this thread in :func:`wait_steps` on a ``threading.Event`` the store's events set."""
+    __tracebackhide__ = True
+    import threading
+
+    changed = threading.Event()
+    changes = _Changes(changed.set)
+    unsubscribe = store.subscribe(changes)
+    try:
+        steps = wait_steps(store, count, timeout, match, changes, changed.clear, time.monotonic)
+        remaining = next(steps)
+        while True:
+            changed.wait(remaining)
+            remaining = steps.send(None)
+    except StopIteration as done:
+        result: list[Message] = done.value
+        return result
+    finally:
+        unsubscribe()
 
 
-class IncrementalMatch:
-    """Matches only the messages not seen before (starting over after a clear)."""
+async def wait_async(store: MessageStore, count: int, timeout: float, match: MessageFilter) -> list[Message]:
+    """Await :func:`wait_steps` on an ``asyncio.Event`` the store's events set (from whichever
+    thread changed the store), so the loop keeps serving while it waits."""
+    __tracebackhide__ = True
+    import asyncio
 
-    __slots__ = ("_match", "_matched", "_seen")
+    loop = asyncio.get_running_loop()
+    changed = asyncio.Event()
 
-    def __init__(self, match: MessageFilter) -> None:
-        self._match = match
-        self._seen: list[Message] = []
-        self._matched: list[Message] = []
+    def wake() -> None:
+        try:
+            loop.call_soon_threadsafe(changed.set)
+        except RuntimeError:  # the loop closed while the wait was being torn down
+            pass
 
-    def update(self, messages: list[Message]) -> list[Message]:
-        n = len(self._seen)
-        if len(messages) < n or (n and messages[n - 1] is not self._seen[-1]):
-            self._seen, self._matched, n = [], [], 0  # cleared since the last look
-        fresh = messages[n:]
-        self._matched = self._matched + [m for m in fresh if self._match(m)]
-        self._seen = messages
-        return self._matched
+    changes = _Changes(wake)
+    unsubscribe = store.subscribe(changes)
+    try:
+        steps = wait_steps(store, count, timeout, match, changes, changed.clear, loop.time)
+        remaining = next(steps)
+        while True:
+            try:
+                await asyncio.wait_for(changed.wait(), remaining)
+            except asyncio.TimeoutError:
+                pass
+            remaining = steps.send(None)
+    except StopIteration as done:
+        result: list[Message] = done.value
+        return result
+    finally:
+        unsubscribe()
 
 
 def check_timeout(timeout: object) -> None:
     if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout < 0:
         raise ConfigError(f"timeout must be a non-negative number of seconds, got {timeout!r}")
-
-
-def timeout_error(messages: list[Message], matched: list[Message], count: int, timeout: float,
-                  match: MessageFilter) -> WaitTimeout:
-    return WaitTimeout(
-        f"waited {timeout} s for {_plural(count, 'message')}{_matching(match)}; "
-        f"{_found(matched)}.\n" + report(messages, match), messages=messages, matched=matched)
 
 
 def _plural(n: int, noun: str) -> str:
@@ -169,9 +250,11 @@ def _found(matched: Sequence[Message]) -> str:
     return "none matched" if not matched else f"{len(matched)} matched"
 
 
-def report(messages: Sequence[Message], match: MessageFilter, limit: int = REPORT_LIMIT) -> str:
+def report(messages: Sequence[Message], match: MessageFilter, in_query: Collection[str] | None = None,
+           limit: int = REPORT_LIMIT) -> str:
     """What arrived, one message per line (time UTC, from, to, subject), each followed by the
-    filters it missed; the newest ``limit`` messages."""
+    filters it missed; the newest ``limit`` messages. ``in_query``: the ids the store found
+    for the filter's ``query``."""
     if not messages:
         return "No message arrived."
     lines = [f"{_plural(len(messages), 'message')} arrived:"]
@@ -180,7 +263,7 @@ def report(messages: Sequence[Message], match: MessageFilter, limit: int = REPOR
         lines.append(f"  ... {skipped} older not shown")
     for number, m in enumerate(messages[skipped:], start=skipped + 1):
         lines.append(f"  {number}. {summary(m)}")
-        misses = match.misses(m) if match else []
+        misses = match.misses(m, in_query=None if in_query is None else m.id in in_query) if match else []
         lines.extend(f"     missed {miss}" for miss in misses)
         if match and not misses:
             lines.append("     matched")

@@ -10,10 +10,9 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from .errors import ServerStartError, ServerStateError
-from .facade import ServerFacade, ServerState
+from .facade import PathLike, ServerFacade, ServerState
 from .message import Message
 from .queries import check_timeout, wait_sync
-from .store import MemoryStore
 
 if TYPE_CHECKING:  # the engine (asyncio and all it imports) loads on the first start()
     import asyncio
@@ -28,6 +27,7 @@ if TYPE_CHECKING:  # the engine (asyncio and all it imports) loads on the first 
     from .filters import FilterArgs
     from .smtp.listener import Listener
     from .smtp.state import EngineContext
+    from .store import MessageStore
 
 __all__ = ["MockSMTPServer"]
 
@@ -41,6 +41,11 @@ class MockSMTPServer(ServerFacade):
     and ``verbose`` are those of :class:`~mocksmtp.config.SMTPOptions` (``max_message_size``,
     ``idle_timeout``, ``hostname``, ...), typed by :class:`~mocksmtp.ServerOptions` so that a
     type checker catches a misspelt one; at run time it is a :class:`~mocksmtp.ConfigError`.
+
+    Messages are kept in memory unless ``database=PATH`` keeps them in a SQLite file across
+    restarts (:class:`~mocksmtp.SQLiteStore`), or ``store=`` gives any
+    :class:`~mocksmtp.MessageStore`. Nothing is deleted unless ``max_messages=N`` (keep the
+    newest N) or ``max_age=`` (seconds) ask for it.
 
     >>> import smtplib
     >>> with MockSMTPServer(port=0) as server:
@@ -56,10 +61,14 @@ class MockSMTPServer(ServerFacade):
         port: int = 1025,
         verbose: bool = False,
         *,
-        store: MemoryStore | None = None,
+        store: MessageStore | None = None,
+        database: PathLike | None = None,
+        max_messages: int | None = None,
+        max_age: float | None = None,
         **options: Unpack[ServerOptions],
     ) -> None:
-        super().__init__(host, port, verbose, store, dict(options))
+        super().__init__(host, port, verbose, store, dict(options), database=database,
+                         max_messages=max_messages, max_age=max_age)
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -237,11 +246,12 @@ class MockSMTPServer(ServerFacade):
         Each has ``peer``, ``mail_from``, ``rcpt_tos`` and ``data``, plus ``id``, ``raw``,
         ``received_at`` and ``mail_options``. Messages stay in :attr:`messages`.
         """
-        return [m.as_dict() for m in self.store.drain()]
+        return [m.as_dict() for m in self._drain()]
 
     def get_message_count(self) -> int:
-        """How many messages were accepted since start or the last :meth:`reset`."""
-        return self.store.count
+        """How many messages are kept (accepted since start or the last :meth:`reset`, plus
+        those a database kept from before, minus any deleted)."""
+        return self.store.count()
 
     def get_results(self) -> dict[str, Any]:
         """Statistics and every kept message (as dictionaries)."""
@@ -252,8 +262,9 @@ class MockSMTPServer(ServerFacade):
             "port": self._port,
             "running": self.is_running(),
             "uptime": uptime,
-            "message_count": self.store.count,
+            "message_count": self.store.count(),
             **stats,
+            "pruned": self.pruned,
             "messages": [m.as_dict() for m in self.store.messages()],
         }
 

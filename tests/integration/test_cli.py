@@ -6,6 +6,7 @@ import re
 import signal
 import smtplib
 import socket
+from pathlib import Path
 
 import pytest
 from tests.support import RawClient, open_data
@@ -36,7 +37,7 @@ def test_prints_each_message_and_final_statistics_on_signal(sig: signal.Signals)
         send(port, "Hello there")
         line = proc.read_line()
         assert re.fullmatch(
-            r'\S+-\d{6}  from <app@example\.com>  to <a@example\.com>, <b@example\.com>  '
+            r'[0-9A-Z]{26}  from <app@example\.com>  to <a@example\.com>, <b@example\.com>  '
             r'"Hello there"  \d+ bytes', line), line
         proc.proc.send_signal(sig)
         status, out, err = proc.finish()
@@ -308,3 +309,64 @@ def test_a_refused_connection_is_one_line_on_stdout_and_not_logged_again() -> No
                         r"\(max_connections 1\)", line), line
     assert status == 0
     assert "refusing" not in err
+
+
+def test_database_keeps_mail_across_restarts(tmp_path: Path) -> None:
+    """--database PATH: a second run on the file says how many messages it found, and they
+    are all there."""
+    path = tmp_path / "mail.sqlite"
+    for run, subject in enumerate(("first", "second")):
+        proc, port = start_cli("--stats-interval", "0", "--database", str(path))
+        try:
+            assert proc.read_line() == f"mocksmtp: keeping mail in {path} ({run} message{'s' if run != 1 else ''} " \
+                                       "there already)"
+            send(port, subject)
+            proc.wait_for_line(subject)
+            proc.proc.send_signal(signal.SIGINT)
+            status, _, err = proc.finish(timeout=20)
+            assert status == 0, err
+        finally:
+            proc.kill()
+    from mocksmtp import SQLiteStore
+
+    store = SQLiteStore(path)
+    assert [m.subject for m in store.messages()] == ["first", "second"]
+    store.close()
+
+
+def test_max_prunes_the_oldest_and_counts_it_in_the_statistics() -> None:
+    """--max 1: each new message pushes out the previous one; the statistics say how many."""
+    proc, port = start_cli("--stats-interval", "0", "--max", "1")
+    try:
+        send(port, "one")
+        send(port, "two")
+        proc.wait_for_line("two")
+        proc.proc.send_signal(signal.SIGINT)
+        status, out, _ = proc.finish(timeout=20)
+    finally:
+        proc.kill()
+    assert status == 0
+    assert re.search(r"stopped after .*2 messages.*, 1 pruned by retention", out), out
+
+
+@pytest.mark.parametrize(("args", "error"), [
+    (["--max", "0"], "--max must be None or an integer of at least 1, got 0"),
+    (["--max-age", "7x"], "argument --max-age: expected a duration above 0"),
+    (["--max-age", "0"], "argument --max-age: expected a duration above 0"),
+])
+def test_bad_retention_options_are_one_line(args: list[str], error: str) -> None:
+    """A retention limit that cannot be used is one line naming the option, status 2."""
+    proc = Process([PYTHON, "-m", "mocksmtp", "--port", "0", *args])
+    status, _, err = proc.finish(timeout=20)
+    assert status == 2
+    assert err.count("\n") == 1, err
+    assert error in err
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("90", 90), ("30s", 30), ("15m", 900), ("12h", 43200),
+                                               ("7d", 604800), ("2w", 1209600), ("1.5h", 5400)])
+def test_durations(text: str, seconds: float) -> None:
+    """--max-age takes seconds, or a number with s, m, h, d or w."""
+    from mocksmtp.cli import parse_duration
+
+    assert parse_duration(text) == seconds

@@ -92,8 +92,8 @@ def test_client_closing_right_after_the_dot_has_its_message_stored(server: MockS
     open_data(c)
     c.send(b"vanishing\r\n.\r\n")
     c.close()
-    assert server.store.wait_for(lambda ms: len(ms) == 1, timeout=5)
-    assert server.messages[0].raw == b"vanishing\r\n"
+    (message,) = server.wait_for(timeout=5)
+    assert message.raw == b"vanishing\r\n"
     assert_healthy(server, stored=1)
 
 

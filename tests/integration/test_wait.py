@@ -8,10 +8,13 @@ import smtplib
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
+from typing import ClassVar
 
 import pytest
+from tests.support import CountingStore
 
-from mocksmtp import ConfigError, MessageAssertionError, MockSMTPServer, WaitTimeout
+from mocksmtp import ConfigError, MemoryStore, MessageAssertionError, MockSMTPServer, SQLiteStore, WaitTimeout
 
 
 def send(server: MockSMTPServer, to: str, subject: str, *, sender: str = "app@example.com",
@@ -30,43 +33,60 @@ def no_sleep(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     return
 
 
-class CountingCondition:
-    """Wraps the store's condition to count the waits, proving wake-ups come from notify."""
+class RecordingEvent(threading.Event):
+    """A threading.Event that records, for waits made on the main thread, whether each was
+    woken by ``set()`` (True) or ran out of time (False)."""
 
-    def __init__(self, inner: threading.Condition) -> None:
-        self.inner = inner
-        self.waits = 0
-        self.woken: list[bool] = []  # per wait: True when notified, False when it timed out
-        self.waiting = threading.Event()
-
-    def __enter__(self) -> bool:
-        return self.inner.__enter__()
-
-    def __exit__(self, *exc: object) -> None:
-        self.inner.__exit__(*exc)
+    woken: ClassVar[list[bool]] = []
 
     def wait(self, timeout: float | None = None) -> bool:
-        self.waits += 1
-        self.waiting.set()
-        woken = self.inner.wait(timeout)
-        self.woken.append(woken)
-        return woken
-
-    def notify_all(self) -> None:
-        self.inner.notify_all()
+        result = super().wait(timeout)
+        if threading.current_thread() is threading.main_thread():
+            RecordingEvent.woken.append(result)
+        return result
 
 
-def test_waiter_wakes_when_another_thread_sends(server: MockSMTPServer, no_sleep: None) -> None:
-    """A blocked wait_for returns as soon as the message it waits for is stored."""
-    counting = CountingCondition(server.store.condition)
-    server.store.condition = counting  # type: ignore[assignment]
-    sender = threading.Thread(target=lambda: (counting.waiting.wait(10), send(server, "ann@example.com", "Hi")))
+@pytest.fixture
+def recorded_wakes(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """The wake-ups of the test's own waits, True for each one a store event ended."""
+    monkeypatch.setattr(RecordingEvent, "woken", [])
+    monkeypatch.setattr(threading, "Event", RecordingEvent)
+    return RecordingEvent.woken
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def counted(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[MockSMTPServer, CountingStore]]:
+    """A running server whose store (memory or SQLite) counts the calls made to it."""
+    inner = MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "mail.sqlite")
+    store = CountingStore(inner)
+    with MockSMTPServer("127.0.0.1", 0, store=store) as s:
+        yield s, store
+    inner.close()
+
+
+def test_waiter_wakes_when_another_thread_sends(counted: tuple[MockSMTPServer, CountingStore],
+                                                 no_sleep: None, recorded_wakes: list[bool]) -> None:
+    """A blocked wait_for returns as soon as the message it waits for is stored, having read
+    the store once before blocking and once after the wake-up."""
+    server, store = counted
+    sender = threading.Thread(target=lambda: (store.listed.wait(10), send(server, "ann@example.com", "Hi")))
     sender.start()
     (message,) = server.wait_for(to="ann@example.com", timeout=30)
     sender.join(10)
     assert message.subject == "Hi"
-    assert counting.waits == 1  # blocked once, woken once: no polling loop
-    assert counting.woken == [True]  # by the store's notify, not by the 30 s timeout
+    assert recorded_wakes  # it blocked
+    assert all(recorded_wakes)  # and was woken by the store's events, never by the 30 s timeout
+    assert store.calls["messages"] == 2  # blocked once, woken once: no polling loop
+
+
+def test_a_wait_with_nothing_arriving_reads_the_store_a_handful_of_times(
+        counted: tuple[MockSMTPServer, CountingStore], no_sleep: None) -> None:
+    """wait_for(timeout=0.5) with no mail blocks on the store's version: a few reads in all
+    (one look, the report), not one per spin, on the memory and the SQLite store."""
+    server, store = counted
+    with pytest.raises(WaitTimeout):
+        server.wait_for(to="ann@example.com", timeout=0.5)
+    assert store.reads <= 5, store.calls
 
 
 def test_waiting_for_a_count_wakes_on_the_last_one(server: MockSMTPServer, no_sleep: None) -> None:
@@ -90,14 +110,13 @@ def test_messages_already_there_return_at_once(server: MockSMTPServer, no_sleep:
     assert message.subject == "early"
 
 
-def test_clear_while_waiting_starts_over(server: MockSMTPServer, no_sleep: None) -> None:
+def test_clear_while_waiting_starts_over(counted: tuple[MockSMTPServer, CountingStore], no_sleep: None) -> None:
     """Messages cleared during a wait no longer count towards it."""
-    counting = CountingCondition(server.store.condition)
-    server.store.condition = counting  # type: ignore[assignment]
+    server, store = counted
     send(server, "ann@example.com", "one")
 
     def later() -> None:
-        counting.waiting.wait(10)
+        store.listed.wait(10)
         server.reset()
         send(server, "ann@example.com", "two")
         send(server, "ann@example.com", "three")

@@ -202,3 +202,18 @@ def test_per_test_reset_clears_faults_connections_and_counters(
     pytester.makepyfile(SEND + LEFT_OPEN + "\n".join(tests) + "\n" + CLEAN_TEST.replace(
         "test_gets_a_clean_server", "test_gets_a_clean_server_again"))
     pytester.runpytest(*plugin_args).assert_outcomes(passed=3)
+
+
+def test_the_shared_server_never_prunes(pytester: pytest.Pytester, plugin_args: list[str]) -> None:
+    """Retention options for the shared server are refused with a message saying why."""
+    pytester.makeconftest('''
+import pytest
+
+@pytest.fixture(scope="session")
+def mocksmtp_options():
+    return {"max_messages": 5}
+''')
+    pytester.makepyfile("def test_it(mocksmtp):\n    pass\n")
+    result = pytester.runpytest(*plugin_args)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*mocksmtp_options has max_messages, but the mocksmtp fixture never deletes*"])

@@ -23,10 +23,12 @@ EXPECTED = [
     "MockSMTPServer",
     "Reply",
     "SMTPOptions",
+    "SQLiteStore",
     "ServerOptions",
     "ServerStartError",
     "ServerState",
     "ServerStateError",
+    "StoreError",
     "WaitTimeout",
     "__version__",
 ]

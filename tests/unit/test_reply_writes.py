@@ -28,7 +28,7 @@ def session(reads: list[bytes], cls: type[SMTPProtocol] = SMTPProtocol) -> tuple
         protocol.connection_lost(None)
         codes = [[int(line[:3]) for line in w.split(b"\r\n") if line[3:4] == b" "]
                  for w in transport.writes]
-        return codes, store.count
+        return codes, store.count()
 
     return asyncio.run(main())
 

@@ -1,0 +1,202 @@
+"""The default store: every message in memory, until it is deleted or the process ends.
+
+Thread-safe: the SMTP engine adds from its event-loop thread while tests read, wait and clear
+from theirs. Queries are matched in Python (:mod:`mocksmtp.query_match`), each message's
+searchable view computed on first search and kept.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
+
+from .base import (
+    ChangeFeed,
+    MessageAdded,
+    MessagesDeleted,
+    MessageState,
+    MessagesUpdated,
+    StoreCleared,
+    Subscriber,
+    check_page,
+    check_tags,
+)
+from .ids import new_id
+
+if TYPE_CHECKING:
+    from ..message import Message
+    from ..query import Query
+    from ..query_match import Searchable
+
+__all__ = ["MemoryStore"]
+
+
+class _Entry:
+    """A kept message, its state, and its searchable view once a query needed it."""
+
+    __slots__ = ("message", "read", "record", "tags")
+
+    def __init__(self, message: Message) -> None:
+        self.message = message
+        self.read = False
+        self.tags: tuple[str, ...] = ()
+        self.record: Searchable | None = None
+
+
+class MemoryStore:
+    """Keeps every accepted message in memory until it is deleted.
+
+    >>> from mocksmtp import Message
+    >>> store = MemoryStore()
+    >>> store.add(Message(id=store.new_id(), raw=b"Subject: hi\\r\\n\\r\\n", mail_from="", rcpt_tos=["a@b"]))
+    >>> store.count(), store.version, store.messages()[0].subject
+    (1, 1, 'hi')
+    """
+
+    __slots__ = ("_by_id", "_entries", "_feed", "_lock")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: list[_Entry] = []
+        self._by_id: dict[str, _Entry] = {}
+        self._feed = ChangeFeed()
+
+    def __repr__(self) -> str:
+        return f"<MemoryStore messages={len(self._entries)}>"
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @property
+    def version(self) -> int:
+        return self._feed.version
+
+    def new_id(self) -> str:
+        """A ULID (see :mod:`mocksmtp.store.ids`): unique, and sorted by arrival."""
+        return new_id()
+
+    def add(self, message: Message) -> None:
+        entry = _Entry(message)
+        with self._lock:
+            self._entries.append(entry)
+            self._by_id[message.id] = entry
+            version = self._feed.bump()
+        if self._feed.active:
+            self._feed.publish(MessageAdded(message, version))
+
+    def get(self, id: str) -> Message | None:
+        entry = self._by_id.get(id)
+        return entry.message if entry is not None else None
+
+    def state(self, id: str) -> MessageState | None:
+        with self._lock:
+            entry = self._by_id.get(id)
+            return None if entry is None else MessageState(entry.read, entry.tags)
+
+    def _matching(self, query: Query | None) -> list[_Entry]:
+        if query is None or not query.terms:
+            with self._lock:
+                return list(self._entries)
+        from ..query_match import matches, searchable  # load with the first search
+
+        with self._lock:  # views are made under the lock (cheap: their fields are lazy) ...
+            for e in self._entries:
+                if e.record is None:
+                    e.record = searchable(e.message, tags=e.tags, read=e.read)
+            pairs = [(e, e.record) for e in self._entries]
+        return [e for e, record in pairs if record is not None and matches(query, record)]  # ... outside it
+
+    def count(self, query: Query | None = None) -> int:
+        if query is None or not query.terms:
+            return len(self._entries)
+        return len(self._matching(query))
+
+    def messages(self, query: Query | None = None, *, newest_first: bool = False,
+                 offset: int = 0, limit: int | None = None) -> list[Message]:
+        check_page(offset, limit)
+        entries = self._matching(query)
+        if newest_first:
+            entries.reverse()
+        end = None if limit is None else offset + limit
+        return [e.message for e in entries[offset:end]]
+
+    def _remove(self, doomed: list[_Entry], *, pruned: bool = False) -> int:
+        """Delete ``doomed`` (entries read outside the lock; those gone meanwhile are skipped)."""
+        if not doomed:
+            return 0
+        with self._lock:
+            gone = {e.message.id for e in doomed if self._by_id.get(e.message.id) is e}
+            if not gone:
+                return 0
+            k = len(gone)
+            if all(e.message.id in gone for e in self._entries[:k]):
+                del self._entries[:k]  # the oldest (retention): no new list
+            else:
+                self._entries = [e for e in self._entries if e.message.id not in gone]
+            for id in gone:
+                del self._by_id[id]
+            version = self._feed.bump()
+        ids = tuple(e.message.id for e in doomed if e.message.id in gone)
+        self._feed.publish(MessagesDeleted(ids, version, pruned))
+        return len(ids)
+
+    def delete(self, ids: Iterable[str]) -> int:
+        wanted = set(ids)
+        with self._lock:
+            doomed = [e for e in self._entries if e.message.id in wanted]
+        return self._remove(doomed)
+
+    def delete_matching(self, query: Query) -> int:
+        return self._remove(self._matching(query))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries = []
+            self._by_id = {}
+            version = self._feed.bump()
+        self._feed.publish(StoreCleared(version))
+
+    def _update(self, ids: Iterable[str], change: Callable[[_Entry], None]) -> int:
+        with self._lock:
+            entries = [self._by_id[id] for id in dict.fromkeys(ids) if id in self._by_id]
+            for entry in entries:
+                change(entry)
+                entry.record = None  # its view holds the old state
+            if not entries:
+                return 0
+            version = self._feed.bump()
+        self._feed.publish(MessagesUpdated(tuple(e.message.id for e in entries), version))
+        return len(entries)
+
+    def mark_read(self, ids: Iterable[str], read: bool = True) -> int:
+        def change(entry: _Entry) -> None:
+            entry.read = bool(read)
+
+        return self._update(ids, change)
+
+    def set_tags(self, ids: Iterable[str], tags: Iterable[str]) -> int:
+        new = check_tags(tags)
+
+        def change(entry: _Entry) -> None:
+            entry.tags = new
+
+        return self._update(ids, change)
+
+    def prune(self, *, max_messages: int | None = None, max_age: float | None = None) -> int:
+        with self._lock:
+            entries = self._entries
+            cut = max(len(entries) - max_messages, 0) if max_messages is not None else 0
+            if max_age is not None:
+                oldest = time.time() - max_age
+                while cut < len(entries) and entries[cut].message.received_at.timestamp() < oldest:
+                    cut += 1
+            doomed = entries[:cut]
+        return self._remove(doomed, pruned=True)
+
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        return self._feed.subscribe(callback)
+
+    def close(self) -> None:
+        """Nothing to release; the messages stay readable."""

@@ -1,0 +1,406 @@
+"""A store in a SQLite file: messages survive restarts (``MockSMTPServer(database=PATH)``,
+``mocksmtp --database PATH``). Standard library only.
+
+- **Ack means stored.** :meth:`SQLiteStore.add` commits before it returns, so the engine's
+  ``250`` follows the commit. The journal is WAL with ``synchronous=NORMAL``: a commit is in
+  the WAL file when ``add`` returns, so killing the process (even ``kill -9``) loses nothing
+  acknowledged; only a power cut or an OS crash may lose the last commits
+  (``synchronous="FULL"`` adds an fsync per commit for that).
+- **Raw bytes exactly**, as a BLOB in a table of their own, with the envelope, committed by
+  :meth:`SQLiteStore.add`. What lists and searches need (subject, addresses, sizes, flags,
+  the folded text bare words search) is derived from the message afterwards, in columns and
+  side tables (:mod:`~mocksmtp.store.sqlsearch`): in a background thread once the store is
+  quiet for 50 ms, or by a search that finds messages not yet indexed. So the engine's ``250``
+  waits for the commit only, never for a parse, and counting, listing and searching never
+  parse a stored message.
+- **One connection behind a lock**: the engine adds from its loop's thread while tests read
+  from theirs. Writes are serialised by SQLite anyway; one connection keeps every reader's
+  view exactly the writer's (read-your-writes with no second snapshot) and leaves nothing
+  open per thread.
+- Searches compile the same :class:`~mocksmtp.query.Query` the memory store matches in
+  Python, with the same answers (see :mod:`~mocksmtp.store.sqlsearch`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from ..errors import ConfigError, StoreError
+from ..message import Message
+from ..query import Query
+from .base import (
+    ChangeFeed,
+    MessageAdded,
+    MessagesDeleted,
+    MessageState,
+    MessagesUpdated,
+    StoreCleared,
+    Subscriber,
+    check_page,
+    check_tags,
+)
+from .ids import new_id
+from .sqlsearch import INDEX_COLUMNS, Indexer, where
+
+__all__ = ["SCHEMA_VERSION", "SQLiteStore"]
+
+SCHEMA_VERSION = 1
+"""The layout this version writes, in ``PRAGMA user_version``; a newer one is refused."""
+
+_SCHEMA = """
+CREATE TABLE messages (
+    seq INTEGER PRIMARY KEY,            -- arrival order
+    id TEXT NOT NULL UNIQUE,
+    mail_from TEXT NOT NULL,
+    rcpt_tos TEXT NOT NULL,             -- JSON list
+    mail_options TEXT NOT NULL,         -- JSON list
+    peer_host TEXT NOT NULL,
+    peer_port INTEGER NOT NULL,
+    helo TEXT NOT NULL,
+    tls TEXT,
+    auth_user TEXT,
+    received REAL NOT NULL,             -- seconds since the epoch
+    size INTEGER NOT NULL,
+    read INTEGER NOT NULL DEFAULT 0,
+    indexed INTEGER NOT NULL DEFAULT 0, -- whether the columns below are filled (sqlsearch.py)
+    subject TEXT NOT NULL DEFAULT '',
+    date REAL,                          -- the Date header, seconds since the epoch
+    message_id TEXT NOT NULL DEFAULT '',  -- without angle brackets
+    attachments INTEGER NOT NULL DEFAULT 0,
+    inline INTEGER NOT NULL DEFAULT 0,
+    snippet TEXT NOT NULL DEFAULT '',
+    subject_fold TEXT NOT NULL DEFAULT '',
+    message_id_fold TEXT NOT NULL DEFAULT '',
+    text_fold TEXT NOT NULL DEFAULT ''  -- what bare words search, folded, one field a line
+);
+CREATE INDEX messages_received ON messages (received);
+CREATE INDEX messages_unindexed ON messages (seq) WHERE indexed = 0;
+CREATE TABLE raw (
+    seq INTEGER PRIMARY KEY REFERENCES messages (seq) ON DELETE CASCADE,
+    raw BLOB NOT NULL
+);
+CREATE TABLE addresses (
+    seq INTEGER NOT NULL REFERENCES messages (seq) ON DELETE CASCADE,
+    field TEXT NOT NULL,                -- from, to, cc, bcc, reply-to
+    position INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    address TEXT NOT NULL,
+    address_exact TEXT NOT NULL,        -- casefolded: whole-address terms compare to it
+    name_fold TEXT NOT NULL,
+    address_fold TEXT NOT NULL
+);
+CREATE INDEX addresses_exact ON addresses (address_exact);
+CREATE INDEX addresses_seq ON addresses (seq);
+CREATE TABLE tags (
+    seq INTEGER NOT NULL REFERENCES messages (seq) ON DELETE CASCADE,
+    tag TEXT NOT NULL,
+    tag_fold TEXT NOT NULL,
+    PRIMARY KEY (seq, tag)
+);
+CREATE INDEX tags_fold ON tags (tag_fold);
+"""
+_TABLES = {"messages", "raw", "addresses", "tags"}
+_ENVELOPE = ("m.id, r.raw, m.mail_from, m.rcpt_tos, m.mail_options, m.peer_host, m.peer_port, m.helo, "
+             "m.received, m.tls, m.auth_user")
+_CHUNK = 500  # ids per IN (...) list
+
+
+class SQLiteStore:
+    """Keeps messages in the SQLite file at ``path`` (made if missing), across restarts.
+
+    Raises :class:`~mocksmtp.StoreError` with a one-line message when the file is not a
+    mocksmtp database, is corrupt, was written by a newer mocksmtp, or cannot be written.
+
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "mail.sqlite")
+    >>> store = SQLiteStore(path)
+    >>> store.add(Message(id=store.new_id(), raw=b"Subject: kept\\r\\n\\r\\n", mail_from="", rcpt_tos=["a@b"]))
+    >>> store.close(); SQLiteStore(path).messages()[0].subject
+    'kept'
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *,
+                 synchronous: Literal["NORMAL", "FULL"] = "NORMAL") -> None:
+        if synchronous not in ("NORMAL", "FULL"):
+            raise ConfigError(f"synchronous must be 'NORMAL' or 'FULL', got {synchronous!r}")
+        self.path = os.fspath(path)
+        self._lock = threading.Lock()
+        self._feed = ChangeFeed()
+        self._closed = False
+        self._db = self._open(synchronous)
+        self._indexer = Indexer(self._unindexed, self._write_index)
+        if self._read("SELECT 1 FROM messages WHERE indexed = 0 LIMIT 1", ()):
+            self._indexer.added()  # left by a run that ended before indexing them
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else f"messages={self.count()}"
+        return f"<SQLiteStore {self.path!r} {state}>"
+
+    # -- opening -------------------------------------------------------------------------------
+
+    def _fail(self, what: str, error: BaseException | None = None) -> StoreError:
+        detail = f" (SQLite says: {error})" if error is not None else ""
+        return StoreError(f"cannot use the database {self.path}: {what}{detail}", path=self.path)
+
+    def _open(self, synchronous: str) -> sqlite3.Connection:
+        parent = Path(self.path).resolve().parent
+        if not parent.is_dir():
+            raise self._fail(f"its folder {parent} does not exist: create it, or choose another path")
+        if Path(self.path).is_dir():
+            raise self._fail("it is a folder: give the path of a file, such as mail.sqlite")
+        try:
+            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        except sqlite3.Error as e:
+            raise self._fail("check that the path is a file you may read and write", e) from None
+        try:
+            self._prepare(db, synchronous)
+        except StoreError:
+            db.close()
+            raise
+        except sqlite3.DatabaseError as e:
+            db.close()
+            text = str(e)
+            if "readonly" in text or "read-only" in text or "unable to open" in text:
+                raise self._fail("the file or its folder is read-only: make them writable, or choose "
+                                 "another path", e) from None
+            raise self._fail("the file is not a mocksmtp database or is damaged: move it away, or "
+                             "choose another path", e) from None
+        return db
+
+    def _prepare(self, db: sqlite3.Connection, synchronous: str) -> None:
+        db.execute("PRAGMA foreign_keys = ON")
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise self._fail(f"it was written by a newer mocksmtp (schema {version}; this version reads "
+                             f"up to {SCHEMA_VERSION}): upgrade mocksmtp, or choose another path")
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if version == 0 and tables:
+            raise self._fail("it holds tables that are not mocksmtp's: choose another path")
+        if version and not tables >= _TABLES:
+            raise self._fail("tables are missing, so it is damaged: move it away, or choose another path")
+        mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if mode.lower() != "wal":
+            raise self._fail(f"SQLite could not use its WAL journal there (got {mode!r}): put the "
+                             "file on a local disk")
+        db.execute(f"PRAGMA synchronous = {synchronous}")
+        if version == 0:
+            db.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
+        db.execute("SELECT count(*) FROM messages").fetchone()  # a damaged file fails here, not later
+        with _transaction(db):  # and one we may not write, here too: not at the first 250
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def close(self) -> None:
+        """Close the file (idempotent). The store cannot be used afterwards."""
+        if hasattr(self, "_indexer"):
+            self._indexer.stop()
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._db.close()
+
+    # -- the protocol --------------------------------------------------------------------------
+
+    @property
+    def version(self) -> int:
+        return self._feed.version
+
+    def new_id(self) -> str:
+        """A ULID (see :mod:`mocksmtp.store.ids`): unique across processes, sorted by arrival."""
+        return new_id()
+
+    def add(self, message: Message) -> None:
+        """Insert ``message`` and commit before returning. What searches need is derived later,
+        off the caller's thread (see :mod:`~mocksmtp.store.sqlsearch`)."""
+        m = message
+        with self._lock, _transaction(self._live) as db:
+            seq = db.execute(
+                "INSERT INTO messages (id, mail_from, rcpt_tos, mail_options, peer_host, peer_port, helo, "
+                "tls, auth_user, received, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (m.id, m.mail_from, json.dumps(m.rcpt_tos), json.dumps(m.mail_options), m.peer[0], m.peer[1],
+                 m.helo, m.tls, m.auth_user, m.received_at.timestamp(), len(m.raw))).lastrowid
+            db.execute("INSERT INTO raw (seq, raw) VALUES (?, ?)", (seq, m.raw))
+            version = self._feed.bump()
+        self._indexer.added()
+        if self._feed.active:
+            self._feed.publish(MessageAdded(message, version))
+
+    def get(self, id: str) -> Message | None:
+        rows = self._read(f"SELECT {_ENVELOPE} FROM messages m JOIN raw r USING (seq) WHERE m.id = ?", (id,))
+        return _message(rows[0]) if rows else None
+
+    def state(self, id: str) -> MessageState | None:
+        with self._lock:
+            row = self._live.execute("SELECT seq, read FROM messages WHERE id = ?", (id,)).fetchone()
+            if row is None:
+                return None
+            tags = [t for (t,) in self._db.execute("SELECT tag FROM tags WHERE seq = ? ORDER BY tag", (row[0],))]
+        return MessageState(bool(row[1]), tuple(tags))
+
+    def count(self, query: Query | None = None) -> int:
+        condition, params = self._where(query)
+        return int(self._read(f"SELECT count(*) FROM messages m WHERE {condition}", params)[0][0])
+
+    def messages(self, query: Query | None = None, *, newest_first: bool = False,
+                 offset: int = 0, limit: int | None = None) -> list[Message]:
+        check_page(offset, limit)
+        condition, params = self._where(query)
+        order = "DESC" if newest_first else "ASC"
+        rows = self._read(f"SELECT {_ENVELOPE} FROM messages m JOIN raw r USING (seq) WHERE {condition} "
+                          f"ORDER BY m.seq {order} LIMIT ? OFFSET ?", (*params, -1 if limit is None else limit, offset))
+        return [_message(row) for row in rows]
+
+    def delete(self, ids: Iterable[str]) -> int:
+        wanted = list(dict.fromkeys(ids))
+        return self._delete(lambda db: [row for chunk in _chunks(wanted) for row in db.execute(
+            f"SELECT seq, id FROM messages WHERE id IN ({', '.join('?' * len(chunk))})", chunk)])
+
+    def delete_matching(self, query: Query) -> int:
+        condition, params = self._where(query)
+        return self._delete(lambda db: db.execute(f"SELECT seq, id FROM messages m WHERE {condition}",
+                                                  params).fetchall())
+
+    def clear(self) -> None:
+        with self._lock, _transaction(self._live) as db:
+            for table in ("tags", "addresses", "raw", "messages"):
+                db.execute(f"DELETE FROM {table}")
+            version = self._feed.bump()
+        self._feed.publish(StoreCleared(version))
+
+    def mark_read(self, ids: Iterable[str], read: bool = True) -> int:
+        def change(db: sqlite3.Connection, seqs: list[int]) -> None:
+            for chunk in _chunks(seqs):
+                db.execute(f"UPDATE messages SET read = ? WHERE seq IN ({', '.join('?' * len(chunk))})",
+                           (int(bool(read)), *chunk))
+
+        return self._update(ids, change)
+
+    def set_tags(self, ids: Iterable[str], tags: Iterable[str]) -> int:
+        new = check_tags(tags)
+
+        def change(db: sqlite3.Connection, seqs: list[int]) -> None:
+            for chunk in _chunks(seqs):
+                db.execute(f"DELETE FROM tags WHERE seq IN ({', '.join('?' * len(chunk))})", chunk)
+            db.executemany("INSERT INTO tags (seq, tag, tag_fold) VALUES (?, ?, ?)",
+                           [(seq, tag, tag.casefold()) for seq in seqs for tag in new])
+
+        return self._update(ids, change)
+
+    def prune(self, *, max_messages: int | None = None, max_age: float | None = None) -> int:
+        def doomed(db: sqlite3.Connection) -> list[tuple[int, str]]:
+            rows: dict[int, str] = {}
+            if max_messages is not None:
+                rows.update(db.execute("SELECT seq, id FROM messages ORDER BY seq DESC LIMIT -1 OFFSET ?",
+                                       (max_messages,)).fetchall())
+            if max_age is not None:
+                rows.update(db.execute("SELECT seq, id FROM messages WHERE received < ?",
+                                       (time.time() - max_age,)).fetchall())
+            return sorted(rows.items())
+
+        return self._delete(doomed, pruned=True)
+
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        return self._feed.subscribe(callback)
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _where(self, query: Query | None) -> tuple[str, list[Any]]:
+        """The SQL condition for ``query``, once every message it may read is indexed."""
+        condition, params = where(query)
+        if params or condition != "1":
+            self._indexer.catch_up()
+        return condition, params
+
+    def _unindexed(self, limit: int) -> list[tuple[int, Message]]:
+        rows = self._read(f"SELECT m.seq, {_ENVELOPE} FROM messages m JOIN raw r USING (seq) "
+                          "WHERE m.indexed = 0 ORDER BY m.seq LIMIT ?", (limit,))
+        return [(row[0], _message(row[1:])) for row in rows]
+
+    def _write_index(self, rows: list[tuple[int, tuple[Any, ...], list[tuple[Any, ...]]]]) -> None:
+        assignments = ", ".join(f"{column} = ?" for column in INDEX_COLUMNS)
+        with self._lock, _transaction(self._live) as db:
+            for seq, values, addresses in rows:
+                updated = db.execute(f"UPDATE messages SET {assignments}, indexed = 1 WHERE seq = ? AND indexed = 0",
+                                     (*values, seq)).rowcount
+                if updated:  # not deleted meanwhile
+                    db.executemany("INSERT INTO addresses VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                   [(seq, *a) for a in addresses])
+
+    @property
+    def _live(self) -> sqlite3.Connection:
+        """The connection (call with the lock held); a closed store says so in one line."""
+        if self._closed:
+            raise StoreError(f"the database {self.path} was closed; open it again with "
+                             "SQLiteStore(path) (or start a new server on it)", path=self.path)
+        return self._db
+
+    def _read(self, sql: str, params: Iterable[Any]) -> list[Any]:
+        with self._lock:
+            return self._live.execute(sql, tuple(params)).fetchall()
+
+    def _delete(self, select: Callable[[sqlite3.Connection], list[Any]], *, pruned: bool = False) -> int:
+        with self._lock, _transaction(self._live) as db:
+            rows = sorted(select(db))
+            if not rows:
+                return 0
+            for chunk in _chunks([seq for seq, _ in rows]):
+                marks = ", ".join("?" * len(chunk))
+                for table in ("tags", "addresses", "raw", "messages"):
+                    db.execute(f"DELETE FROM {table} WHERE seq IN ({marks})", chunk)
+            version = self._feed.bump()
+        self._feed.publish(MessagesDeleted(tuple(id for _, id in rows), version, pruned))
+        return len(rows)
+
+    def _update(self, ids: Iterable[str], change: Callable[[sqlite3.Connection, list[int]], None]) -> int:
+        wanted = list(dict.fromkeys(ids))
+        with self._lock, _transaction(self._live) as db:
+            rows = [row for chunk in _chunks(wanted) for row in db.execute(
+                f"SELECT seq, id FROM messages WHERE id IN ({', '.join('?' * len(chunk))})", chunk)]
+            if not rows:
+                return 0
+            rows.sort()
+            change(db, [seq for seq, _ in rows])
+            version = self._feed.bump()
+        self._feed.publish(MessagesUpdated(tuple(id for _, id in rows), version))
+        return len(rows)
+
+
+class _transaction:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on an exception) on an autocommit
+    connection: the commit has happened when the ``with`` block is left."""
+
+    __slots__ = ("db",)
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        if not self.db.in_transaction:
+            self.db.execute("BEGIN IMMEDIATE")
+        return self.db
+
+    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
+        if not self.db.in_transaction:
+            return
+        self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+
+def _chunks(items: list[Any]) -> Iterator[list[Any]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start:start + _CHUNK]
+
+
+def _message(row: Any) -> Message:
+    id, raw, mail_from, rcpt_tos, mail_options, host, port, helo, received, tls, auth_user = row
+    return Message(id=id, raw=raw, mail_from=mail_from, rcpt_tos=json.loads(rcpt_tos),
+                   mail_options=json.loads(mail_options), peer=(host, port), helo=helo,
+                   received_at=datetime.fromtimestamp(received, timezone.utc), tls=tls, auth_user=auth_user)
+
+

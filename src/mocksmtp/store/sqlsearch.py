@@ -1,0 +1,186 @@
+"""What :class:`~mocksmtp.store.sqlite.SQLiteStore` searches: the columns it derives from a
+message (its *index*), and a :class:`~mocksmtp.query.Query` compiled to SQL over them.
+
+The index is read through the same searchable view the memory store matches
+(:func:`mocksmtp.query_match.searchable`), and text is folded by the same
+:func:`~mocksmtp.query.fold`, so both stores answer a query alike. Substrings are ``instr()``
+over folded text: no ``LIKE`` patterns, so nothing to escape.
+
+Indexing parses the message, which costs far more than storing it; the store therefore
+commits the raw message at once (ack means stored) and indexes afterwards, off the engine's
+thread (see :class:`Indexer`); a search first indexes whatever is still pending.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..query import AddressTerm, DateTerm, FlagTerm, Query, SizeTerm, TagTerm, Term, TextTerm, fold
+
+if TYPE_CHECKING:
+    from ..message import Message
+    from ..query_match import Searchable
+
+__all__ = ["INDEX_COLUMNS", "Indexer", "index_rows", "where"]
+
+logger = logging.getLogger("mocksmtp.store")
+
+INDEX_COLUMNS = ("subject", "date", "message_id", "attachments", "inline", "snippet", "subject_fold",
+                 "message_id_fold", "text_fold")
+"""The columns of ``messages`` that indexing fills (``indexed`` says whether it has)."""
+
+_FIELDS: dict[str, tuple[str, ...]] = {"from": ("from",), "to": ("to",), "cc": ("cc",), "bcc": ("bcc",),
+                                       "reply-to": ("reply-to",),
+                                       "addressed": ("from", "to", "cc", "bcc", "reply-to")}
+_EMPTY = ("", None, "", 0, 0, "", "", "", "")
+
+
+def index_rows(m: Message) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
+    """The values of :data:`INDEX_COLUMNS` for ``m``, and its ``addresses`` rows (without
+    ``seq``). A message that cannot be parsed is indexed with empty fields."""
+    from ..query_match import searchable
+
+    try:
+        return _index(m, searchable(m))
+    except Exception:  # parsing is best-effort; the raw message is what matters
+        logger.debug("could not index message %s", m.id, exc_info=True)
+        return _EMPTY, []
+
+
+def _index(m: Message, r: Searchable) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
+    pairs: list[tuple[Any, ...]] = []
+    for field, found in (("from", r.from_), ("to", r.to), ("cc", r.cc), ("bcc", r.bcc), ("reply-to", r.reply_to)):
+        pairs += [(field, i, name, address, address.casefold(), fold(name), fold(address))
+                  for i, (name, address) in enumerate(found)]
+    words = [fold(r.subject), fold(r.text), *(p for (*_, name_fold, address_fold) in pairs
+                                                for p in (name_fold, address_fold))]
+    date = m.date.timestamp() if m.date is not None else None
+    snippet = " ".join((m.text or "").split())[:200]
+    row = (r.subject, date, r.message_id, r.attachments, r.inline, snippet, fold(r.subject),
+           fold(r.message_id), "\n".join(words))
+    return row, pairs
+
+
+class Indexer:
+    """Indexes the messages a store added, in a daemon thread, when the store has been quiet
+    for :attr:`QUIET` seconds (so indexing never competes with a burst of mail), or at once
+    when a search needs it (:meth:`catch_up`, in the searching thread). The thread ends when
+    nothing is pending; the next add starts another.
+
+    ``pending`` reads a batch of ``(seq, message)`` not indexed yet; ``write`` stores their
+    index rows. Only one batch is indexed at a time, so no message is indexed twice.
+    """
+
+    QUIET = 0.05
+    BATCH = 200
+
+    def __init__(self, pending: Callable[[int], list[tuple[int, Message]]],
+                 write: Callable[[list[tuple[int, tuple[Any, ...], list[tuple[Any, ...]]]]], None]) -> None:
+        self._pending = pending
+        self._write = write
+        self._lock = threading.Lock()  # one batch at a time
+        self._threads = threading.Lock()  # starting and ending the thread
+        self._wake = threading.Event()  # set by each add: something may be pending
+        self._halt = threading.Event()  # set by stop()
+        self._stopped = False
+        self._last_add = 0.0
+        self._thread: threading.Thread | None = None
+
+    def added(self) -> None:
+        """A message was added: index it once the store is quiet."""
+        self._last_add = time.monotonic()
+        with self._threads:
+            self._wake.set()
+            if self._thread is None and not self._stopped:
+                self._thread = threading.Thread(target=self._run, name="mocksmtp.store indexer", daemon=True)
+                self._thread.start()
+
+    def catch_up(self) -> None:
+        """Index everything pending now (before a search)."""
+        while self._batch():
+            pass
+
+    def stop(self) -> None:
+        self._stopped = True
+        self._halt.set()
+        with self._threads:
+            self._wake.set()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(5)
+
+    def _batch(self) -> bool:
+        """Index one batch; False when nothing was pending."""
+        with self._lock:
+            if self._stopped:
+                return False
+            batch = self._pending(self.BATCH)
+            if not batch:
+                return False
+            self._write([(seq, *index_rows(message)) for seq, message in batch])
+            return True
+
+    def _run(self) -> None:
+        """Index while messages are pending, each batch after a lull; end when none are (the
+        next add starts a thread again), so an idle store holds no thread."""
+        while True:
+            with self._threads:
+                if self._stopped or not self._wake.is_set():
+                    self._thread = None
+                    return
+                self._wake.clear()
+            while not self._stopped:
+                quiet_for = time.monotonic() - self._last_add
+                if quiet_for < self.QUIET:
+                    self._halt.wait(self.QUIET - quiet_for)  # until the lull, or stop()
+                    continue
+                try:
+                    if not self._batch():
+                        break
+                except Exception:  # a closed store, a full disk: a search will try again
+                    logger.debug("background indexing stopped", exc_info=True)
+                    break
+
+
+# -- queries to SQL --------------------------------------------------------------------------
+
+def where(query: Query | None) -> tuple[str, list[Any]]:
+    """A ``WHERE`` condition over ``messages m`` and its parameters."""
+    if query is None or not query.terms:
+        return "1", []
+    parts, params = [], []
+    for term in query.terms:
+        sql, more = _term(term)
+        parts.append(f"NOT ({sql})" if term.negated else f"({sql})")
+        params += more
+    return " AND ".join(parts), params
+
+
+def _term(term: Term) -> tuple[str, list[Any]]:
+    if isinstance(term, AddressTerm):
+        fields = _FIELDS[term.field]
+        marks = ", ".join("?" * len(fields))
+        inside = f"SELECT 1 FROM addresses a WHERE a.seq = m.seq AND a.field IN ({marks})"
+        if term.exact:
+            return f"EXISTS ({inside} AND a.address_exact = ?)", [*fields, term.value.casefold()]
+        needle = fold(term.value)
+        return (f"EXISTS ({inside} AND (instr(a.name_fold, ?) > 0 OR instr(a.address_fold, ?) > 0))",
+                [*fields, needle, needle])
+    if isinstance(term, TextTerm):
+        column = {"text": "m.text_fold", "subject": "m.subject_fold", "message-id": "m.message_id_fold"}[term.field]
+        return f"instr({column}, ?) > 0", [fold(term.value)]
+    if isinstance(term, TagTerm):
+        return "EXISTS (SELECT 1 FROM tags t WHERE t.seq = m.seq AND t.tag_fold = ?)", [term.value.casefold()]
+    if isinstance(term, FlagTerm):
+        return {"read": ("m.read = 1", []), "unread": ("m.read = 0", []),
+                "tagged": ("EXISTS (SELECT 1 FROM tags t WHERE t.seq = m.seq)", []),
+                "attachment": ("m.attachments > 0", []), "inline": ("m.inline > 0", [])}[term.value]
+    if isinstance(term, SizeTerm):
+        return ("m.size > ?" if term.field == "larger" else "m.size < ?"), [term.value]
+    if isinstance(term, DateTerm):
+        return ("m.received >= ?" if term.field == "after" else "m.received < ?"), [term.value.timestamp()]
+    raise TypeError(f"not a search term: {term!r}")  # pragma: no cover (Term is a closed union)
