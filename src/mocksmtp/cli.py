@@ -191,8 +191,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         options = _options(args)
-        server = MockSMTPServer(args.host, args.port, args.verbose, database=args.database,
-                                max_messages=args.max_messages, max_age=args.max_age, **options)
+        server = MockSMTPServer(args.host, args.port, args.verbose, max_messages=args.max_messages, **options)
         for stage, code, probability in args.fault:
             server.inject_fault(stage, code=code, probability=probability)
     except ConfigError as e:
