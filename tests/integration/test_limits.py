@@ -327,16 +327,16 @@ class _ScanCounter:
         counter = cls
 
         class CountingBytearray(bytearray):
-            def find(self, sub: Any, start: Any = 0, end: Any = None) -> int:  # type: ignore[override]
+            def find(self, sub: Any, start: Any = 0, end: Any = None) -> int:
                 i = super().find(sub, start, *(() if end is None else (end,)))
                 counter.scanned += (i if i >= 0 else len(self)) - (start or 0)
                 return i
 
-            def count(self, *args: Any) -> int:  # type: ignore[override]
+            def count(self, *args: Any) -> int:
                 counter.scanned += len(self)
                 return super().count(*args)
 
-            def replace(self, *args: Any) -> bytearray:  # type: ignore[override]
+            def replace(self, *args: Any) -> bytearray:
                 counter.scanned += len(self)
                 return super().replace(*args)
 

@@ -164,7 +164,7 @@ def test_readers_polling_the_store_while_50_writers_send(server: MockSMTPServer)
                 elif kind == 1:
                     n = server.get_message_count()
                 else:
-                    n = server.get_results()["message_count"]  # type: ignore[assignment]
+                    n = server.get_results()["message_count"]
                     drained.extend(server.get_messages())
                 assert n >= last, f"count went down: {last} -> {n}"
                 last = n

@@ -21,6 +21,7 @@ import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests.support import token
@@ -197,7 +198,7 @@ SENDERS: dict[str, Sender] = {
 
 # -- servers ------------------------------------------------------------------------------------
 
-def start_server(loop: str, **options: object) -> MockSMTPServer:
+def start_server(loop: str, **options: Any) -> MockSMTPServer:
     """A started server on 127.0.0.1 whose event loop is asyncio's or uvloop's."""
     if loop == "asyncio":
         return MockSMTPServer("127.0.0.1", 0, **options).start()

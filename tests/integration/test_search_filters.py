@@ -41,8 +41,12 @@ def test_filter_takes_a_query_with_other_filters(server: MockSMTPServer) -> None
 
 def test_wait_for_a_query(server: MockSMTPServer) -> None:
     """wait_for(query=...) returns when a message the query finds arrives."""
-    sender = threading.Thread(target=lambda: (send(server.host, server.port, "x@example.com", "noise"),
-                                              send(server.host, server.port, "a@example.com", "Your code")))
+
+    def send_noise_then_code() -> None:
+        send(server.host, server.port, "x@example.com", "noise")
+        send(server.host, server.port, "a@example.com", "Your code")
+
+    sender = threading.Thread(target=send_noise_then_code)
     sender.start()
     (message,) = server.wait_for(query='to:a@example.com "your code"', timeout=10)
     sender.join(10)

@@ -71,6 +71,8 @@ def imports_in(source: str, module: str, path: Path, *, is_package: bool, known:
             # `from . import tls` imports the module mocksmtp.smtp.tls, not a name of the package
             submodules = [f"{base_name}.{alias.name}" for alias in node.names]
             targets = [name for name in submodules if name in known] or [base_name]
+        else:
+            continue
         found += [Import(module, target, path, node.lineno) for target in targets
                   if target == "mocksmtp" or target.startswith("mocksmtp.")]
     return found

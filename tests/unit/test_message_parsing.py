@@ -187,7 +187,7 @@ def test_attachment_equality_and_inline_rules() -> None:
                           disposition="attachment").inline
     assert Attachment(filename=".hidden", content_type="x/y", content=b"").safe_filename == "hidden"
     with pytest.raises(AttributeError):
-        a.filename = "b"  # type: ignore[misc]
+        a.filename = "b"
 
 
 def test_header_registry_crash_on_subject_falls_back_to_raw() -> None:
