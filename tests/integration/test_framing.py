@@ -283,7 +283,14 @@ tokens = st.sampled_from([
     b"..\r\n", b"\r\n", b"\n", b"\r", b".", b"\x00", b"\xff\xfe", b"x" * 700, b"SIZE=99999999999",
     b" ", b"<", b">", b":", b"@", b"MAIL", b"RCPT TO:<", b"BDAT 10\r\n", b"VRFY x\r\n",
 ])
-streams = st.one_of(st.lists(tokens, max_size=40).map(b"".join), st.binary(max_size=2000))
+# Whole transactions among the tokens, so that streams store (or refuse, or lose) messages: one
+# token at a time, a stream almost never holds EHLO, MAIL, RCPT and DATA in that order.
+OPENING = b"EHLO c\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\n"
+transactions = st.lists(tokens, max_size=8).map(b"".join).flatmap(lambda body: st.sampled_from([
+    OPENING + b"DATA\r\n" + body + b"\r\n.\r\n",
+    OPENING + b"BDAT %d LAST\r\n" % len(body) + body,
+]))
+streams = st.one_of(st.lists(st.one_of(tokens, transactions), max_size=40).map(b"".join), st.binary(max_size=2000))
 
 
 @settings(max_examples=150, deadline=None, database=None)
