@@ -71,12 +71,14 @@ def test_an_auth_exchange_gets_the_same_replies_however_it_is_segmented(name: st
 
 
 @settings(max_examples=150, deadline=None, database=None)
-@given(name=st.sampled_from(sorted(EXCHANGES)),
-       cuts=st.lists(st.integers(min_value=1, max_value=12400), max_size=8))
-def test_an_auth_exchange_cut_anywhere_gets_the_same_replies(name: str, cuts: list[int]) -> None:
+@given(name=st.sampled_from(sorted(EXCHANGES)), data=st.data())
+def test_an_auth_exchange_cut_anywhere_gets_the_same_replies(name: str, data: st.DataObject) -> None:
     """The same at any set of cut points."""
     stream = EXCHANGES[name] + SEND + b"QUIT\r\n"
-    points = sorted({c for c in cuts if c < len(stream)})
+    # Cut points inside this stream: drawn up to 12,400 for every stream, most fell past the
+    # end of the short ones, and two examples in three were not cut at all.
+    cuts = data.draw(st.lists(st.integers(min_value=1, max_value=len(stream) - 1), min_size=1, max_size=8))
+    points = sorted(set(cuts))
     segments = [stream[a:b] for a, b in zip([0, *points], [*points, len(stream)], strict=True)]
     assert _same(feed_engine(segments, OPTIONS)) == _same(feed_engine([stream], OPTIONS))
 
