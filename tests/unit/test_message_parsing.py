@@ -43,10 +43,13 @@ def test_parse_happens_once() -> None:
 
 def test_message_stays_immutable_after_parsing() -> None:
     """Parsed views do not make a Message writable."""
-    m = msg(b"Subject: hi\r\n\r\n")
-    _ = m.subject
-    with pytest.raises(AttributeError):
+    m = msg(b"Subject: hi\r\n\r\nbody\r\n")
+    _ = m.subject, m.text  # the header and the full parse have run
+    with pytest.raises(AttributeError, match="immutable"):
+        m.raw = b"y"
+    with pytest.raises(AttributeError, match="immutable"):  # not merely "property has no setter"
         m.subject = "x"  # type: ignore[misc]
+    assert (m.raw, m.subject) == (b"Subject: hi\r\n\r\nbody\r\n", "hi")
 
 
 def test_missing_headers_give_empty_values() -> None:
