@@ -39,12 +39,18 @@ def test_max_messages_keeps_the_newest_and_counts_what_went(kind: str, tmp_path:
 def test_max_age_deletes_old_messages_at_creation_and_on_arrival() -> None:
     """max_age prunes what is older when the server is made and each time mail arrives."""
     store = MemoryStore()
-    old = Message(id=store.new_id(), raw=b"Subject: old\r\n\r\n", mail_from="", rcpt_tos=["a@b"],
-                  received_at=datetime.now(timezone.utc) - timedelta(days=8))
-    store.add(old)
+
+    def add_old(subject: str) -> None:
+        store.add(Message(id=store.new_id(), raw=f"Subject: {subject}\r\n\r\n".encode(), mail_from="",
+                          rcpt_tos=["a@b"], received_at=datetime.now(timezone.utc) - timedelta(days=8)))
+
+    add_old("old")
     with MockSMTPServer("127.0.0.1", 0, store=store, max_age=7 * 86400) as server:
         assert server.messages == []
         assert server.pruned == 1
+        add_old("arrived old")  # mail arriving in the store (as from an import) is pruned too
+        assert server.messages == []
+        assert server.pruned == 2
         send(server, "fresh")
         assert [m.subject for m in server.messages] == ["fresh"]
 
