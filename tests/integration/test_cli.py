@@ -113,15 +113,16 @@ WITHOUT_UVLOOP = ("import sys; sys.modules['uvloop'] = None; from mocksmtp.cli i
 def test_uvloop_flag_serves_on_uvloop(flag: list[str]) -> None:
     """--loop uvloop (or --uvloop) serves mail on uvloop."""
     pytest.importorskip("uvloop")
-    proc, port = start_cli(*flag, "--stats-interval", "0")
+    proc, port = start_cli(*flag, "--stats-interval", "0", "-v")
     try:
         send(port, "on uvloop")
         assert '"on uvloop"' in proc.read_line()
         proc.proc.send_signal(signal.SIGINT)
-        status, _, _ = proc.finish()
+        status, _, err = proc.finish()
     finally:
         proc.kill()
     assert status == 0
+    assert "event loop: uvloop" in err  # the flag chose uvloop, not merely a loop that serves
 
 
 @pytest.mark.parametrize("flag", [["--uvloop"], ["--loop", "uvloop"]])
@@ -177,7 +178,9 @@ def test_ctrl_c_right_after_the_port_opens_is_a_clean_stop(monkeypatch: pytest.M
 @pytest.mark.parametrize("loop", ["asyncio", "auto"])
 def test_loop_choice_serves_mail(loop: str) -> None:
     """--loop asyncio, and the default auto (uvloop when installed, else asyncio), serve."""
-    proc, port = start_cli("--loop", loop, "--stats-interval", "0")
+    import importlib.util
+
+    proc, port = start_cli("--loop", loop, "--stats-interval", "0", "-v")
     try:
         send(port, f"on {loop}")
         assert f'"on {loop}"' in proc.read_line()
@@ -187,6 +190,8 @@ def test_loop_choice_serves_mail(loop: str) -> None:
         proc.kill()
     assert status == 0
     assert "Traceback" not in err
+    chosen = "uvloop" if loop == "auto" and importlib.util.find_spec("uvloop") else "asyncio"
+    assert f"event loop: {chosen}" in err
 
 
 def test_refusals_and_injected_faults_get_a_line_each() -> None:
