@@ -3,6 +3,7 @@ wrong is one line, never a traceback."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import smtplib
 import sqlite3
@@ -68,12 +69,12 @@ def test_store_and_database_together_are_refused(tmp_path: Path) -> None:
 
 def newer(path: Path) -> None:
     SQLiteStore(path).close()
-    with sqlite3.connect(path) as db:
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
 
 
 def foreign(path: Path) -> None:
-    with sqlite3.connect(path) as db:
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
         db.execute("CREATE TABLE accounts (id INTEGER)")
 
 
@@ -83,7 +84,7 @@ def corrupt(path: Path) -> None:
 
 def damaged(path: Path) -> None:
     SQLiteStore(path).close()
-    with sqlite3.connect(path) as db:
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
         db.execute("DROP TABLE tags")
 
 
@@ -118,7 +119,8 @@ def test_a_read_only_file_is_one_line(tmp_path: Path, monkeypatch: pytest.Monkey
     """A file SQLite may not write (opened read-only here: the tests run as root, whom file
     modes do not stop) gives a one-line StoreError saying so."""
     path = tmp_path / "mail.sqlite"
-    add(SQLiteStore(path), "kept")
+    with contextlib.closing(SQLiteStore(path)) as store:
+        add(store, "kept")
     connect = sqlite3.connect
     monkeypatch.setattr(sqlite3, "connect", lambda p, **kw: connect(f"file:{p}?mode=ro", uri=True, **kw))
     with pytest.raises(StoreError, match=r"the file or its folder is read-only: make them writable"):
@@ -231,7 +233,7 @@ def test_messages_left_unindexed_are_indexed_after_a_restart(tmp_path: Path) -> 
     store = SQLiteStore(path)
     m = add(store, "left behind")
     store.close()
-    with sqlite3.connect(path) as db:  # as if the indexer had never run
+    with contextlib.closing(sqlite3.connect(path)) as db, db:  # as if the indexer had never run
         db.execute("UPDATE messages SET indexed = 0, subject = '', subject_fold = '', text_fold = ''")
         db.execute("DELETE FROM addresses")
     again = SQLiteStore(path)
@@ -253,3 +255,18 @@ def test_an_idle_store_holds_no_indexing_thread(tmp_path: Path) -> None:
     add(store, "two")
     store.close()
     assert store._indexer._thread is None or not store._indexer._thread.is_alive()
+
+
+def test_a_store_nobody_closed_closes_its_file_quietly(tmp_path: Path) -> None:
+    """A server on database= whose store is never closed leaves no open connection to warn
+    about (Python 3.13 reports one as a ResourceWarning) when it is collected."""
+    code = ("import gc, sys, mocksmtp\n"
+            "with mocksmtp.MockSMTPServer(port=0, database=sys.argv[1]) as s:\n"
+            "    assert s.get_message_count() == 0\n"
+            "del s\n"
+            "gc.collect()\n")
+    done = subprocess.run([sys.executable, "-X", "dev", "-W", "error", "-c", code, str(tmp_path / "mail.sqlite")],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT,
+                          env={"PYTHONPATH": str(ROOT / "src"), "PATH": ""})
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""

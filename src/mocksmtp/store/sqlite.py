@@ -28,6 +28,7 @@ import os
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -136,6 +137,9 @@ class SQLiteStore:
         self._feed = ChangeFeed()
         self._closed = False
         self._db = self._open(synchronous)
+        # A store nobody closed closes its file when it is collected (Python 3.13 warns about an
+        # open sqlite3 connection then); the callback holds the connection, not the store.
+        weakref.finalize(self, self._db.close)
         self._indexer = Indexer(self._unindexed, self._write_index)
         if self._read("SELECT 1 FROM messages WHERE indexed = 0 LIMIT 1", ()):
             self._indexer.added()  # left by a run that ended before indexing them
