@@ -27,9 +27,8 @@ RAW = st.lists(PIECES, max_size=30).map(b"".join)
 
 
 def build_mbox(raws: list[bytes]) -> bytes:
-    """An mbox as the module docstring says it is written: a separator before each From line
-    but the first."""
-    return b"\n".join(from_line("a@example.com", 0) + mbox_quote(raw) for raw in raws)
+    """An mbox as the module docstring says it is written: each message followed by a newline."""
+    return b"".join(from_line("a@example.com", 0) + mbox_quote(raw) + b"\n" for raw in raws)
 
 
 @given(RAW)
@@ -37,7 +36,8 @@ def build_mbox(raws: list[bytes]) -> bytes:
 def test_unquote_undoes_quote(raw: bytes) -> None:
     """Quoting From lines the mboxrd way is undone exactly, whatever the line endings."""
     assert mbox_unquote(mbox_quote(raw)) == raw
-    assert b"\nFrom " not in mbox_quote(raw) and not mbox_quote(raw).startswith(b"From ")
+    assert b"\nFrom " not in mbox_quote(raw)
+    assert not mbox_quote(raw).startswith(b"From ")
 
 
 @given(st.lists(RAW, min_size=1, max_size=6))
@@ -52,7 +52,8 @@ def test_an_mbox_splits_back_into_the_raw_messages(raws: list[bytes]) -> None:
 def test_an_mbox_of_other_programs_is_read_as_they_read_it() -> None:
     """A blank line after each message (Postfix, Python's mailbox) separates; a CRLF file's
     separator is CRLF."""
-    data = b"From a Sat Jan  1 00:00:00 2000\nSubject: 1\n\nbody\n\nFrom b Sat Jan  1 00:00:00 2000\nSubject: 2\n\nlast\n"
+    data = (b"From a Sat Jan  1 00:00:00 2000\nSubject: 1\n\nbody\n\n"
+            b"From b Sat Jan  1 00:00:00 2000\nSubject: 2\n\nlast\n\n")
     assert [data[e.start:e.end] for e in scan_mbox(data)] == [b"Subject: 1\n\nbody\n", b"Subject: 2\n\nlast\n"]
     crlf = data.replace(b"\n", b"\r\n")
     entries = list(scan_mbox(crlf))
@@ -72,15 +73,18 @@ def test_from_lines_carry_the_sender_and_the_arrival_time() -> None:
 
 def test_maildir_names_say_whether_a_message_was_seen() -> None:
     """The S flag after :2, means read; other flags and names without info do not."""
-    assert maildir_read_flag("1733.abc.host:2,S") and maildir_read_flag("1733.abc.host:2,FRS")
-    assert not maildir_read_flag("1733.abc.host:2,F") and not maildir_read_flag("1733.abc.host")
+    assert maildir_read_flag("1733.abc.host:2,S")
+    assert maildir_read_flag("1733.abc.host:2,FRS")
+    assert not maildir_read_flag("1733.abc.host:2,F")
+    assert not maildir_read_flag("1733.abc.host")
 
 
 def test_the_envelope_of_mail_without_one_comes_from_its_headers() -> None:
     """Sender: the mbox line, else Return-Path, else From. Recipients: X-Original-To, else
     Delivered-To, else To, Cc and Bcc. Arrival: the given time, else Date."""
-    raw = (b"Return-Path: <bounce@example.com>\r\nFrom: Ann <ann@example.com>\r\nTo: b@example.com, c@example.com\r\n"
-           b"Cc: d@example.com\r\nBcc: e@example.com, b@example.com\r\nDate: Sat, 05 Dec 2026 12:35:46 +0000\r\n\r\nhi\r\n")
+    raw = (b"Return-Path: <bounce@example.com>\r\nFrom: Ann <ann@example.com>\r\n"
+           b"To: b@example.com, c@example.com\r\nCc: d@example.com\r\nBcc: e@example.com, b@example.com\r\n"
+           b"Date: Sat, 05 Dec 2026 12:35:46 +0000\r\n\r\nhi\r\n")
     envelope = envelope_from_headers(raw, mail_from=None, received=None)
     assert envelope.mail_from == "bounce@example.com"
     assert envelope.rcpt_tos == ("b@example.com", "c@example.com", "d@example.com", "e@example.com")

@@ -7,12 +7,12 @@ lines the mboxo way, which cannot be undone.
 
 **mboxrd, as written here.** Each message is a ``From SENDER DATE`` line (``MAILER-DAEMON``
 for the null sender, the arrival time in UTC as ``asctime``), then its raw bytes with every
-line that starts with ``>*From `` given one more ``>``. Messages are separated by one ``\\n``
-written *before* each ``From`` line but the file's first, never after the last. A reader takes
-a message as everything between its ``From`` line and the ``\\n`` before the next one (or the
-end of the file) and removes one ``>`` from every line starting ``>+From ``: exactly the
-inverse, whether or not the message ended with a newline. The same reader reads mbox files of
-other programs as they do (Python's :mod:`mailbox`, Postfix, mutt).
+line that starts with ``>*From `` given one more ``>``, then one ``\\n`` (the blank line that
+ends a message, when the message ended with a newline). A reader takes a message as everything
+between its ``From`` line and the ``\\n`` before the next one (or the last ``\\n`` of the file)
+and removes one ``>`` from every line starting ``>+From ``: exactly the inverse, whether or not
+the message ended with a newline. The same reader reads the mbox files of other programs as
+they do (Python's :mod:`mailbox`, Postfix, mutt: a blank line after each message).
 """
 
 from __future__ import annotations
@@ -118,12 +118,13 @@ def scan_mbox(data: bytes | mmap.mmap) -> Iterator[MboxEntry]:
         crlf = line_end > position and data[line_end - 1:line_end] == b"\r"
         line = bytes(data[position:line_end - 1 if crlf else line_end])
         following = data.find(b"\nFrom ", line_end if eol >= 0 else size)
-        if following < 0:
-            end = next_start = size
+        if following < 0:  # the last message: without the file's last line ending
+            next_start = size
+            end = size - 1 if data[size - 1:size] == b"\n" else size
         else:
             end, next_start = following, following + 1
-            if crlf and end > start and data[end - 1:end] == b"\r":  # a CRLF file: "\r\n" separates
-                end -= 1
+        if crlf and end > start and data[end - 1:end] == b"\r":  # a CRLF file: "\r\n" separates
+            end -= 1
         yield MboxEntry(line, start, max(end, start))
         position = next_start
 

@@ -221,16 +221,18 @@ class _MboxWriter(_Writer):
         if head and head != b"From ":
             self.file.close()
             raise _fail(target, "it exists and is not an mbox: give a new file, or an mbox to add to")
-        self.separator = b"\n" if head else b""
+        if head:
+            self.file.seek(-1, os.SEEK_END)
+            if self.file.read(1) != b"\n":  # its last message lacks the line ending after it
+                self.file.write(b"\n")
 
     def close(self) -> None:
         self.file.close()
         super().close()
 
     def _write(self, message: Message, read: bool) -> None:
-        self.file.write(self.separator + from_line(message.mail_from, message.received_at.timestamp())
-                        + mbox_quote(message.raw))
-        self.separator = b"\n"
+        self.file.write(from_line(message.mail_from, message.received_at.timestamp())
+                        + mbox_quote(message.raw) + b"\n")
 
 
 # -- import ------------------------------------------------------------------------------------
@@ -403,9 +405,9 @@ def _plan_mbox(path: Path, envelopes: _Envelopes, stack: contextlib.ExitStack) -
         head = data[entry.start:entry.start + 1000]
         if not looks_like_mail(head) and not envelopes.knows(mbox_unquote(data[entry.start:entry.end])):
             raise TransferError(
-                f"{path} line {line_number(data, entry.start)}: message {number} of this mbox does not start "
-                "with a header, so the file is damaged or not an mbox (a body line 'From ...' not quoted "
-                "as '>From ...'?)", path=str(path))
+                f"{path} line {line_number(data, entry.start) - 1}: message {number} of this mbox, whose "
+                "From line is there, does not start with a header, so the file is damaged or not an mbox "
+                "(a body line 'From ...' not quoted as '>From ...'?)", path=str(path))
         sender, when = parse_from_line(entry.from_line)
         items.append(_Item(_slicer(data, entry.start, entry.end), f"{path} message {number}",
                            mail_from=sender, received=when))
