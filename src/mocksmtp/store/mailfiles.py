@@ -17,6 +17,7 @@ they do (Python's :mod:`mailbox`, Postfix, mutt: a blank line after each message
 
 from __future__ import annotations
 
+import calendar
 import dataclasses
 import email.utils
 import mmap
@@ -25,7 +26,7 @@ import re
 import socket
 import time
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import timezone
 from pathlib import Path
 
 from ..errors import TransferError
@@ -61,12 +62,12 @@ class Envelope:
 
 def mbox_quote(raw: bytes) -> bytes:
     """``raw`` with one more ``>`` before every line that starts with ``>*From ``."""
-    return _QUOTE.sub(rb">\1", raw)
+    return _QUOTE.sub(rb">\1", raw) if b"From " in raw else raw
 
 
 def mbox_unquote(body: bytes) -> bytes:
     """The inverse of :func:`mbox_quote`: one ``>`` less before every line ``>+From ``."""
-    return _UNQUOTE.sub(rb"\1", body)
+    return _UNQUOTE.sub(rb"\1", body) if b">From " in body else body
 
 
 def from_line(mail_from: str, received: float) -> bytes:
@@ -81,14 +82,7 @@ def parse_from_line(line: bytes) -> tuple[str, float | None]:
     text = line[5:].decode("utf-8", "replace").strip()
     sender, _, rest = text.partition(" ")
     rest = rest.strip()
-    when: float | None = None
-    for candidate in (rest[:24], rest):  # asctime, then whatever follows it ("remote from ...")
-        try:
-            when = datetime.strptime(" ".join(candidate.split()), "%a %b %d %H:%M:%S %Y").replace(
-                tzinfo=timezone.utc).timestamp()
-            break
-        except ValueError:
-            continue
+    when = _asctime(rest.split()[:5])  # then whatever follows it ("remote from ...")
     if when is None and rest:
         try:
             parsed = email.utils.parsedate_to_datetime(rest)
@@ -96,6 +90,20 @@ def parse_from_line(line: bytes) -> tuple[str, float | None]:
         except (TypeError, ValueError, IndexError, OverflowError):
             when = None
     return ("" if sender == NULL_SENDER else sender), when
+
+
+_MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct",
+                                       "nov", "dec"), 1)}
+
+
+def _asctime(words: list[str]) -> float | None:
+    """``["Sat", "Dec", "5", "12:35:46", "2026"]`` as seconds since the epoch (UTC), else None."""
+    try:
+        _, month, day, clock, year = words
+        hour, minute, second = map(int, clock.split(":"))
+        return float(calendar.timegm((int(year), _MONTHS[month.lower()], int(day), hour, minute, second)))
+    except (ValueError, KeyError, OverflowError):
+        return None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -304,7 +304,7 @@ def import_messages(store: MessageStore, sources: Iterable[PathLike], *,
     messages have the peer ``("imported", 0)``; their envelope is described in
     ``docs/storage.md``.
     """
-    paths = [_path(source, "each source") for source in ([sources] if isinstance(sources, str) else sources)]
+    paths = [_path(source, "each source") for source in ([sources] if isinstance(sources, (str, os.PathLike)) else sources)]
     if not paths:
         raise ConfigError("give at least one file or folder to import (.eml files, an mbox or a Maildir)")
     envelopes = _Envelopes()
