@@ -194,6 +194,22 @@ def test_eml_files_and_folders_import_in_name_order(tmp_path: Path) -> None:
     assert store.messages()[-1].received_at.timestamp() == 1_000_000_000
 
 
+def test_an_edited_message_gets_its_envelope_from_its_headers(tmp_path: Path) -> None:
+    """The envelope file matches bytes, not names: an .eml file edited after the export is
+    imported with the envelope its headers give, the untouched one with its own."""
+    store = MemoryStore()
+    kept, edited = fill(store, [b"To: a@example.com\r\nSubject: kept\r\n\r\n",
+                                b"From: f@example.com\r\nTo: b@example.com\r\nSubject: edited\r\n\r\n"])
+    export_messages(store, tmp_path)
+    path = tmp_path / f"{edited.id}.eml"
+    path.write_bytes(path.read_bytes() + b"a line more\r\n")
+    again = MemoryStore()
+    assert import_messages(again, tmp_path) == 2  # a single path is one source
+    first, second = again.messages()
+    assert (first.mail_from, first.rcpt_tos) == (kept.mail_from, kept.rcpt_tos)
+    assert (second.mail_from, second.rcpt_tos) == ("f@example.com", ("b@example.com",))
+
+
 def test_sources_that_are_missing_or_not_mail_fail_in_one_line_before_importing(tmp_path: Path) -> None:
     """A missing path, a file that is not mail and a damaged mbox raise TransferError naming the
     file, and nothing is imported, even from the good sources given before them."""

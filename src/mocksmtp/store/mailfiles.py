@@ -20,21 +20,35 @@ from __future__ import annotations
 import calendar
 import dataclasses
 import email.utils
+import hashlib
+import json
 import mmap
 import os
 import re
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import timezone
 from pathlib import Path
 
 from ..errors import TransferError
 from ..message import Message
 
-__all__ = ["Envelope", "MboxEntry", "envelope_from_headers", "from_line", "looks_like_mail",
-           "maildir_name", "maildir_read_flag", "mbox_quote", "mbox_unquote", "parse_from_line",
-           "scan_mbox"]
+__all__ = [
+    "Envelope",
+    "EnvelopeIndex",
+    "MboxEntry",
+    "envelope_from_headers",
+    "envelope_record",
+    "from_line",
+    "looks_like_mail",
+    "maildir_name",
+    "maildir_read_flag",
+    "mbox_quote",
+    "mbox_unquote",
+    "parse_from_line",
+    "scan_mbox",
+]
 
 _QUOTE = re.compile(rb"^(>*From )", re.MULTILINE)
 _UNQUOTE = re.compile(rb"^>(>*From )", re.MULTILINE)
@@ -140,6 +154,60 @@ def scan_mbox(data: bytes | mmap.mmap) -> Iterator[MboxEntry]:
 def line_number(data: bytes | mmap.mmap, offset: int) -> int:
     """The 1-based line number of ``offset`` in ``data``."""
     return bytes(data[:offset]).count(b"\n") + 1
+
+
+# -- envelope records (beside the mail) ----------------------------------------------------------
+
+def envelope_record(message: Message, *, read: bool, tags: Sequence[str]) -> bytes:
+    """The envelope line written beside a message (see the module's docstring)."""
+    return json.dumps({
+        "v": 1, "sha256": hashlib.sha256(message.raw).hexdigest(), "id": message.id,
+        "mail_from": message.mail_from, "rcpt_tos": list(message.rcpt_tos),
+        "mail_options": list(message.mail_options), "received": message.received_at.timestamp(),
+        "helo": message.helo, "tls": message.tls, "auth_user": message.auth_user,
+        "read": read, "tags": list(tags),
+    }, ensure_ascii=False).encode("utf-8", "surrogateescape") + b"\n"
+
+
+class EnvelopeIndex:
+    """The envelope records found beside the sources, by the SHA-256 of the message bytes."""
+
+    def __init__(self) -> None:
+        self.by_digest: dict[str, list[Envelope]] = {}
+        self.loaded: set[Path] = set()
+
+    def load(self, path: Path) -> None:
+        path = path.resolve()
+        if path in self.loaded or not path.is_file():
+            return
+        self.loaded.add(path)
+        for number, line in enumerate(read_file(path).splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                r = json.loads(line)
+                envelope = Envelope(str(r["mail_from"]), tuple(map(str, r["rcpt_tos"])), float(r["received"]),
+                                    tuple(map(str, r.get("mail_options", ()))), str(r.get("helo", "")),
+                                    r.get("tls"), r.get("auth_user"), bool(r.get("read")),
+                                    tuple(map(str, r.get("tags", ()))))
+                self.by_digest.setdefault(str(r["sha256"]), []).append(envelope)
+            except (ValueError, KeyError, TypeError, AttributeError):
+                raise TransferError(f"{path} line {number} is not an envelope record mocksmtp wrote: repair "
+                                    "or delete that file (then envelopes come from the mail's headers)",
+                                    path=str(path)) from None
+
+    def knows(self, raw: bytes) -> bool:
+        return bool(self.by_digest) and hashlib.sha256(raw).hexdigest() in self.by_digest
+
+    def take(self, raw: bytes) -> Envelope | None:
+        """The next record for these bytes (the last one again once all were taken)."""
+        if not self.by_digest:
+            return None
+        found = self.by_digest.get(hashlib.sha256(raw).hexdigest())
+        if not found:
+            return None
+        return found.pop(0) if len(found) > 1 else found[0]
+
 
 
 # -- Maildir -----------------------------------------------------------------------------------

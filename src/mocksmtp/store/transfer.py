@@ -23,8 +23,6 @@ match one, and otherwise reads the envelope from the mail itself (see ``docs/sto
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import mmap
 import os
 import time
@@ -36,8 +34,9 @@ from typing import IO, TYPE_CHECKING, Literal, Union, get_args
 from ..errors import ConfigError, TransferError
 from ..message import Message
 from .mailfiles import (
-    Envelope,
+    EnvelopeIndex,
     envelope_from_headers,
+    envelope_record,
     from_line,
     line_number,
     looks_like_mail,
@@ -91,7 +90,9 @@ def export_messages(store: MessageStore, dest: PathLike, *, format: Format = "em
     ``"maildir"``: the Maildir ``dest`` (``new/`` for unread messages, ``cur/...:2,S`` for read
     ones). Each file holds the raw bytes exactly, with the arrival time as its modification
     time. Raises :class:`~mocksmtp.ConfigError` for a bad argument and
-    :class:`~mocksmtp.TransferError` when ``dest`` cannot be written.
+    :class:`~mocksmtp.TransferError` when ``dest`` cannot be written. Pages of 500 are read
+    from the store; messages deleted meanwhile may shift a page (mail added meanwhile is
+    exported too, up to the last page).
     """
     if format not in FORMATS:
         raise ConfigError(f"format must be one of {', '.join(map(repr, FORMATS))}, got {format!r}")
@@ -125,17 +126,6 @@ def _query(query: object) -> Query | None:
     raise ConfigError(f"query must be a search such as 'to:ann@example.com', got {query!r}")
 
 
-def _record(message: Message, *, read: bool, tags: Sequence[str]) -> bytes:
-    """The envelope line written beside a message (see the module's docstring)."""
-    return json.dumps({
-        "v": 1, "sha256": hashlib.sha256(message.raw).hexdigest(), "id": message.id,
-        "mail_from": message.mail_from, "rcpt_tos": list(message.rcpt_tos),
-        "mail_options": list(message.mail_options), "received": message.received_at.timestamp(),
-        "helo": message.helo, "tls": message.tls, "auth_user": message.auth_user,
-        "read": read, "tags": list(tags),
-    }, ensure_ascii=False).encode("utf-8", "surrogateescape") + b"\n"
-
-
 class _Writer:
     """Writes messages and their envelope records; a context manager that closes both."""
 
@@ -162,7 +152,7 @@ class _Writer:
             self._write(message, read)
             if self.envelopes is None:
                 self.envelopes = open(self.envelopes_path, "ab")  # noqa: SIM115 (closed by close())
-            self.envelopes.write(_record(message, read=read, tags=tags))
+            self.envelopes.write(envelope_record(message, read=read, tags=tags))
         except OSError as e:
             raise _fail(Path(getattr(e, "filename", None) or self.target),
                         "cannot write there: check the path and its permissions", e) from e
@@ -251,63 +241,25 @@ class _Item:
         self.read = read
 
 
-class _Envelopes:
-    """The envelope records found beside the sources, by the SHA-256 of the message bytes."""
-
-    def __init__(self) -> None:
-        self.by_digest: dict[str, list[Envelope]] = {}
-        self.loaded: set[Path] = set()
-
-    def load(self, path: Path) -> None:
-        path = path.resolve()
-        if path in self.loaded or not path.is_file():
-            return
-        self.loaded.add(path)
-        for number, line in enumerate(read_file(path).splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                r = json.loads(line)
-                envelope = Envelope(str(r["mail_from"]), tuple(map(str, r["rcpt_tos"])), float(r["received"]),
-                                    tuple(map(str, r.get("mail_options", ()))), str(r.get("helo", "")),
-                                    r.get("tls"), r.get("auth_user"), bool(r.get("read")),
-                                    tuple(map(str, r.get("tags", ()))))
-                self.by_digest.setdefault(str(r["sha256"]), []).append(envelope)
-            except (ValueError, KeyError, TypeError, AttributeError):
-                raise TransferError(f"{path} line {number} is not an envelope record mocksmtp wrote: repair "
-                                    "or delete that file (then envelopes come from the mail's headers)",
-                                    path=str(path)) from None
-
-    def knows(self, raw: bytes) -> bool:
-        return bool(self.by_digest) and hashlib.sha256(raw).hexdigest() in self.by_digest
-
-    def take(self, raw: bytes) -> Envelope | None:
-        """The next record for these bytes (the last one again once all were taken)."""
-        if not self.by_digest:
-            return None
-        found = self.by_digest.get(hashlib.sha256(raw).hexdigest())
-        if not found:
-            return None
-        return found.pop(0) if len(found) > 1 else found[0]
-
-
-def import_messages(store: MessageStore, sources: Iterable[PathLike], *,
+def import_messages(store: MessageStore, sources: PathLike | Iterable[PathLike], *,
                     progress: Progress | None = None) -> int:
-    """Add every message in ``sources`` to ``store`` (through ``store.add``, so events fire and
-    waits wake) with new ids; return how many.
+    """Add every message in ``sources`` (a path, or several) to ``store`` through
+    ``store.add`` (so events fire and waits wake), with new ids; return how many.
 
-    A source that is a file starting with ``From `` (and not named ``*.eml``) is an mbox; a folder with ``cur`` or
-    ``new`` is a Maildir; other folders are searched (with their subfolders) for ``.eml``
+    A file starting with ``From `` (and not named ``*.eml``) is an mbox; a folder with ``cur``
+    or ``new`` is a Maildir; other folders are searched (with their subfolders) for ``.eml``
     files; other files are one message each. Every source is read and checked before the
     first message is added, so a missing file, a file that is not mail or a damaged mbox
     raises :class:`~mocksmtp.TransferError` (naming it) with nothing imported. Imported
     messages have the peer ``("imported", 0)``; their envelope is described in
     ``docs/storage.md``.
     """
-    paths = [_path(source, "each source") for source in ([sources] if isinstance(sources, (str, os.PathLike)) else sources)]
+    if isinstance(sources, (str, os.PathLike)):
+        sources = [sources]
+    paths = [_path(source, "each source") for source in sources]
     if not paths:
         raise ConfigError("give at least one file or folder to import (.eml files, an mbox or a Maildir)")
-    envelopes = _Envelopes()
+    envelopes = EnvelopeIndex()
     with contextlib.ExitStack() as stack:
         items = [item for path in paths for item in _plan(path, envelopes, stack)]
         total = len(items)
@@ -339,7 +291,7 @@ def import_messages(store: MessageStore, sources: Iterable[PathLike], *,
     return total
 
 
-def _plan(path: Path, envelopes: _Envelopes, stack: contextlib.ExitStack) -> list[_Item]:
+def _plan(path: Path, envelopes: EnvelopeIndex, stack: contextlib.ExitStack) -> list[_Item]:
     """The messages of one source, each checked, and its envelope records loaded."""
     if path.is_dir():
         if (path / "cur").is_dir() or (path / "new").is_dir():
@@ -358,7 +310,7 @@ def _plan(path: Path, envelopes: _Envelopes, stack: contextlib.ExitStack) -> lis
     return [_file_item(path, envelopes)]
 
 
-def _file_item(path: Path, envelopes: _Envelopes, *, read: bool | None = None) -> _Item:
+def _file_item(path: Path, envelopes: EnvelopeIndex, *, read: bool | None = None) -> _Item:
     raw = read_file(path)
     if not looks_like_mail(raw) and not envelopes.knows(raw):
         raise _fail(path, "it is not mail (it does not start with a header such as 'From: ...', nor is it "
@@ -366,7 +318,7 @@ def _file_item(path: Path, envelopes: _Envelopes, *, read: bool | None = None) -
     return _Item(lambda: read_file(path), str(path), received=modified(path), read=read)
 
 
-def _plan_folder(root: Path, envelopes: _Envelopes) -> list[_Item]:
+def _plan_folder(root: Path, envelopes: EnvelopeIndex) -> list[_Item]:
     files: list[Path] = []
     for folder, subfolders, names in os.walk(root, onerror=_raise):
         subfolders.sort()
@@ -380,7 +332,7 @@ def _raise(error: OSError) -> None:
     raise _fail(Path(error.filename or "."), "cannot read this folder: check its permissions", error)
 
 
-def _plan_maildir(root: Path, envelopes: _Envelopes) -> list[_Item]:
+def _plan_maildir(root: Path, envelopes: EnvelopeIndex) -> list[_Item]:
     envelopes.load(root / ENVELOPES)
     found: list[tuple[str, Path]] = []
     for sub in ("cur", "new"):
@@ -393,7 +345,7 @@ def _plan_maildir(root: Path, envelopes: _Envelopes) -> list[_Item]:
     return [_file_item(path, envelopes, read=maildir_read_flag(name)) for name, path in sorted(found)]
 
 
-def _plan_mbox(path: Path, envelopes: _Envelopes, stack: contextlib.ExitStack) -> list[_Item]:
+def _plan_mbox(path: Path, envelopes: EnvelopeIndex, stack: contextlib.ExitStack) -> list[_Item]:
     envelopes.load(path.with_name(f"{path.name}.{ENVELOPES}"))
     try:
         f = stack.enter_context(open(path, "rb"))  # noqa: SIM115 (closed by the stack)
