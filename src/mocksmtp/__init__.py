@@ -25,6 +25,7 @@ if _typing.TYPE_CHECKING:
         ServerStartError,
         ServerStateError,
         StoreError,
+        TransferError,
         WaitTimeout,
     )
     from .facade import ServerState
@@ -48,6 +49,7 @@ _WHERE = {
     "ServerStartError": ".errors",
     "ServerStateError": ".errors",
     "StoreError": ".errors",
+    "TransferError": ".errors",
     "WaitTimeout": ".errors",
     "ServerState": ".facade",
     "FilterArgs": ".filters",
@@ -89,6 +91,7 @@ __all__ = [
     "ServerState",
     "ServerStateError",
     "StoreError",
+    "TransferError",
     "WaitTimeout",
     "__version__",
 ]

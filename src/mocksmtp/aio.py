@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # asyncio and the engine load on first use: `import mocksmtp`
     from .config import ServerOptions
     from .filters import FilterArgs
     from .store import MessageStore
+    from .store.transfer import Format
 
 
 __all__ = ["AsyncMockSMTPServer"]
@@ -117,3 +118,23 @@ class AsyncMockSMTPServer(ServerFacade):
         from .filters import MessageFilter
 
         return await wait_async(self.store, count, timeout, MessageFilter(**filters))
+
+    # -- export and import (mocksmtp.store.transfer), off the loop -------------------------------
+
+    async def export(self, dest: PathLike, format: Format = "eml", *, query: str | None = None) -> int:
+        """:meth:`MockSMTPServer.export`, in a worker thread (``asyncio.to_thread``): the loop
+        keeps serving while the files are written."""
+        import asyncio
+
+        from .store.transfer import export_messages
+
+        return await asyncio.to_thread(export_messages, self.store, dest, format=format, query=query)
+
+    async def import_messages(self, *sources: PathLike) -> int:
+        """:meth:`MockSMTPServer.import_messages`, in a worker thread (``asyncio.to_thread``):
+        the loop keeps serving (and waiters wake) while the files are read."""
+        import asyncio
+
+        from .store.transfer import import_messages
+
+        return await asyncio.to_thread(import_messages, self.store, sources)

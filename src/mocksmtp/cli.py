@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="mocksmtp",
         description="Run an SMTP server that captures mail instead of delivering it, and print "
                     "each message as it arrives. Ctrl+C (or SIGTERM) prints statistics and stops.",
+        epilog="Two more commands move mail between a database and files: `mocksmtp export --database "
+               "PATH --format eml|mbox|maildir DEST [--query Q]` and `mocksmtp import --database PATH "
+               "SOURCE...` (see `mocksmtp export --help`, `mocksmtp import --help`).",
     )
     parser.add_argument("--host", default="localhost",
                         help="address to listen on (default: %(default)s)")
@@ -166,11 +169,17 @@ def parse_fault(value: str) -> tuple[str, int, float]:
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
     """Run the command line; returns the exit status (0, or 2 for a usage or start error).
+    ``mocksmtp export ...`` and ``mocksmtp import ...`` run :mod:`mocksmtp.cli_transfer`.
 
     The first Ctrl+C (or SIGTERM) stops gracefully: sessions in DATA may finish, and what they
     deliver is still printed. A second one drops every connection and stops at once.
     """
     out = out or sys.stdout
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words[:1] in (["export"], ["import"]):  # mocksmtp export ... / mocksmtp import ...
+        from .cli_transfer import run
+
+        return run(words, out=out)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.ca_file and not args.tls:

@@ -8,6 +8,7 @@ Every exception a user can see derives from :class:`MockSMTPError`::
     ├── ServerStartError                    the server could not start (port in use, ...)
     ├── ServerStateError (also RuntimeError) a lifecycle method called at the wrong time
     ├── StoreError                          a store cannot be opened or used (a corrupt file, ...)
+    ├── TransferError                       an import or export failed (a missing file, not mail, ...)
     └── MessageAssertionError (also AssertionError)  assert_sent / assert_nothing_sent failed
         └── WaitTimeout                              wait_for timed out
 
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from .message import Message
 
 __all__ = ["ConfigError", "MessageAssertionError", "MockSMTPError", "QuerySyntaxError",
-           "ServerStartError", "ServerStateError", "StoreError", "WaitTimeout"]
+           "ServerStartError", "ServerStateError", "StoreError", "TransferError", "WaitTimeout"]
 
 
 class MockSMTPError(Exception):
@@ -87,6 +88,17 @@ class StoreError(MockSMTPError):
     mocksmtp, a path that cannot be written. The message is one line saying what to try.
 
     ``path`` is the file concerned, when there is one.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class TransferError(MockSMTPError):
+    """Messages could not be imported or exported: a source that is missing, unreadable or
+    not mail, a corrupt mbox, a destination that cannot be written. The message is one line
+    naming the file and saying what to try; ``path`` is that file.
     """
 
     def __init__(self, message: str, *, path: str | None = None) -> None:

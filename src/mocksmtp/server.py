@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # the engine (asyncio and all it imports) loads on the first 
     from .smtp.listener import Listener
     from .smtp.state import EngineContext
     from .store import MessageStore
+    from .store.transfer import Format
 
 __all__ = ["MockSMTPServer"]
 
@@ -283,6 +284,34 @@ class MockSMTPServer(ServerFacade):
         from .filters import MessageFilter
 
         return wait_sync(self.store, count, timeout, MessageFilter(**filters))
+
+    # -- export and import (mocksmtp.store.transfer) -------------------------------------------
+
+    def export(self, dest: PathLike, format: Format = "eml", *, query: str | None = None) -> int:
+        """Write the kept messages (those matching ``query``) to ``dest`` as ``.eml`` files in a
+        folder, an mbox file or a Maildir, byte for byte; return how many (see
+        ``docs/storage.md``). Bad arguments raise :class:`~mocksmtp.ConfigError`, a ``dest``
+        that cannot be written :class:`~mocksmtp.TransferError`.
+
+        >>> server.export("mail.mbox", format="mbox", query="to:ann@example.com")  # doctest: +SKIP
+        3
+        """
+        from .store.transfer import export_messages
+
+        return export_messages(self.store, dest, format=format, query=query)
+
+    def import_messages(self, *sources: PathLike) -> int:
+        """Add the messages of ``sources`` (``.eml`` files, folders of them, mbox files,
+        Maildirs) to the store with new ids, so waits wake; return how many. A missing or
+        unreadable source, or one that is not mail, raises :class:`~mocksmtp.TransferError`
+        naming it, before anything is imported.
+
+        >>> server.import_messages("fixtures/welcome.eml", "old.mbox")  # doctest: +SKIP
+        12
+        """
+        from .store.transfer import import_messages
+
+        return import_messages(self.store, sources)
 
 def _finish_pending(loop: asyncio.AbstractEventLoop) -> None:
     """Cancel what still runs in a stopped loop (a stop that ran out of time, a TLS handshake,

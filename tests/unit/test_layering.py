@@ -30,7 +30,7 @@ LAYERS: tuple[frozenset[str], ...] = tuple(frozenset(layer) for layer in (
     {"smtp"},
     {"facade"},
     {"server", "aio"},
-    {"cli", "pytest_plugin", "mocksmtp", "__main__"},
+    {"cli", "cli_transfer", "pytest_plugin", "mocksmtp", "__main__"},
 ))
 RULE = ("errors, config <- message, parsing, headers, attachment <- filters, queries, query, query_match, store "
         "<- smtp (the engine) <- facade <- server, aio <- cli, pytest_plugin "

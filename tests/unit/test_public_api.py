@@ -29,6 +29,7 @@ EXPECTED = [
     "ServerState",
     "ServerStateError",
     "StoreError",
+    "TransferError",
     "WaitTimeout",
     "__version__",
 ]
