@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import queue
+import smtplib
 import sqlite3
 import threading
 from pathlib import Path
 
-from mocksmtp import Message, SQLiteStore
+from mocksmtp import Message, MockSMTPServer, SQLiteStore
 
 Answers = queue.Queue[tuple[str, BaseException | None]]
 
@@ -95,3 +96,15 @@ def test_an_idle_store_holds_no_writer_thread(tmp_path: Path) -> None:
     assert store.count() == 2
     store.close()
 
+
+def test_the_server_hands_messages_to_the_writer(tmp_path: Path) -> None:
+    """A server on a database stores through add_later: the commit runs in the store's
+    writer thread, not in the loop's, and the 250 follows it."""
+    threads: list[str] = []
+    with MockSMTPServer("127.0.0.1", 0, database=tmp_path / "mail.sqlite") as server:
+        server.store.subscribe(lambda event: threads.append(threading.current_thread().name))
+        with smtplib.SMTP(server.host, server.port) as client:
+            client.sendmail("a@x.org", ["b@x.org"], b"Subject: hi\r\n\r\nbody\r\n")
+        assert [m.subject for m in server.messages] == ["hi"]
+        assert threads == ["mocksmtp.store writer"]
+    server.store.close()
