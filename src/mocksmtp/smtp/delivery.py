@@ -79,37 +79,45 @@ def _store(proto: SessionIO, raw: bytes, flags: frozenset[str]) -> None:
         add_later = ctx.add_later
         if add_later is None:
             store.add(message)
+            error = None
         else:
             storing = _Storing(proto, message)
             add_later(message, storing.done)
-            if not storing.finished:  # the store answers later: hold the session till then
+            if not storing.answered:  # the store answers later: hold the session till then
                 storing.waiting = True
                 proto.storing = True
                 ctx.storing += 1
                 proto.suspend()
-            return
+                return
+            error = storing.error  # answered inside add_later (the memory store)
     except Exception as e:
         _stored(proto, len(raw), None, e)
         return
-    _stored(proto, len(raw), message, None)
+    _stored(proto, len(raw), message, error)
 
 
 class _Storing:
     """A message handed to the store's ``add_later``, and the session waiting for it."""
 
-    __slots__ = ("finished", "message", "proto", "waiting")
+    __slots__ = ("answered", "error", "finished", "message", "proto", "waiting")
 
     def __init__(self, proto: SessionIO, message: Message) -> None:
         self.proto = proto
         self.message = message
-        self.finished = False
+        self.answered = False  # the store answered inside add_later, with ``error``
+        self.error: BaseException | None = None
         self.waiting = False  # the session was paused for it (the store did not answer at once)
+        self.finished = False
 
     def done(self, error: BaseException | None) -> None:
         """The store's answer, from any thread: handled in the loop's thread."""
         ctx = self.proto.ctx
         if get_ident() == ctx.loop_thread:
-            self.finish(error)
+            if self.waiting:
+                self.finish(error)
+            elif not self.answered:  # inside add_later: _store replies when it returns
+                self.answered = True
+                self.error = error
             return
         try:
             self.proto.loop.call_soon_threadsafe(self.finish, error)
@@ -119,13 +127,11 @@ class _Storing:
                                "not told", self.message.id, self.proto.peer_text(), outcome)
 
     def finish(self, error: BaseException | None) -> None:
-        if self.finished:  # a store that answers twice: the first answer stands
+        """The store's later answer, in the loop's thread: reply, and read again."""
+        if self.finished or not self.waiting:  # a store that answers twice: the first answer stands
             return
         self.finished = True
         proto = self.proto
-        if not self.waiting:  # answered inside add_later: reply as add() would have
-            _stored(proto, len(self.message.raw), self.message, error)
-            return
         ctx = proto.ctx
         proto.storing = False
         ctx.storing -= 1
