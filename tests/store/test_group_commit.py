@@ -108,3 +108,23 @@ def test_the_server_hands_messages_to_the_writer(tmp_path: Path) -> None:
         assert [m.subject for m in server.messages] == ["hi"]
         assert threads == ["mocksmtp.store writer"]
     server.store.close()
+
+
+def test_wal_checkpoints_run_in_a_thread_of_their_own(tmp_path: Path) -> None:
+    """Every Checkpointer.EVERY messages, the WAL is copied into the database file by the
+    checkpoint thread (the commits never wait for it); the thread then ends when idle."""
+    path = tmp_path / "mail.sqlite"
+    store = SQLiteStore(path)
+    store._checkpoints.EVERY = 5
+    store._checkpoints.IDLE = 0.01
+    before = path.stat().st_size
+    big = b"Subject: big\r\n\r\n" + b"x" * 20_000 + b"\r\n"
+    for _ in range(5):
+        store.add(Message(id=store.new_id(), raw=big, mail_from="", rcpt_tos=["a@x.org"]))
+    thread = store._checkpoints._thread
+    assert thread is not None
+    assert thread.name == "mocksmtp.store checkpoints"
+    thread.join(10)
+    assert not thread.is_alive()
+    assert path.stat().st_size >= before + 5 * 20_000  # the messages reached the database file
+    store.close()

@@ -50,6 +50,7 @@ from .base import (
     check_page,
     check_tags,
 )
+from .checkpoint import SAFETY_NET, Checkpointer
 from .groupcommit import GroupCommit
 from .ids import new_id
 from .sqlsearch import INDEX_COLUMNS, Indexer, where
@@ -142,6 +143,8 @@ class SQLiteStore:
         self._db = self._open(synchronous)
         self._indexer = Indexer(self._unindexed, self._write_index)
         self._writer = GroupCommit(self._insert, name="mocksmtp.store writer")
+        self._checkpoints = Checkpointer(self.path)  # WAL checkpoints off the commits' path
+        self._db.execute(f"PRAGMA wal_autocheckpoint = {SAFETY_NET}")
         if self._read("SELECT 1 FROM messages WHERE indexed = 0 LIMIT 1", ()):
             self._indexer.added()  # left by a run that ended before indexing them
 
@@ -209,6 +212,8 @@ class SQLiteStore:
             self._writer.close()
         if hasattr(self, "_indexer"):
             self._indexer.stop()
+        if hasattr(self, "_checkpoints"):
+            self._checkpoints.close()
         with self._lock:
             if not self._closed:
                 self._closed = True
@@ -250,6 +255,7 @@ class SQLiteStore:
                         "tls, auth_user, received, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row).lastrowid
                     db.execute("INSERT INTO raw (seq, raw) VALUES (?, ?)", (seq, m.raw))
             versions = [self._feed.bump() for _ in batch]
+        self._checkpoints.wrote(len(batch))
         self._indexer.added()
         if self._feed.active:
             for m, version in zip(batch, versions, strict=True):
