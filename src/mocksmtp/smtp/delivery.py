@@ -2,8 +2,9 @@
 
 :func:`deliver` checks the message against the limits and strict mode, applies a
 ``"message"`` fault, stores it and only then replies ``250`` naming it; every transaction ends
-in :func:`end_transaction`. These are the session's :class:`~.session_io.SessionIO` methods
-of the same names.
+in :func:`end_transaction`. A store with ``add_later`` is not waited for in the loop: the
+session pauses until the store answers (see :func:`_store`), the other sessions go on. These
+are the session's :class:`~.session_io.SessionIO` methods of the same names.
 """
 
 from __future__ import annotations
