@@ -115,10 +115,14 @@ def baseline_servers(revision: str, workdir: Path, with_uvloop: bool) -> list[Se
     subprocess.run(["tar", "-x", "-C", str(workdir)], input=archive, check=True)
     env = {**os.environ, "PYTHONPATH": str(workdir / "src")}
     servers = [Server("base", f"mocksmtp @ `{label}` (asyncio loop)", lambda port: mocksmtp_argv(port, "asyncio"),
-                      True, env=env)]
+                      True, env=env),
+               Server("base-sqlite", f"mocksmtp --database @ `{label}` (SQLite, asyncio loop)",
+                      lambda port: sqlite_argv(port, "asyncio"), True, env=env)]
     if with_uvloop:
         servers.append(Server("base-uvloop", f"mocksmtp @ `{label}` (uvloop)",
                               lambda port: mocksmtp_argv(port, "uvloop"), True, env=env))
+        servers.append(Server("base-sqlite-uvloop", f"mocksmtp --database @ `{label}` (SQLite, uvloop)",
+                              lambda port: sqlite_argv(port, "uvloop"), True, env=env))
     return servers
 
 
@@ -140,7 +144,7 @@ def build_servers(sink: str, wanted: set[str], baseline: list[Server]) -> list[S
         Server("mocksmtp", "**mocksmtp** (asyncio loop)", lambda port: mocksmtp_argv(port, "asyncio"), True),
         Server("sqlite", "**mocksmtp --database** (SQLite, asyncio loop)", lambda port: sqlite_argv(port, "asyncio"),
                True),
-        *baseline[:1],
+        *baseline[:2],
     ]
     floor = str(HERE / "floor_server.py")
     servers.append(Server("floor", "*floor: canned replies, nothing parsed or kept* (asyncio loop)",
@@ -156,7 +160,7 @@ def build_servers(sink: str, wanted: set[str], baseline: list[Server]) -> list[S
         servers.append(Server("uvloop", "**mocksmtp** (uvloop)", lambda port: mocksmtp_argv(port, "uvloop"), True))
         servers.append(Server("sqlite-uvloop", "**mocksmtp --database** (SQLite, uvloop)",
                               lambda port: sqlite_argv(port, "uvloop"), True))
-        servers.extend(baseline[1:])
+        servers.extend(baseline[2:])
     return [s for s in servers if not wanted or s.key in wanted]
 
 
@@ -393,7 +397,10 @@ def measure(args: argparse.Namespace) -> None:
         CLEANUP.append(lambda: shutil.rmtree(workdir, ignore_errors=True))
         baseline = baseline_servers(args.baseline, workdir, importlib.util.find_spec("uvloop") is not None)
     wanted = set(args.servers.split(",")) if args.servers else set()
-    servers = build_servers(sink, wanted | ({"base", "base-uvloop"} if wanted else set()), baseline)
+    if wanted:  # the baseline of what was asked for (its memory rows always: the reference)
+        wanted |= {"base", "base-uvloop"} | ({"base-sqlite", "base-sqlite-uvloop"} & {
+            f"base-{k}" for k in wanted})
+    servers = build_servers(sink, wanted, baseline)
     loads = [ld for ld in LOADS if not args.loads or ld.key in args.loads]
     scale = 4 if args.quick else 1
     probes = {size: probe_smtp_source(source, size) for size in {ld.size for ld in loads if ld.sessions}}
@@ -491,10 +498,13 @@ def report(args: argparse.Namespace, servers: list[Server], loads: list[Load],
             verdicts.append((f"{name} ≥ {target:g} × {peer_name} in every load",
                              all(r is not None and r >= target for r in ratios)))
 
-    for ours, base, name in (("mocksmtp", "base", "asyncio loop"), ("uvloop", "base-uvloop", "uvloop")):
+    for ours, base, name in (("mocksmtp", "base", "asyncio loop"), ("uvloop", "base-uvloop", "uvloop"),
+                             ("sqlite", "base-sqlite", "SQLite, asyncio loop"),
+                             ("sqlite-uvloop", "base-sqlite-uvloop", "SQLite, uvloop")):
         if ours in keys and base in keys:  # before/after, measured side by side: no target
             ratios = [(med(ours, ld.key) or 0) / (med(base, ld.key) or 1) for ld in loads]
-            w(f"| *mocksmtp / mocksmtp @ {args.baseline}* ({name}; 1.00 = unchanged) | "
+            what = "mocksmtp --database" if ours.startswith("sqlite") else "mocksmtp"
+            w(f"| *{what} / {what} @ {args.baseline}* ({name}; 1.00 = unchanged) | "
               + " | ".join(f"{r:.2f}" for r in ratios) + " |\n")
 
     for disk, memory, name in (("sqlite", "mocksmtp", "asyncio loop"), ("sqlite-uvloop", "uvloop", "uvloop")):

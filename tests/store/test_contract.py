@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import logging
+import queue
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from mocksmtp import ConfigError, Message, MessageStore
+from mocksmtp import ConfigError, Message, MessageStore, StoreError
 from mocksmtp.query import parse_query
-from mocksmtp.store import MessageAdded, MessagesDeleted, MessageState, MessagesUpdated, StoreCleared, StoreEvent
+from mocksmtp.store import (
+    MessageAdded,
+    MessagesDeleted,
+    MessageState,
+    MessagesUpdated,
+    StoreCleared,
+    StoreEvent,
+    SupportsAddLater,
+)
 
 
 def make(store: MessageStore, subject: str = "hi", *, raw: bytes | None = None, received_at: datetime | None = None,
@@ -36,6 +45,42 @@ def test_added_messages_are_read_back_in_arrival_order(store: MessageStore) -> N
     assert store.get(second.id) == second
     assert store.get("no-such-id") is None
     assert store.count() == 2
+
+
+def test_add_later_says_stored_once_the_message_is_readable(store: MessageStore) -> None:
+    """add_later() calls done(None) exactly once per message, in the order given, each when
+    the message is readable, the version has moved and subscribers were told."""
+    assert isinstance(store, SupportsAddLater)
+    told: list[str] = []
+    store.subscribe(lambda event: told.append(event.message.id) if isinstance(event, MessageAdded) else None)
+    answers: queue.Queue[tuple[str, BaseException | None, bool, int, bool]] = queue.Queue()
+    sent = [Message(id=store.new_id(), raw=f"Subject: {i}\r\n\r\n".encode(), mail_from="", rcpt_tos=["a@x.org"])
+            for i in range(5)]
+    for m in sent:
+        store.add_later(m, lambda error, m=m: answers.put(
+            (m.id, error, store.get(m.id) == m, store.version, m.id in told)))
+    got = [answers.get(timeout=10) for _ in sent]
+    assert [(id, error, readable, was_told) for id, error, readable, _, was_told in got] == \
+        [(m.id, None, True, True) for m in sent]
+    assert all(version >= n for n, (*_, version, _) in enumerate(got, 1))
+    assert store.messages() == sent
+    assert answers.empty()
+
+
+def test_add_later_after_close_says_why_not(store: MessageStore) -> None:
+    """add_later() on a closed store that cannot take it calls done(error) and stores
+    nothing; one that still can (memory) stores it."""
+    store.close()
+    answers: queue.Queue[BaseException | None] = queue.Queue()
+    m = Message(id=store.new_id(), raw=b"Subject: late\r\n\r\n", mail_from="", rcpt_tos=["a@x.org"])
+    assert isinstance(store, SupportsAddLater)
+    store.add_later(m, answers.put)
+    error = answers.get(timeout=10)
+    if error is not None:
+        assert isinstance(error, StoreError)
+        assert "was closed" in str(error)
+    else:
+        assert store.get(m.id) == m
 
 
 def test_ids_are_unique_and_sort_by_arrival(store: MessageStore) -> None:

@@ -65,9 +65,12 @@ class Listener:
 
     async def close(self, grace: float) -> None:
         """Stop accepting; sessions get 421, and those in DATA have ``grace`` seconds to finish.
+        A message the store is still storing is waited for within the same ``grace``: its
+        session gets the store's answer (250 or 451), then 421.
 
-        After that anything still connected is dropped (a message in progress is discarded,
-        never half stored).
+        After that anything still connected is dropped: a message in progress is discarded,
+        never half stored; a session whose message the store has not finished with is dropped
+        without a reply, and that message is stored if the store still finishes it.
         """
         ctx = self.ctx
         ctx.stopping = True
@@ -89,17 +92,22 @@ class Listener:
             server.close()
         for protocol in list(ctx.protocols):
             protocol.shutdown()
-        if ctx.protocols:
+        if ctx.storing:
+            ctx.logger.info("stopping: waiting up to %g s for the store to finish %d message%s", grace,
+                            ctx.storing, "" if ctx.storing == 1 else "s")
+        if ctx.protocols or ctx.storing:
             waiter: asyncio.Future[None] = loop.create_future()
+            aborted = False
 
-            def on_idle() -> None:
-                if not waiter.done():
+            def on_idle() -> None:  # no session is left: the first wait also needs no add pending
+                if not waiter.done() and (aborted or not ctx.storing):
                     waiter.set_result(None)
 
             ctx.on_idle = on_idle
             try:
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(asyncio.shield(waiter), max(grace, 0.0))
+                aborted = True
                 for protocol in list(ctx.protocols):
                     protocol.abort()
                 if ctx.protocols:  # aborted transports report connection_lost on the next tick

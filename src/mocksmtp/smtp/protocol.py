@@ -73,6 +73,7 @@ class SMTPProtocol(asyncio.Protocol):
     reader: Callable[[bytes], bytes] | None = None  # takes raw input (DATA, a BDAT chunk)
     line_hook: Callable[[bytes], None] | None = None  # takes lines (AUTH responses)
     suspended = False  # input is held (a delayed reply) or dropped (TLS handshake)
+    storing = False  # a message was handed to the store and its reply waits for the outcome
     _discard_input = False
     tls_task: asyncio.Task[None] | None = None
     _lost = False
@@ -264,14 +265,15 @@ class SMTPProtocol(asyncio.Protocol):
     # -- shutdown, from the server ----------------------------------------------------------
 
     def shutdown(self) -> None:
-        """Say 421 and close, unless a message is being received: that one may finish.
+        """Say 421 and close, unless a message is being received or stored: that one may
+        finish (its reply is followed by the 421).
 
         A session in a TLS handshake cannot be answered in plaintext: it is ended at once. A
         session inside TLS is not left waiting for the client's side of the TLS close.
         """
         if self.tls_task is not None:
             self._end_handshake()
-        elif not self.closed and not self.in_data and self.reader is None:
+        elif not self.closed and not self.in_data and self.reader is None and not self.storing:
             self.close_with(REPLY.SHUTTING_DOWN)
             transport = self.transport
             if self.session.tls is not None and transport is not None and not _unsent(transport):
@@ -281,11 +283,15 @@ class SMTPProtocol(asyncio.Protocol):
                 transport.abort()
 
     def abort(self) -> None:
-        """Drop the connection now; a message in progress is discarded."""
+        """Drop the connection now; a message in progress is discarded. A session whose
+        message the store has not finished with is dropped without a reply (a 421 would say
+        "not stored" of a message that may yet be)."""
         if self.tls_task is not None:
             self._end_handshake()
             return
-        if not self.closed:
+        if self.storing:
+            self.closed = True
+        elif not self.closed:
             self.close_with(REPLY.SHUTTING_DOWN)
         if self.transport is not None:
             self.transport.abort()

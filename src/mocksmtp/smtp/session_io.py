@@ -80,6 +80,8 @@ class SessionIO(Protocol):
     """Octets of the current message's data received so far (for ``min_data_rate``)."""
     suspended: bool
     """Input is held (see :meth:`suspend`)."""
+    storing: bool
+    """A message was handed to the store and the session waits for the outcome (input held)."""
     held: int
     """Octets of message data this session counts against ``max_pending_data``."""
     tls_task: asyncio.Task[None] | None

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING
 
 from ..config import SMTPOptions
-from ..store import MessageStore
+from ..store import MessageStore, SupportsAddLater
 from .auth import mechanisms
 from .faults import FaultRegistry
 
 if TYPE_CHECKING:
     import asyncio
 
+    from ..message import Message
+    from ..store import AddDone
     from .protocol import SMTPProtocol
     from .tls import ServerTLS
 
@@ -107,9 +110,9 @@ _STATS_COUNTERS = tuple(f.name for f in fields(Stats) if f.name != "active_conne
 class EngineContext:
     """What every connection of one server shares: options, store, stats, live sessions."""
 
-    __slots__ = ("_ehlo", "_ehlo_tls", "clock", "debug", "faults", "greeting", "helo_reply",
-                 "logger", "loop", "on_idle", "options", "pending_data", "protocols", "read_buffer", "stats",
-                 "stopping", "store", "sweeper", "tls")
+    __slots__ = ("_ehlo", "_ehlo_tls", "add_later", "clock", "debug", "faults", "greeting", "helo_reply",
+                 "logger", "loop", "loop_thread", "on_idle", "options", "pending_data", "protocols", "read_buffer",
+                 "stats", "stopping", "store", "storing", "sweeper", "tls")
 
     def __init__(self, options: SMTPOptions, store: MessageStore, *, debug: bool = False,
                  tls_names: Sequence[str] = ()) -> None:
@@ -123,17 +126,28 @@ class EngineContext:
         self.faults = FaultRegistry()
         """Injected faults, registered from any thread and evaluated by the sessions."""
         self.store = store
+        self.add_later: Callable[[Message, AddDone], None] | None = None
+        """The store's ``add_later`` (see :class:`~mocksmtp.store.SupportsAddLater`), or ``None``
+        for a store that only has ``add``: the engine then stores on the loop, as ``add`` does."""
+        if isinstance(store, SupportsAddLater):
+            self.add_later = store.add_later
+        self.storing = 0
+        """Messages handed to ``add_later`` whose sessions wait for the outcome (stop() waits
+        for them too)."""
         self.stats = Stats()
         self.protocols: set[SMTPProtocol] = set()
         self.pending_data = 0
         """Octets of message data the sessions hold while receiving (``max_pending_data``)."""
         self.stopping = False
         self.on_idle: Callable[[], object] | None = None
-        """Called when the last session closes (the listener waits on it while stopping)."""
+        """Called when the last session closes, and when an add finishes with no session left
+        (the listener waits on it while stopping)."""
         self.sweeper: asyncio.TimerHandle | None = None
         """The timer of the idle-timeout sweep while sessions exist (see protocol.py)."""
         self.loop: asyncio.AbstractEventLoop | None = None
         """The loop the sessions run in (set by the listener; a restart may bring another)."""
+        self.loop_thread = 0
+        """The thread that runs :attr:`loop` (``threading.get_ident()``)."""
         self.clock: Callable[[], float] = time.monotonic
         """``loop.time`` without the Python call where it is ``time.monotonic`` (asyncio's)."""
         self.logger = logging.getLogger("mocksmtp.smtp")
@@ -150,6 +164,7 @@ class EngineContext:
     def use_loop(self, loop: asyncio.AbstractEventLoop) -> None:
         """Serve in ``loop`` from now on (the listener calls this when it opens)."""
         self.loop = loop
+        self.loop_thread = threading.get_ident()
         import asyncio
 
         self.clock = time.monotonic if type(loop).time is asyncio.BaseEventLoop.time else loop.time

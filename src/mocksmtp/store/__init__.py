@@ -10,14 +10,24 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .base import MessageAdded, MessagesDeleted, MessageState, MessageStore, MessagesUpdated, StoreCleared, StoreEvent
+from .base import (
+    AddDone,
+    MessageAdded,
+    MessagesDeleted,
+    MessageState,
+    MessageStore,
+    MessagesUpdated,
+    StoreCleared,
+    StoreEvent,
+    SupportsAddLater,
+)
 from .memory import MemoryStore
 
 if TYPE_CHECKING:
     from .sqlite import SQLiteStore
 
-__all__ = ["MemoryStore", "MessageAdded", "MessageState", "MessageStore", "MessagesDeleted",
-           "MessagesUpdated", "SQLiteStore", "StoreCleared", "StoreEvent"]
+__all__ = ["AddDone", "MemoryStore", "MessageAdded", "MessageState", "MessageStore", "MessagesDeleted",
+           "MessagesUpdated", "SQLiteStore", "StoreCleared", "StoreEvent", "SupportsAddLater"]
 
 
 def __getattr__(name: str) -> Any:

@@ -20,8 +20,9 @@ if TYPE_CHECKING:
     from ..message import Message
     from ..query import Query
 
-__all__ = ["ChangeFeed", "MessageAdded", "MessageState", "MessageStore", "MessagesDeleted",
-           "MessagesUpdated", "StoreCleared", "StoreEvent", "Subscriber", "check_page", "check_tags"]
+__all__ = ["AddDone", "ChangeFeed", "MessageAdded", "MessageState", "MessageStore", "MessagesDeleted",
+           "MessagesUpdated", "StoreCleared", "StoreEvent", "Subscriber", "SupportsAddLater", "check_page",
+           "check_tags"]
 
 logger = logging.getLogger("mocksmtp.store")
 
@@ -62,6 +63,9 @@ class MessagesUpdated:
 
 StoreEvent = Union[MessageAdded, MessagesDeleted, StoreCleared, MessagesUpdated]  # noqa: UP007 (3.10 runtime)
 Subscriber = Callable[[StoreEvent], object]
+AddDone = Callable[[Union[BaseException, None]], object]  # noqa: UP007 (3.10 runtime)
+"""Told how an :meth:`~SupportsAddLater.add_later` ended: ``None`` once the message is stored,
+or the exception that kept it out."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -82,6 +86,9 @@ class MessageStore(Protocol):
     read, wait and clear from theirs. Messages are ordered by arrival (the order of
     :meth:`add`). Methods that change the store bump :attr:`version` and then call the
     subscribers, from the changing thread, after the change is visible to every reader.
+
+    One more member is optional: ``add_later`` (see :class:`SupportsAddLater`), an add that
+    does not make the engine's loop wait.
     """
 
     @property
@@ -132,11 +139,43 @@ class MessageStore(Protocol):
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
         """Call ``callback(event)`` after each change; return a function that unsubscribes.
 
-        A callback runs in the changing thread (the engine's, for an add, before its ``250``)
-        and must be quick; an exception in it is logged and ignored."""
+        A callback runs in the changing thread (for an add, the thread that stored it: the
+        engine's, or a store's own writer thread; always before the ``250``) and must be quick;
+        an exception in it is logged and ignored."""
 
     def close(self) -> None:
         """Release what the store holds (files, connections). Idempotent."""
+
+
+@runtime_checkable
+class SupportsAddLater(Protocol):
+    """A store that can take a message without making its caller wait for it to be stored.
+
+    An optional member of :class:`MessageStore`: the engine uses :meth:`add_later` when a
+    store has it, so that a slow store (a file, a database server) holds the ``250`` of that
+    session only, never the event loop and the other sessions; a store without it is called
+    through :meth:`MessageStore.add`, on the loop, as before. Both stores that ship have it.
+    A store that stores at once implements it in three lines::
+
+        def add_later(self, message, done):
+            try:
+                self.add(message)
+            except Exception as e:
+                done(e)
+            else:
+                done(None)
+    """
+
+    def add_later(self, message: Message, done: AddDone) -> None:
+        """Start storing ``message`` (whose id came from :meth:`~MessageStore.new_id`) and
+        call ``done`` exactly once: ``done(None)`` once it is stored as :meth:`~MessageStore.add`
+        stores it (every reader sees it, a persistent store has committed it, the version has
+        moved and subscribers were told), or ``done(error)`` if it is not stored at all.
+
+        ``done`` may be called before this returns (in the caller's thread) or later from any
+        thread, and must be quick; this method itself does not raise for a message it cannot
+        store. Messages given to it are stored in the order given.
+        """
 
 
 # -- what stores share -----------------------------------------------------------------------

@@ -1,11 +1,13 @@
 """A store in a SQLite file: messages survive restarts (``MockSMTPServer(database=PATH)``,
 ``mocksmtp --database PATH``). Standard library only.
 
-- **Ack means stored.** :meth:`SQLiteStore.add` commits before it returns, so the engine's
-  ``250`` follows the commit. The journal is WAL with ``synchronous=NORMAL``: a commit is in
-  the WAL file when ``add`` returns, so killing the process (even ``kill -9``) loses nothing
-  acknowledged; only a power cut or an OS crash may lose the last commits
-  (``synchronous="FULL"`` adds an fsync per commit for that).
+- **Ack means stored.** :meth:`SQLiteStore.add` commits before it returns;
+  :meth:`SQLiteStore.add_later` (what the engine uses) says so after the commit, and the
+  engine's ``250`` follows. A writer thread commits every message waiting at that moment in
+  one transaction (group commit, :mod:`~mocksmtp.store.groupcommit`). The journal is WAL
+  with ``synchronous=NORMAL``: a commit is in the WAL file once it is reported, so killing
+  the process (even ``kill -9``) loses nothing acknowledged; only a power cut or an OS crash
+  may lose the last commits (``synchronous="FULL"`` adds an fsync per commit for that).
 - **Raw bytes exactly**, as a BLOB in a table of their own, with the envelope, committed by
   :meth:`SQLiteStore.add`. What lists and searches need (subject, addresses, sizes, flags,
   the folded text bare words search) is derived from the message afterwards, in columns and
@@ -38,6 +40,7 @@ from ..errors import ConfigError, StoreError
 from ..message import Message
 from ..query import Query
 from .base import (
+    AddDone,
     ChangeFeed,
     MessageAdded,
     MessagesDeleted,
@@ -48,6 +51,8 @@ from .base import (
     check_page,
     check_tags,
 )
+from .checkpoint import SAFETY_NET, Checkpointer
+from .groupcommit import GroupCommit
 from .ids import new_id
 from .sqlsearch import INDEX_COLUMNS, Indexer, where
 
@@ -141,6 +146,9 @@ class SQLiteStore:
         # open sqlite3 connection then); the callback holds the connection, not the store.
         weakref.finalize(self, self._db.close)
         self._indexer = Indexer(self._unindexed, self._write_index)
+        self._writer = GroupCommit(self._insert, name="mocksmtp.store writer")
+        self._checkpoints = Checkpointer(self.path)  # WAL checkpoints off the commits' path
+        self._db.execute(f"PRAGMA wal_autocheckpoint = {SAFETY_NET}")
         if self._read("SELECT 1 FROM messages WHERE indexed = 0 LIMIT 1", ()):
             self._indexer.added()  # left by a run that ended before indexing them
 
@@ -202,9 +210,14 @@ class SQLiteStore:
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
-        """Close the file (idempotent). The store cannot be used afterwards."""
+        """Close the file (idempotent). The store cannot be used afterwards; messages given
+        to :meth:`add_later` before are committed first (for up to 5 seconds)."""
+        if hasattr(self, "_writer"):
+            self._writer.close()
         if hasattr(self, "_indexer"):
             self._indexer.stop()
+        if hasattr(self, "_checkpoints"):
+            self._checkpoints.close()
         with self._lock:
             if not self._closed:
                 self._closed = True
@@ -221,20 +234,36 @@ class SQLiteStore:
         return new_id()
 
     def add(self, message: Message) -> None:
-        """Insert ``message`` and commit before returning. What searches need is derived later,
-        off the caller's thread (see :mod:`~mocksmtp.store.sqlsearch`)."""
-        m = message
-        with self._lock, _transaction(self._live) as db:
-            seq = db.execute(
-                "INSERT INTO messages (id, mail_from, rcpt_tos, mail_options, peer_host, peer_port, helo, "
-                "tls, auth_user, received, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (m.id, m.mail_from, json.dumps(m.rcpt_tos), json.dumps(m.mail_options), m.peer[0], m.peer[1],
-                 m.helo, m.tls, m.auth_user, m.received_at.timestamp(), len(m.raw))).lastrowid
-            db.execute("INSERT INTO raw (seq, raw) VALUES (?, ?)", (seq, m.raw))
-            version = self._feed.bump()
+        """Insert ``message`` and commit before returning, in the caller's thread. What
+        searches need is derived later, off the caller's thread (see
+        :mod:`~mocksmtp.store.sqlsearch`)."""
+        self._insert([message])
+
+    def add_later(self, message: Message, done: AddDone) -> None:
+        """Queue ``message`` for the writer thread, which commits every message queued by
+        then in one transaction and calls each ``done(None)`` after the commit (group
+        commit: the engine's sessions share commits, and none runs in its loop)."""
+        if not self._writer.put(message, done):
+            done(self._closed_error())
+
+    def _insert(self, batch: list[Message]) -> None:
+        """Insert ``batch`` in one transaction and commit; then move the version once per
+        message and announce each (after the commit: a reader woken by the version sees it)."""
+        rows = [(m.id, m.mail_from, json.dumps(m.rcpt_tos), json.dumps(m.mail_options), m.peer[0], m.peer[1],
+                 m.helo, m.tls, m.auth_user, m.received_at.timestamp(), len(m.raw)) for m in batch]
+        with self._lock:
+            with _transaction(self._live) as db:
+                for m, row in zip(batch, rows, strict=True):
+                    seq = db.execute(
+                        "INSERT INTO messages (id, mail_from, rcpt_tos, mail_options, peer_host, peer_port, helo, "
+                        "tls, auth_user, received, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row).lastrowid
+                    db.execute("INSERT INTO raw (seq, raw) VALUES (?, ?)", (seq, m.raw))
+            versions = [self._feed.bump() for _ in batch]
+        self._checkpoints.wrote(len(batch))
         self._indexer.added()
         if self._feed.active:
-            self._feed.publish(MessageAdded(message, version))
+            for m, version in zip(batch, versions, strict=True):
+                self._feed.publish(MessageAdded(m, version))
 
     def get(self, id: str) -> Message | None:
         rows = self._read(f"SELECT {_ENVELOPE} FROM messages m JOIN raw r USING (seq) WHERE m.id = ?", (id,))
@@ -341,9 +370,12 @@ class SQLiteStore:
     def _live(self) -> sqlite3.Connection:
         """The connection (call with the lock held); a closed store says so in one line."""
         if self._closed:
-            raise StoreError(f"the database {self.path} was closed; open it again with "
-                             "SQLiteStore(path) (or start a new server on it)", path=self.path)
+            raise self._closed_error()
         return self._db
+
+    def _closed_error(self) -> StoreError:
+        return StoreError(f"the database {self.path} was closed; open it again with "
+                          "SQLiteStore(path) (or start a new server on it)", path=self.path)
 
     def _read(self, sql: str, params: Iterable[Any]) -> list[Any]:
         with self._lock:
