@@ -31,10 +31,12 @@ if _typing.TYPE_CHECKING:
     from .filters import FilterArgs, MessageFilter
     from .headers import Address, Headers
     from .message import Message
+    from .parts import MessagePart
     from .server import MockSMTPServer
     from .smtp.faults import Fault
     from .smtp.replies import REPLY, Reply
     from .store import MemoryStore, MessageStore, SQLiteStore
+    from .summary import Summary
 
 _WHERE = {
     "AsyncMockSMTPServer": ".aio",
@@ -55,6 +57,7 @@ _WHERE = {
     "Address": ".headers",
     "Headers": ".headers",
     "Message": ".message",
+    "MessagePart": ".parts",
     "MockSMTPServer": ".server",
     "Fault": ".smtp.faults",
     "REPLY": ".smtp.replies",
@@ -62,6 +65,7 @@ _WHERE = {
     "MemoryStore": ".store",
     "MessageStore": ".store",
     "SQLiteStore": ".store",
+    "Summary": ".summary",
 }
 
 __all__ = [
@@ -78,6 +82,7 @@ __all__ = [
     "Message",
     "MessageAssertionError",
     "MessageFilter",
+    "MessagePart",
     "MessageStore",
     "MockSMTPError",
     "MockSMTPServer",
@@ -89,6 +94,7 @@ __all__ = [
     "ServerState",
     "ServerStateError",
     "StoreError",
+    "Summary",
     "WaitTimeout",
     "__version__",
 ]

@@ -13,6 +13,7 @@ from mocksmtp import ConfigError, Message, MessageStore, MockSMTPServer
 from mocksmtp.query import Query
 from mocksmtp.query_match import matches, searchable
 from mocksmtp.store import MessageAdded, MessagesDeleted, MessageState, MessagesUpdated, StoreCleared, StoreEvent
+from mocksmtp.summary import Summary, summarize
 
 
 class DictStore:
@@ -55,12 +56,23 @@ class DictStore:
         return len(self.messages(query))
 
     def messages(self, query: Query | None = None, *, newest_first: bool = False, offset: int = 0,
-                 limit: int | None = None) -> list[Message]:
+                 limit: int | None = None, after: str | None = None) -> list[Message]:
         with self._lock:
+            order = list(self._messages)
             found = [m for m in self._messages.values() if query is None or matches(
                 query, searchable(m, tags=self._state[m.id].tags, read=self._state[m.id].read))]
         found = found[::-1] if newest_first else found
+        if after is not None:
+            if after not in order:
+                raise ConfigError(f"no message {after!r}")
+            cursor = order.index(after)
+            found = [m for m in found if (order.index(m.id) < cursor) == newest_first and m.id != after]
         return found[offset:None if limit is None else offset + limit]
+
+    def summaries(self, query: Query | None = None, *, newest_first: bool = True, offset: int = 0,
+                  limit: int | None = 50, after: str | None = None) -> list[Summary]:
+        return [summarize(m, read=self._state[m.id].read, tags=self._state[m.id].tags)
+                for m in self.messages(query, newest_first=newest_first, offset=offset, limit=limit, after=after)]
 
     def state(self, id: str) -> MessageState | None:
         return self._state.get(id)

@@ -18,6 +18,7 @@ EXPECTED = [
     "Message",
     "MessageAssertionError",
     "MessageFilter",
+    "MessagePart",
     "MessageStore",
     "MockSMTPError",
     "MockSMTPServer",
@@ -29,6 +30,7 @@ EXPECTED = [
     "ServerState",
     "ServerStateError",
     "StoreError",
+    "Summary",
     "WaitTimeout",
     "__version__",
 ]
