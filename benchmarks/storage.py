@@ -63,7 +63,7 @@ QUERIES = [  # (label, query): first pages a list view asks for
     ("`to:` one recipient in 1,000 (exact address)", "to:user0042@example.com"),
     ("`to:` a substring (`to:user004`: 10 recipients)", "to:user004"),
     ("`subject:` one template in 12 (`subject:invoice`)", "subject:invoice"),
-    ("`subject:` a rare phrase (one message)", 'subject:"order 77777 has"'),
+    ("`subject:` a phrase in one message", 'subject:"order 77777 has"'),
     ("bare word in most messages (`bamon`)", "bamon"),
     ("bare word in 1 message in 1,000 (`quetzal`)", "quetzal"),
 ]
@@ -80,6 +80,8 @@ def message(rng: random.Random, n: int, start: datetime) -> tuple[bytes, str, li
     to = [f"user{rng.randrange(1000):04d}@example.com"]
     cc = [f"user{rng.randrange(1000):04d}@example.com"] if rng.random() < 0.2 else []
     subject = rng.choice(SUBJECTS).format(n=n, name=name)
+    if n == 77777:  # the one message `subject:"order 77777 has"` finds
+        subject = f"Your order {n} has shipped"
     words = rng.choices(WORDS, k=700)
     if n % 1000 == 500:
         words[rng.randrange(700)] = "quetzal"

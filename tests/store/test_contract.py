@@ -233,6 +233,10 @@ SEARCHES = [
     ("secret", []),                              # never a script's
     ('"here & reset"', ["Reset your password"]),
     ("invoice.pdf", ["Invoice"]),                # attachment file names
+    ("pdf", ["Invoice"]),                        # three characters: the shortest a trigram index finds
+    ("1z", ["Your order has shipped"]),          # shorter: read in full
+    ('"number 1Z9"', ["Your order has shipped"]),
+    ("shipped-", []),
     ("-shipped", ["Reset your password", "Invoice", "Newsletter"]),
     ("!shipped", ["Reset your password", "Invoice", "Newsletter"]),
     ("to:a@example.com", ["Invoice", "Newsletter"]),     # exact, ignoring case

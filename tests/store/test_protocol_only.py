@@ -164,3 +164,12 @@ def test_an_object_that_is_not_a_store_is_refused_with_what_it_lacks() -> None:
 
     with pytest.raises(ConfigError, match=r"Half lacks add|Half lacks clear, close, count"):
         MockSMTPServer("127.0.0.1", 0, store=Half())  # type: ignore[arg-type]
+
+
+def test_a_store_without_summaries_is_refused_naming_them() -> None:
+    """summaries is part of the protocol: a store that lacks only it is a ConfigError that
+    names it (not an error listing nothing)."""
+    members = {k: v for k, v in vars(DictStore).items() if k not in ("summaries", "__dict__", "__weakref__")}
+    no_summaries = type("NoSummaries", (), members)
+    with pytest.raises(ConfigError, match=r"NoSummaries lacks summaries$"):
+        MockSMTPServer("127.0.0.1", 0, store=no_summaries())

@@ -16,7 +16,7 @@ import pytest
 from tests.integration.processes import ROOT, Process
 
 from mocksmtp import Message, MockSMTPServer, SQLiteStore, StoreError
-from mocksmtp.query import parse_query
+from mocksmtp.query import Query, TextTerm, parse_query
 from mocksmtp.store import MessageState
 from mocksmtp.store.sqlite import SCHEMA_VERSION
 
@@ -315,3 +315,30 @@ def test_a_version_1_file_is_migrated_when_opened(tmp_path: Path) -> None:
     assert store.messages(parse_query("well from:ann@x.org is:read tag:kept")) == [m]
     store.close()
     assert SQLiteStore(path).count() == 1
+
+
+@pytest.mark.parametrize("fts", [True, False], ids=["fts5", "without-fts5"])
+def test_bare_words_find_the_same_with_or_without_full_text_search(tmp_path: Path, fts: bool,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where SQLite has FTS5 the searched text is a trigram index, else a plain table: the
+    same words find the same messages, and a deleted message's text goes with it."""
+    from mocksmtp.store import sqlite as module
+
+    monkeypatch.setattr(module, "_has_fts", lambda: fts)
+    store = SQLiteStore(tmp_path / "mail.sqlite")
+    assert store._fts is fts
+    words = ["Quetzal feathers", "quetzalcoatl", "Straße", "a\"quote", "zz"]
+    made = [add(store, subject) for subject in words]
+    for text, expected in [("quetzal", words[:2]), ("QUETZAL FEATHERS", words[:1]), ("strasse", ["Straße"]),
+                           ("SS", ["Straße"]), ("tzalc", ["quetzalcoatl"]), ("zz", ["zz"]),
+                           ("q", [*words[:2], 'a"quote']), ("-quetzal", words[2:]),
+                           ("feathers quetzal", words[:1]), ("xyzzy", [])]:
+        assert [m.subject for m in store.messages(parse_query(text))] == expected, text
+    assert [m.subject for m in store.messages(parse_query("subject:quetzal"), offset=0)] == words[:2]
+    assert store.count(Query(terms=(TextTerm("text", 'a"quo'),))) == 1  # a quote inside a trigram
+    store.delete([made[0].id])
+    assert [m.subject for m in store.messages(parse_query("quetzal"))] == ["quetzalcoatl"]
+    assert store._read("SELECT count(*) FROM texts", ()) == [(len(words) - 1,)]
+    store.clear()
+    assert store._read("SELECT count(*) FROM texts", ()) == [(0,)]
+    store.close()

@@ -86,10 +86,6 @@ CREATE TABLE messages (
     flags TEXT NOT NULL DEFAULT '',     -- the protocol flags found in raw, space-separated
     date_text TEXT                      -- the Date header in ISO 8601, its offset kept
 );
-CREATE TABLE texts (                    -- apart, so that scans of messages never read it
-    seq INTEGER PRIMARY KEY REFERENCES messages (seq) ON DELETE CASCADE,
-    text_fold TEXT NOT NULL             -- what bare words search, folded, one field a line
-);
 CREATE INDEX messages_received ON messages (received);
 CREATE INDEX messages_unindexed ON messages (seq) WHERE indexed = 0;
 CREATE TABLE raw (
@@ -116,18 +112,25 @@ CREATE TABLE tags (
 );
 CREATE INDEX tags_fold ON tags (tag_fold);
 """
+# What bare words search (the folded text of each message, one field a line, ``rowid`` = the
+# message's seq) lives apart from messages, so that scans of messages never read it. With
+# SQLite's full-text search (FTS5, 3.34 or later: Python's builds have it) the table is also
+# a trigram index, which finds the few messages that may hold a word without reading them all
+# (sqlsearch.py); without FTS5 it is a plain table, read in full by a search for a rare word.
+_FTS_TEXTS = "CREATE VIRTUAL TABLE texts USING fts5(text_fold, tokenize = 'trigram', detail = none);"
+_PLAIN_TEXTS = "CREATE TABLE texts (seq INTEGER PRIMARY KEY, text_fold TEXT NOT NULL);"
 _TABLES = {"messages", "raw", "addresses", "tags", "texts"}
 _MIGRATIONS = {
     # 1 -> 2: summaries (flags, the Date's offset, snippets of 250 characters from the text or
     # the HTML body) and the searched text moved out of messages; everything is indexed again.
     1: ("ALTER TABLE messages ADD COLUMN flags TEXT NOT NULL DEFAULT '';"
         "ALTER TABLE messages ADD COLUMN date_text TEXT;"
-        "CREATE TABLE texts (seq INTEGER PRIMARY KEY REFERENCES messages (seq) ON DELETE CASCADE, "
-        "text_fold TEXT NOT NULL);"
+        "{texts}"
         "DELETE FROM addresses;"
         "UPDATE messages SET indexed = 0, text_fold = '';"),
 }
-"""For each older schema, the SQL that brings it to the next (run in one transaction)."""
+"""For each older schema, the SQL that brings it to the next (run in one transaction;
+``{texts}`` is the statement that makes the texts table)."""
 _TABLES_OF = {1: {"messages", "raw", "addresses", "tags"}}
 _ENVELOPE = ("m.id, r.raw, m.mail_from, m.rcpt_tos, m.mail_options, m.peer_host, m.peer_port, m.helo, "
              "m.received, m.tls, m.auth_user")
@@ -156,6 +159,7 @@ class SQLiteStore:
         self._lock = threading.Lock()
         self._feed = ChangeFeed()
         self._closed = False
+        self._fts = False  # whether texts is an FTS5 trigram index (set when the file is opened)
         self._db = self._open(synchronous)
         self._indexer = Indexer(self._unindexed, self._write_index)
         if self._read("SELECT 1 FROM messages WHERE indexed = 0 LIMIT 1", ()):
@@ -212,11 +216,22 @@ class SQLiteStore:
             raise self._fail(f"SQLite could not use its WAL journal there (got {mode!r}): put the "
                              "file on a local disk")
         db.execute(f"PRAGMA synchronous = {synchronous}")
+        texts = _FTS_TEXTS if _has_fts() else _PLAIN_TEXTS
         if version == 0:
-            db.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
+            db.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} {texts} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
         while 0 < version < SCHEMA_VERSION:
             version += 1
-            db.executescript(f"BEGIN IMMEDIATE; {_MIGRATIONS[version - 1]} PRAGMA user_version = {version}; COMMIT;")
+            db.executescript(f"BEGIN IMMEDIATE; {_MIGRATIONS[version - 1].format(texts=texts)} "
+                             f"PRAGMA user_version = {version}; COMMIT;")
+        made = db.execute("SELECT sql FROM sqlite_master WHERE name = 'texts'").fetchone()[0]
+        self._fts = "fts5" in made.lower()
+        try:
+            db.execute("SELECT 1 FROM texts LIMIT 1").fetchall()
+        except sqlite3.OperationalError as e:
+            if "fts5" not in str(e):
+                raise
+            raise self._fail("it was made with SQLite's full-text search (FTS5), which this Python's "
+                             "sqlite3 lacks: open it with a Python whose SQLite has FTS5", e) from None
         db.execute("SELECT count(*) FROM messages").fetchone()  # a damaged file fails here, not later
         with _transaction(db):  # and one we may not write, here too: not at the first 250
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -365,7 +380,7 @@ class SQLiteStore:
 
     def _where(self, query: Query | None) -> tuple[str, list[Any]]:
         """The SQL condition for ``query``, once every message it may read is indexed."""
-        condition, params = where(query)
+        condition, params = where(query, fts=self._fts)
         if params or condition != "1":
             self._indexer.catch_up()
         return condition, params
@@ -386,7 +401,7 @@ class SQLiteStore:
                 if updated:  # not deleted meanwhile, nor indexed by another thread
                     db.executemany("INSERT INTO addresses VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                                    [(seq, *a) for a in addresses])
-                    db.execute("INSERT OR REPLACE INTO texts (seq, text_fold) VALUES (?, ?)", (seq, text))
+                    db.execute("INSERT INTO texts (rowid, text_fold) VALUES (?, ?)", (seq, text))
 
     @property
     def _live(self) -> sqlite3.Connection:
@@ -407,8 +422,9 @@ class SQLiteStore:
                 return 0
             for chunk in _chunks([seq for seq, _ in rows]):
                 marks = ", ".join("?" * len(chunk))
-                for table in ("tags", "addresses", "texts", "raw", "messages"):
-                    db.execute(f"DELETE FROM {table} WHERE seq IN ({marks})", chunk)
+                for table, key in (("tags", "seq"), ("addresses", "seq"), ("texts", "rowid"), ("raw", "seq"),
+                                   ("messages", "seq")):
+                    db.execute(f"DELETE FROM {table} WHERE {key} IN ({marks})", chunk)
             version = self._feed.bump()
         self._feed.publish(MessagesDeleted(tuple(id for _, id in rows), version, pruned))
         return len(rows)
@@ -445,6 +461,18 @@ class _transaction:
         if not self.db.in_transaction:
             return
         self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+
+def _has_fts() -> bool:
+    """Whether this Python's SQLite has FTS5 with the trigram tokenizer (3.34 or later)."""
+    probe = sqlite3.connect(":memory:")
+    try:
+        probe.execute(_FTS_TEXTS)
+        return True
+    except sqlite3.Error:
+        return False
+    finally:
+        probe.close()
 
 
 def _chunks(items: list[Any]) -> Iterator[list[Any]]:

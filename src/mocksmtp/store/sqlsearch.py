@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from ..message import Message
     from ..query_match import Searchable
 
-__all__ = ["INDEX_COLUMNS", "IndexRow", "Indexer", "index_rows", "where"]
+__all__ = ["INDEX_COLUMNS", "IndexRow", "Indexer", "index_rows", "trigrams", "where"]
 
 logger = logging.getLogger("mocksmtp.store")
 
@@ -157,19 +157,34 @@ class Indexer:
 
 # -- queries to SQL --------------------------------------------------------------------------
 
-def where(query: Query | None) -> tuple[str, list[Any]]:
-    """A ``WHERE`` condition over ``messages m`` and its parameters."""
+def trigrams(needle: str) -> str:
+    """An FTS5 query for the messages whose text has every trigram ``needle`` needs (at least
+    three characters): one in three, and the last, enough to be selective without making
+    SQLite merge a list of messages per character. A superset of the messages that hold the
+    needle: :func:`where` reads each to check. The tokenizer folds case the same way on both
+    sides, so it never misses one.
+
+    >>> trigrams('quetzal')
+    '"que" AND "tza" AND "zal"'
+    """
+    starts = sorted({*range(0, len(needle) - 2, 3), len(needle) - 3})
+    return " AND ".join('"' + needle[i:i + 3].replace('"', '""') + '"' for i in starts)
+
+
+def where(query: Query | None, *, fts: bool = False) -> tuple[str, list[Any]]:
+    """A ``WHERE`` condition over ``messages m`` and its parameters (``fts``: the ``texts``
+    table is an FTS5 trigram index)."""
     if query is None or not query.terms:
         return "1", []
     parts, params = [], []
     for term in query.terms:
-        sql, more = _term(term)
+        sql, more = _term(term, fts)
         parts.append(f"NOT ({sql})" if term.negated else f"({sql})")
         params += more
     return " AND ".join(parts), params
 
 
-def _term(term: Term) -> tuple[str, list[Any]]:
+def _term(term: Term, fts: bool) -> tuple[str, list[Any]]:
     if isinstance(term, AddressTerm):
         fields = _FIELDS[term.field]
         marks = ", ".join("?" * len(fields))
@@ -182,8 +197,11 @@ def _term(term: Term) -> tuple[str, list[Any]]:
                 [*fields, needle, needle])
     if isinstance(term, TextTerm):
         if term.field == "text":
-            return ("EXISTS (SELECT 1 FROM texts x WHERE x.seq = m.seq AND instr(x.text_fold, ?) > 0)",
-                    [fold(term.value)])
+            needle = fold(term.value)
+            found = "EXISTS (SELECT 1 FROM texts x WHERE x.rowid = m.seq AND instr(x.text_fold, ?) > 0)"
+            if fts and len(needle) >= 3:  # the few messages holding all of its trigrams, then each read
+                return f"m.seq IN (SELECT rowid FROM texts WHERE texts MATCH ?) AND {found}", [trigrams(needle), needle]
+            return found, [needle]
         column = "m.subject_fold" if term.field == "subject" else "m.message_id_fold"
         return f"instr({column}, ?) > 0", [fold(term.value)]
     if isinstance(term, TagTerm):
