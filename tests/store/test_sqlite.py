@@ -320,8 +320,8 @@ def test_a_version_1_file_is_migrated_when_opened(tmp_path: Path) -> None:
 @pytest.mark.parametrize("fts", [True, False], ids=["fts5", "without-fts5"])
 def test_bare_words_find_the_same_with_or_without_full_text_search(tmp_path: Path, fts: bool,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    """Where SQLite has FTS5 the searched text is a trigram index, else a plain table: the
-    same words find the same messages, and a deleted message's text goes with it."""
+    """Where SQLite has FTS5 the searched text and subjects are trigram indexes, else plain
+    tables: the same words find the same messages, and a deleted message's text goes with it."""
     from mocksmtp.store import sqlite as module
 
     monkeypatch.setattr(module, "_has_fts", lambda: fts)
@@ -334,11 +334,14 @@ def test_bare_words_find_the_same_with_or_without_full_text_search(tmp_path: Pat
                            ("q", [*words[:2], 'a"quote']), ("-quetzal", words[2:]),
                            ("feathers quetzal", words[:1]), ("xyzzy", [])]:
         assert [m.subject for m in store.messages(parse_query(text))] == expected, text
-    assert [m.subject for m in store.messages(parse_query("subject:quetzal"), offset=0)] == words[:2]
+    for text, expected in [("subject:quetzal", words[:2]), ('subject:"l fea"', words[:1]), ("subject:SS", ["Straße"]),
+                           ("-subject:tzal", words[2:]), ("subject:zz", ["zz"])]:
+        assert [m.subject for m in store.messages(parse_query(text))] == expected, text
     assert store.count(Query(terms=(TextTerm("text", 'a"quo'),))) == 1  # a quote inside a trigram
+    assert store.count(Query(terms=(TextTerm("subject", 'a"quo'),))) == 1
     store.delete([made[0].id])
     assert [m.subject for m in store.messages(parse_query("quetzal"))] == ["quetzalcoatl"]
-    assert store._read("SELECT count(*) FROM texts", ()) == [(len(words) - 1,)]
+    assert store._read("SELECT count(*) FROM texts", ()) == store._read("SELECT count(*) FROM subjects", ()) == [(4,)]
     store.clear()
-    assert store._read("SELECT count(*) FROM texts", ()) == [(0,)]
+    assert store._read("SELECT count(*) FROM texts", ()) == store._read("SELECT count(*) FROM subjects", ()) == [(0,)]
     store.close()

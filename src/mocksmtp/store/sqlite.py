@@ -113,13 +113,16 @@ CREATE TABLE tags (
 CREATE INDEX tags_fold ON tags (tag_fold);
 """
 # What bare words search (the folded text of each message, one field a line, ``rowid`` = the
-# message's seq) lives apart from messages, so that scans of messages never read it. With
-# SQLite's full-text search (FTS5, 3.34 or later: Python's builds have it) the table is also
-# a trigram index, which finds the few messages that may hold a word without reading them all
-# (sqlsearch.py); without FTS5 it is a plain table, read in full by a search for a rare word.
-_FTS_TEXTS = "CREATE VIRTUAL TABLE texts USING fts5(text_fold, tokenize = 'trigram', detail = none);"
-_PLAIN_TEXTS = "CREATE TABLE texts (seq INTEGER PRIMARY KEY, text_fold TEXT NOT NULL);"
-_TABLES = {"messages", "raw", "addresses", "tags", "texts"}
+# message's seq) lives apart from messages, so that scans of messages never read it; folded
+# subjects are copied beside it. With SQLite's full-text search (FTS5, 3.34 or later: Python's
+# builds have it) both tables are trigram indexes, which find the few messages that may hold a
+# word without reading them all (sqlsearch.py); without FTS5 they are plain tables, and a
+# search for a rare word reads every message's text (or subject, in messages).
+_FTS_TEXTS = ("CREATE VIRTUAL TABLE texts USING fts5(text_fold, tokenize = 'trigram', detail = none);"
+              "CREATE VIRTUAL TABLE subjects USING fts5(subject_fold, tokenize = 'trigram', detail = none);")
+_PLAIN_TEXTS = ("CREATE TABLE texts (seq INTEGER PRIMARY KEY, text_fold TEXT NOT NULL);"
+                "CREATE TABLE subjects (seq INTEGER PRIMARY KEY, subject_fold TEXT NOT NULL);")
+_TABLES = {"messages", "raw", "addresses", "tags", "texts", "subjects"}
 _MIGRATIONS = {
     # 1 -> 2: summaries (flags, the Date's offset, snippets of 250 characters from the text or
     # the HTML body) and the searched text moved out of messages; everything is indexed again.
@@ -135,6 +138,7 @@ _TABLES_OF = {1: {"messages", "raw", "addresses", "tags"}}
 _ENVELOPE = ("m.id, r.raw, m.mail_from, m.rcpt_tos, m.mail_options, m.peer_host, m.peer_port, m.helo, "
              "m.received, m.tls, m.auth_user")
 _CHUNK = 500  # ids per IN (...) list
+_SUBJECT = INDEX_COLUMNS.index("subject_fold")
 
 
 class SQLiteStore:
@@ -336,7 +340,7 @@ class SQLiteStore:
 
     def clear(self) -> None:
         with self._lock, _transaction(self._live) as db:
-            for table in ("tags", "addresses", "texts", "raw", "messages"):
+            for table in ("tags", "addresses", "texts", "subjects", "raw", "messages"):
                 db.execute(f"DELETE FROM {table}")
             version = self._feed.bump()
         self._feed.publish(StoreCleared(version))
@@ -402,6 +406,7 @@ class SQLiteStore:
                     db.executemany("INSERT INTO addresses VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                                    [(seq, *a) for a in addresses])
                     db.execute("INSERT INTO texts (rowid, text_fold) VALUES (?, ?)", (seq, text))
+                    db.execute("INSERT INTO subjects (rowid, subject_fold) VALUES (?, ?)", (seq, values[_SUBJECT]))
 
     @property
     def _live(self) -> sqlite3.Connection:
@@ -422,8 +427,8 @@ class SQLiteStore:
                 return 0
             for chunk in _chunks([seq for seq, _ in rows]):
                 marks = ", ".join("?" * len(chunk))
-                for table, key in (("tags", "seq"), ("addresses", "seq"), ("texts", "rowid"), ("raw", "seq"),
-                                   ("messages", "seq")):
+                for table, key in (("tags", "seq"), ("addresses", "seq"), ("texts", "rowid"), ("subjects", "rowid"),
+                                   ("raw", "seq"), ("messages", "seq")):
                     db.execute(f"DELETE FROM {table} WHERE {key} IN ({marks})", chunk)
             version = self._feed.bump()
         self._feed.publish(MessagesDeleted(tuple(id for _, id in rows), version, pruned))
@@ -467,7 +472,7 @@ def _has_fts() -> bool:
     """Whether this Python's SQLite has FTS5 with the trigram tokenizer (3.34 or later)."""
     probe = sqlite3.connect(":memory:")
     try:
-        probe.execute(_FTS_TEXTS)
+        probe.executescript(_FTS_TEXTS)
         return True
     except sqlite3.Error:
         return False

@@ -202,6 +202,9 @@ def _term(term: Term, fts: bool) -> tuple[str, list[Any]]:
             if fts and len(needle) >= 3:  # the few messages holding all of its trigrams, then each read
                 return f"m.seq IN (SELECT rowid FROM texts WHERE texts MATCH ?) AND {found}", [trigrams(needle), needle]
             return found, [needle]
+        if term.field == "subject" and fts and len(needle := fold(term.value)) >= 3:
+            return ("m.seq IN (SELECT rowid FROM subjects WHERE subjects MATCH ?) AND instr(m.subject_fold, ?) > 0",
+                    [trigrams(needle), needle])
         column = "m.subject_fold" if term.field == "subject" else "m.message_id_fold"
         return f"instr({column}, ?) > 0", [fold(term.value)]
     if isinstance(term, TagTerm):
