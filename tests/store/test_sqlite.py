@@ -345,3 +345,25 @@ def test_bare_words_find_the_same_with_or_without_full_text_search(tmp_path: Pat
     store.clear()
     assert store._read("SELECT count(*) FROM texts", ()) == store._read("SELECT count(*) FROM subjects", ()) == [(0,)]
     store.close()
+
+
+def test_a_common_word_is_found_alike_by_the_scan_a_page_uses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A page (with a limit) looks for a word many messages hold by a scan in page order, not
+    through the trigram index: the same messages either way, in text and subject."""
+    from mocksmtp.store import sqlite as module
+
+    store = SQLiteStore(tmp_path / "mail.sqlite")
+    words = ["quetzal one", "other", "quetzal two", "QUETZAL three", "none"]
+    for subject in words:
+        add(store, subject)
+    for text in ("quetzal", "subject:quetzal", "-quetzal", "-subject:etza", "uetzal t"):
+        query = parse_query(text)
+        through_index = [m.subject for m in store.messages(query, limit=10)]
+        monkeypatch.setattr(module, "_COMMON", 2)  # every word that three messages hold is common
+        scanned = [m.subject for m in store.messages(query, limit=10)]
+        monkeypatch.setattr(module, "_COMMON", 2000)
+        assert scanned == through_index == [m.subject for m in store.messages(query)], text
+    monkeypatch.setattr(module, "_COMMON", 2)
+    assert store._common("texts", '"que"')
+    assert not store._common("texts", '"two"')
+    store.close()

@@ -139,6 +139,7 @@ _ENVELOPE = ("m.id, r.raw, m.mail_from, m.rcpt_tos, m.mail_options, m.peer_host,
              "m.received, m.tls, m.auth_user")
 _CHUNK = 500  # ids per IN (...) list
 _SUBJECT = INDEX_COLUMNS.index("subject_fold")
+_COMMON = 2000  # candidates from the trigram index beyond which a page is found by a scan
 
 
 class SQLiteStore:
@@ -317,7 +318,7 @@ class SQLiteStore:
               after: str | None) -> tuple[str, list[Any]]:
         """``WHERE ... ORDER BY ... LIMIT ... OFFSET ...`` for a page, and its parameters."""
         check_page(offset, limit)
-        condition, params = self._where(query)
+        condition, params = self._where(query, paging=limit is not None)
         if after is not None:
             found = self._read("SELECT seq FROM messages WHERE id = ?", (after,))
             if not found:
@@ -382,12 +383,20 @@ class SQLiteStore:
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def _where(self, query: Query | None) -> tuple[str, list[Any]]:
-        """The SQL condition for ``query``, once every message it may read is indexed."""
-        condition, params = where(query, fts=self._fts)
+    def _where(self, query: Query | None, *, paging: bool = False) -> tuple[str, list[Any]]:
+        """The SQL condition for ``query``, once every message it may read is indexed
+        (``paging``: for a page with a limit, where a common word is best found by a scan)."""
+        condition, params = where(query, fts=self._fts, common=self._common if paging and self._fts else None)
         if params or condition != "1":
             self._indexer.catch_up()
         return condition, params
+
+    def _common(self, table: str, match: str) -> bool:
+        """Whether at least :data:`_COMMON` messages hold every trigram of ``match`` (a
+        fraction of a millisecond: the index stops counting there)."""
+        self._indexer.catch_up()
+        sql = f"SELECT count(*) FROM (SELECT rowid FROM {table} WHERE {table} MATCH ? LIMIT ?)"
+        return bool(self._read(sql, (match, _COMMON))[0][0] >= _COMMON)
 
     def _unindexed(self, limit: int, seqs: list[int] | None = None) -> list[tuple[int, Message]]:
         """Up to ``limit`` messages not indexed yet, oldest first (only those in ``seqs``)."""

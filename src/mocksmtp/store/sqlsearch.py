@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from ..message import Message
     from ..query_match import Searchable
 
-__all__ = ["INDEX_COLUMNS", "IndexRow", "Indexer", "index_rows", "trigrams", "where"]
+__all__ = ["INDEX_COLUMNS", "Common", "IndexRow", "Indexer", "index_rows", "trigrams", "where"]
 
 logger = logging.getLogger("mocksmtp.store")
 
@@ -171,20 +171,30 @@ def trigrams(needle: str) -> str:
     return " AND ".join('"' + needle[i:i + 3].replace('"', '""') + '"' for i in starts)
 
 
-def where(query: Query | None, *, fts: bool = False) -> tuple[str, list[Any]]:
+Common = Callable[[str, str], bool]
+"""``common(table, match)``: whether many messages of ``table`` (``texts`` or ``subjects``)
+match the FTS5 query ``match``."""
+
+
+def where(query: Query | None, *, fts: bool = False, common: Common | None = None) -> tuple[str, list[Any]]:
     """A ``WHERE`` condition over ``messages m`` and its parameters (``fts``: the ``texts``
-    table is an FTS5 trigram index)."""
+    and ``subjects`` tables are FTS5 trigram indexes).
+
+    A word's candidates from the trigram index are listed in full before the page is read,
+    which is quick for a rare word and slow for a common one (tens of thousands of them),
+    whose page a scan in page order fills after a few hundred messages. Give ``common`` (for a
+    page with a limit) and a word it calls common is looked for by that scan instead."""
     if query is None or not query.terms:
         return "1", []
     parts, params = [], []
     for term in query.terms:
-        sql, more = _term(term, fts)
+        sql, more = _term(term, fts, common)
         parts.append(f"NOT ({sql})" if term.negated else f"({sql})")
         params += more
     return " AND ".join(parts), params
 
 
-def _term(term: Term, fts: bool) -> tuple[str, list[Any]]:
+def _term(term: Term, fts: bool, common: Common | None) -> tuple[str, list[Any]]:
     if isinstance(term, AddressTerm):
         fields = _FIELDS[term.field]
         marks = ", ".join("?" * len(fields))
@@ -199,10 +209,12 @@ def _term(term: Term, fts: bool) -> tuple[str, list[Any]]:
         if term.field == "text":
             needle = fold(term.value)
             found = "EXISTS (SELECT 1 FROM texts x WHERE x.rowid = m.seq AND instr(x.text_fold, ?) > 0)"
-            if fts and len(needle) >= 3:  # the few messages holding all of its trigrams, then each read
+            if fts and len(needle) >= 3 and not (common and common("texts", trigrams(needle))):
+                # the few messages holding all of its trigrams, then each read
                 return f"m.seq IN (SELECT rowid FROM texts WHERE texts MATCH ?) AND {found}", [trigrams(needle), needle]
             return found, [needle]
-        if term.field == "subject" and fts and len(needle := fold(term.value)) >= 3:
+        if (term.field == "subject" and fts and len(needle := fold(term.value)) >= 3
+                and not (common and common("subjects", trigrams(needle)))):
             return ("m.seq IN (SELECT rowid FROM subjects WHERE subjects MATCH ?) AND instr(m.subject_fold, ?) > 0",
                     [trigrams(needle), needle])
         column = "m.subject_fold" if term.field == "subject" else "m.message_id_fold"
