@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from mocksmtp.query import Query
     from mocksmtp.store import MessageState
     from mocksmtp.store.base import Subscriber
+    from mocksmtp.summary import Summary
 
 __all__ = [
     "CountingStore",
@@ -341,12 +342,17 @@ class CountingStore:
         return self.inner.count(query)
 
     def messages(self, query: Query | None = None, *, newest_first: bool = False, offset: int = 0,
-                 limit: int | None = None) -> list[Message]:
+                 limit: int | None = None, after: str | None = None) -> list[Message]:
         self.calls["messages"] += 1
         try:
-            return self.inner.messages(query, newest_first=newest_first, offset=offset, limit=limit)
+            return self.inner.messages(query, newest_first=newest_first, offset=offset, limit=limit, after=after)
         finally:
             self.listed.set()
+
+    def summaries(self, query: Query | None = None, *, newest_first: bool = True, offset: int = 0,
+                  limit: int | None = 50, after: str | None = None) -> list[Summary]:
+        self.calls["summaries"] += 1
+        return self.inner.summaries(query, newest_first=newest_first, offset=offset, limit=limit, after=after)
 
     def state(self, id: str) -> MessageState | None:
         self.calls["state"] += 1

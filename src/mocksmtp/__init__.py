@@ -32,10 +32,12 @@ if _typing.TYPE_CHECKING:
     from .filters import FilterArgs, MessageFilter
     from .headers import Address, Headers
     from .message import Message
+    from .parts import MessagePart
     from .server import MockSMTPServer
     from .smtp.faults import Fault
     from .smtp.replies import REPLY, Reply
     from .store import MemoryStore, MessageStore, SQLiteStore
+    from .summary import Summary
 
 _WHERE = {
     "AsyncMockSMTPServer": ".aio",
@@ -57,6 +59,7 @@ _WHERE = {
     "Address": ".headers",
     "Headers": ".headers",
     "Message": ".message",
+    "MessagePart": ".parts",
     "MockSMTPServer": ".server",
     "Fault": ".smtp.faults",
     "REPLY": ".smtp.replies",
@@ -64,6 +67,7 @@ _WHERE = {
     "MemoryStore": ".store",
     "MessageStore": ".store",
     "SQLiteStore": ".store",
+    "Summary": ".summary",
 }
 
 __all__ = [
@@ -80,6 +84,7 @@ __all__ = [
     "Message",
     "MessageAssertionError",
     "MessageFilter",
+    "MessagePart",
     "MessageStore",
     "MockSMTPError",
     "MockSMTPServer",
@@ -91,6 +96,7 @@ __all__ = [
     "ServerState",
     "ServerStateError",
     "StoreError",
+    "Summary",
     "TransferError",
     "WaitTimeout",
     "__version__",

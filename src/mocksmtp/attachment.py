@@ -21,7 +21,7 @@ class Attachment:
     (4, 'résumé.pdf', False)
     """
 
-    __slots__ = ("content", "content_id", "content_type", "disposition", "filename")
+    __slots__ = ("content", "content_id", "content_type", "disposition", "filename", "part_id")
 
     filename: str | None
     """The file name given by ``Content-Disposition`` or the ``name`` of ``Content-Type``."""
@@ -34,15 +34,21 @@ class Attachment:
     """``Content-ID`` without angle brackets, as used in ``cid:`` URLs (``logo@app``)."""
     disposition: str | None
     """``"inline"``, ``"attachment"`` or ``None`` when the part gives none."""
+    part_id: str | None
+    """The part's MIME part id (``"2"``, ``"1.2"``: see :mod:`mocksmtp.parts`), the same in
+    every process for the same raw bytes; ``None`` for an attachment not read from a message.
+    Not compared by ``==``."""
 
     def __init__(self, *, filename: str | None, content_type: str, content: bytes,
-                 content_id: str | None = None, disposition: str | None = None) -> None:
+                 content_id: str | None = None, disposition: str | None = None,
+                 part_id: str | None = None) -> None:
         s = object.__setattr__
         s(self, "filename", filename)
         s(self, "content_type", content_type)
         s(self, "content", content)
         s(self, "content_id", content_id)
         s(self, "disposition", disposition)
+        s(self, "part_id", part_id)
 
     def __setattr__(self, name: str, value: object) -> NoReturn:
         raise AttributeError(f"Attachment is immutable; cannot set {name!r}")

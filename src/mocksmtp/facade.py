@@ -68,7 +68,7 @@ def _open_store(store: MessageStore | None, database: PathLike | None) -> Messag
     return store
 
 
-_STORE_MEMBERS = ("version", "new_id", "add", "get", "count", "messages", "state", "delete",
+_STORE_MEMBERS = ("version", "new_id", "add", "get", "count", "messages", "summaries", "state", "delete",
                   "delete_matching", "clear", "mark_read", "set_tags", "prune", "subscribe", "close")
 
 

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
     from .attachment import Attachment
     from .headers import Address, Headers
-    from .parsing import Parsed
+    from .parsing import Outline, Parsed
+    from .parts import MessagePart
 
 __all__ = ["Message"]
 
@@ -308,6 +309,41 @@ class Message(_MessageSlots):
         (an attached message is one attachment of type ``message/rfc822`` whose content is
         the enclosed message's bytes as sent)."""
         return list(self._parsed().attachments)
+
+    @property
+    def parts(self) -> list[MessagePart]:
+        """Every leaf of the MIME tree (bodies, attachments, inline images, attached messages)
+        in order, each with its part id (``"0"``, ``"1"``, ``"1.2"``: see
+        :mod:`mocksmtp.parts`), content type, file name, decoded size and disposition. The
+        ids depend only on :attr:`raw`: the same in every process.
+
+        >>> m = Message(id="1", raw=b"Content-Type: text/plain\\r\\n\\r\\nhi\\r\\n", mail_from="", rcpt_tos=[])
+        >>> [(p.id, p.content_type, p.size) for p in m.parts], m.part("0")
+        ([('0', 'text/plain', 4)], b'hi\\r\\n')
+        """
+        return list(self._parsed().parts)
+
+    def part(self, id: str) -> bytes:
+        """The decoded content (transfer encoding undone) of the part with this id; raises
+        ``KeyError`` naming the ids there are when there is no such part."""
+        parts = self._parsed().parts
+        for p in parts:
+            if p.id == id:
+                return p.content
+        raise KeyError(f"message {self.id} has no MIME part {id!r}; its parts are "
+                       f"{[p.id for p in parts]!r}")
+
+    def _outline(self) -> Outline:
+        """The body as a list view needs it (see :func:`mocksmtp.parsing.outline`): from the
+        full parse when there is one, else from a parse that decodes one body and no attachment."""
+        from .parsing import Outline, outline
+
+        parsed = self._cache.get("parsed")
+        if parsed is None:
+            return self._cached("outline", lambda: outline(self.raw))  # type: ignore[no-any-return]
+        inline = sum(a.inline for a in parsed.attachments)
+        return Outline(parsed.text, parsed.html if parsed.text is None else None,
+                       len(parsed.attachments) - inline, inline)
 
     @property
     def links(self) -> list[str]:

@@ -29,8 +29,10 @@ from typing import Any
 
 from .attachment import Attachment
 from .headers import Headers
+from .parts import MessagePart, numbered_leaves
 
-__all__ = ["MAX_DEPTH", "MAX_PARTS", "POLICY", "Parsed", "extract_links", "parse", "parse_headers"]
+__all__ = ["MAX_DEPTH", "MAX_PARTS", "POLICY", "Outline", "Parsed", "extract_links", "outline", "parse",
+           "parse_headers"]
 
 MAX_PARTS = 1000
 """More boundary lines than this and only the headers are parsed."""
@@ -212,6 +214,7 @@ class Parsed:
     html: str | None
     attachments: tuple[Attachment, ...]
     defects: tuple[str, ...]
+    parts: tuple[MessagePart, ...] = ()
 
 
 def parse(raw: bytes) -> Parsed:
@@ -221,13 +224,52 @@ def parse(raw: bytes) -> Parsed:
     headers = Headers(list(msg.raw_items()))
     text = html_body = None
     attachments: list[Attachment] = []
+    parts: list[MessagePart] = []
     if not notes:  # the full MIME tree is available
         try:
-            text, html_body, attachments = _bodies(msg, parser, notes)
+            text, html_body, attachments, parts = _bodies(msg, parser, notes)
         except Exception as e:  # a parser bug on odd input must not cost the message
             notes.append(f"mocksmtp: could not read the body ({type(e).__name__}: {e})")
     defects = _mime_defects(msg) + notes
-    return Parsed(msg, headers, text, html_body, tuple(attachments), tuple(defects))
+    return Parsed(msg, headers, text, html_body, tuple(attachments), tuple(defects), tuple(parts))
+
+
+@dataclass(frozen=True, slots=True)
+class Outline:
+    """What a list view needs of a body: the text body (the HTML body only when there is no
+    text body), and how many attachments and inline parts there are."""
+
+    text: str | None = None
+    html: str | None = None
+    attachments: int = 0
+    inline: int = 0
+
+
+def outline(raw: bytes) -> Outline:
+    """The :class:`Outline` of ``raw``: its MIME tree is read, one body is decoded, and no
+    attachment is (a list view of a message with a 20 MB attachment decodes none of it).
+    Agrees with :func:`parse` (``attachments`` counts what is not :attr:`Attachment.inline`).
+    Never raises for malformed content."""
+    notes: list[str] = []
+    msg, _ = _parse_tree(raw, notes)
+    if notes:
+        return Outline()
+    try:
+        if msg.get_content_maintype() == "multipart" and not msg.is_multipart():
+            return Outline(text=_decode_text(msg, notes))
+        text_part, html_part = msg.get_body(("plain",)), msg.get_body(("html",))
+        inline = attachments = 0
+        for part in _leaves(msg):
+            if part is not text_part and part is not html_part:
+                disposition, cid = _disposition_and_cid(part)
+                shown = disposition == "inline" if disposition is not None else cid is not None
+                inline += shown
+                attachments += not shown
+        text = _decode_text(text_part, notes) if text_part is not None else None
+        html = _decode_text(html_part, notes) if text is None and html_part is not None else None
+        return Outline(text, html, attachments, inline)
+    except Exception:  # as parse(): odd input costs the outline, never the message
+        return Outline()
 
 
 # The end of the header block: a line ending, then an empty line. Line endings are email's own
@@ -283,22 +325,29 @@ def _mime_defects(msg: EmailMessage) -> list[str]:
     return found
 
 
-def _bodies(msg: EmailMessage, parser: _Parser,
-            notes: list[str]) -> tuple[str | None, str | None, list[Attachment]]:
+def _bodies(msg: EmailMessage, parser: _Parser, notes: list[str]
+            ) -> tuple[str | None, str | None, list[Attachment], list[MessagePart]]:
     if msg.get_content_maintype() == "multipart" and not msg.is_multipart():
         # multipart without a usable boundary: the parser kept the body as one string
         notes.append("mocksmtp: multipart body without parts; shown as text")
-        return _decode_text(msg, notes), None, []
+        body = _payload(msg, notes)
+        return _decode_text(msg, notes), None, [], [MessagePart("0", "text/plain", None, len(body), None, None, body)]
     text_part = msg.get_body(("plain",))
     html_part = msg.get_body(("html",))
     text = _decode_text(text_part, notes) if text_part is not None else None
     html_text = _decode_text(html_part, notes) if html_part is not None else None
-    attachments = [
-        _attachment(part, parser, notes)
-        for part in _leaves(msg)
-        if part is not text_part and part is not html_part
-    ]
-    return text, html_text, attachments
+    attachments: list[Attachment] = []
+    parts: list[MessagePart] = []
+    for id, part in numbered_leaves(msg):
+        if part is text_part or part is html_part:
+            body = _payload(part, notes)
+            disposition, cid = _disposition_and_cid(part)
+            parts.append(MessagePart(id, part.get_content_type(), _filename(part), len(body), disposition, cid, body))
+        else:
+            a = _attachment(part, parser, notes, id)
+            attachments.append(a)
+            parts.append(MessagePart(id, a.content_type, a.filename, a.size, a.disposition, a.content_id, a.content))
+    return text, html_text, attachments, parts
 
 
 def _leaves(part: MIMEPart) -> list[MIMEPart]:
@@ -375,21 +424,28 @@ def _enclosed(part: MIMEPart, parser: _Parser, notes: list[str]) -> bytes:
     return body.encode("ascii", "surrogateescape")
 
 
-def _attachment(part: MIMEPart, parser: _Parser, notes: list[str]) -> Attachment:
-    content_type = part.get_content_type()
-    content = _enclosed(part, parser, notes) if part.is_multipart() else _payload(part, notes)
+def _filename(part: MIMEPart) -> str | None:
     try:
-        filename = part.get_filename()
+        return part.get_filename()
     except Exception:
-        filename = None
+        return None
+
+
+def _disposition_and_cid(part: MIMEPart) -> tuple[str | None, str | None]:
     content_id = part.get("Content-ID")
     cid = str(content_id).strip().strip("<>").strip() if content_id is not None else None
     try:
         disposition = part.get_content_disposition()
     except Exception:
         disposition = None
-    return Attachment(filename=filename, content_type=content_type, content=content,
-                      content_id=cid or None, disposition=disposition)
+    return disposition, cid or None
+
+
+def _attachment(part: MIMEPart, parser: _Parser, notes: list[str], part_id: str | None = None) -> Attachment:
+    content = _enclosed(part, parser, notes) if part.is_multipart() else _payload(part, notes)
+    disposition, cid = _disposition_and_cid(part)
+    return Attachment(filename=_filename(part), content_type=part.get_content_type(), content=content,
+                      content_id=cid, disposition=disposition, part_id=part_id)
 
 
 _URL = re.compile(r"""https?://[^\s<>"'`{}|\\^\[\]]+""", re.IGNORECASE)

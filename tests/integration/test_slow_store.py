@@ -79,7 +79,7 @@ def gated(request: pytest.FixtureRequest) -> Iterator[tuple[MockSMTPServer, Gate
         uvloop = pytest.importorskip("uvloop")
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     try:
-        server = MockSMTPServer("127.0.0.1", 0, store=store).start()  # type: ignore[arg-type]
+        server = MockSMTPServer("127.0.0.1", 0, store=store).start()
     finally:
         asyncio.set_event_loop_policy(previous)
     try:
@@ -183,6 +183,7 @@ def test_stop_waits_for_the_add_of_a_dropped_session(gated: tuple[MockSMTPServer
     class Waiting(logging.Handler):  # runs in the loop's thread, as stop() begins to wait
         def emit(self, record: logging.LogRecord) -> None:
             if "waiting up to" in record.getMessage():
+                assert loop is not None
                 loop.call_soon(loop.call_soon, release)
 
     handler = Waiting()
@@ -238,7 +239,7 @@ def test_without_add_later_the_store_is_called_on_the_loop() -> None:
             self.inner.add(message)
 
     store = AddOnly()
-    with MockSMTPServer("127.0.0.1", 0, store=store) as server:  # type: ignore[arg-type]
+    with MockSMTPServer("127.0.0.1", 0, store=store) as server:
         assert server._ctx.add_later is None
         with RawClient(server.port) as c:
             assert c.send_message("a@example.com", ["b@example.com"], BODY)[0] == 250

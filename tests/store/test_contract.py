@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import queue
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -56,9 +57,11 @@ def test_add_later_says_stored_once_the_message_is_readable(store: MessageStore)
     answers: queue.Queue[tuple[str, BaseException | None, bool, int, bool]] = queue.Queue()
     sent = [Message(id=store.new_id(), raw=f"Subject: {i}\r\n\r\n".encode(), mail_from="", rcpt_tos=["a@x.org"])
             for i in range(5)]
+    def answer(m: Message) -> Callable[[BaseException | None], None]:
+        return lambda error: answers.put((m.id, error, store.get(m.id) == m, store.version, m.id in told))
+
     for m in sent:
-        store.add_later(m, lambda error, m=m: answers.put(
-            (m.id, error, store.get(m.id) == m, store.version, m.id in told)))
+        store.add_later(m, answer(m))
     got = [answers.get(timeout=10) for _ in sent]
     assert [(id, error, readable, was_told) for id, error, readable, _, was_told in got] == \
         [(m.id, None, True, True) for m in sent]
@@ -278,6 +281,10 @@ SEARCHES = [
     ("secret", []),                              # never a script's
     ('"here & reset"', ["Reset your password"]),
     ("invoice.pdf", ["Invoice"]),                # attachment file names
+    ("pdf", ["Invoice"]),                        # three characters: the shortest a trigram index finds
+    ("1z", ["Your order has shipped"]),          # shorter: read in full
+    ('"number 1Z9"', ["Your order has shipped"]),
+    ("shipped-", []),
     ("-shipped", ["Reset your password", "Invoice", "Newsletter"]),
     ("!shipped", ["Reset your password", "Invoice", "Newsletter"]),
     ("to:a@example.com", ["Invoice", "Newsletter"]),     # exact, ignoring case
@@ -324,3 +331,87 @@ def test_search_operators(store: MessageStore, text: str, expected: list[str]) -
     query = parse_query(text)
     assert subjects(store.messages(query)) == expected
     assert store.count(query) == len(expected)
+
+
+# -- summaries and cursors -----------------------------------------------------------------------
+
+RICH = (b"From: =?utf-8?q?J=C3=B6rg?= <joerg@Example.com>\r\nTo: Ann Lee <ann@example.com>, bob@example.com\r\n"
+        b"Cc: Ops <ops@example.org>\r\nReply-To: help@example.com\r\nSubject: =?utf-8?q?Caf=C3=A9?= menu\r\n"
+        b"Date: Wed, 01 May 2024 09:30:00 +0200\r\nMessage-ID: <menu-1@cafe.example>\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: multipart/related; boundary=r\r\n\r\n"
+        b"--r\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>Today:\r\n  <b>soup</b></p><style>p{}</style>"
+        b"\xc3\xa9\r\n--r\r\nContent-Type: image/png\r\nContent-ID: <logo>\r\n\r\nPNG\r\n--r--\r\n--b\r\n"
+        b"Content-Type: application/pdf\r\nContent-Disposition: attachment; filename=menu.pdf\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\nJVBERg==\r\n--b--\r\n")
+
+
+def test_a_summary_carries_what_a_list_view_shows(store: MessageStore) -> None:
+    """summaries() gives each message's addresses with display names (Bcc from the envelope),
+    decoded subject, Date with its offset, arrival time, size, attachment and inline counts,
+    a snippet of the visible text, read flag, tags, protocol flags, sender and user."""
+    from mocksmtp import Address
+    from mocksmtp.summary import Summary
+
+    at = datetime(2024, 5, 1, 7, 31, tzinfo=timezone.utc)
+    m = Message(id=store.new_id(), raw=RICH, mail_from="bounce@example.com",
+                rcpt_tos=["ann@example.com", "BOB@example.com", "secret@example.net"], received_at=at,
+                auth_user="app")
+    store.add(m)
+    store.mark_read([m.id])
+    store.set_tags([m.id], ["menu", "daily"])
+    assert store.summaries() == [Summary(
+        id=m.id, message_id="menu-1@cafe.example", from_=(Address("Jörg", "joerg@example.com"),),
+        to=(Address("Ann Lee", "ann@example.com"), Address("", "bob@example.com")),
+        cc=(Address("Ops", "ops@example.org"),), bcc=(Address("", "secret@example.net"),),
+        reply_to=(Address("", "help@example.com"),), subject="Café menu",
+        date=datetime(2024, 5, 1, 9, 30, tzinfo=timezone(timedelta(hours=2))), received_at=at, size=len(RICH),
+        attachments=1, inline=1, snippet="Today: soup é", read=True, tags=("daily", "menu"),
+        flags=frozenset({"8bit"}), mail_from="bounce@example.com", auth_user="app")]
+
+
+def test_summaries_page_like_messages_newest_first_by_default(store: MessageStore) -> None:
+    """summaries() holds the same page as messages(), newest first and 50 at most unless
+    asked otherwise, and follows read and tag changes."""
+    made = [make(store, f"m{i}") for i in range(55)]
+    assert [s.subject for s in store.summaries()] == [f"m{i}" for i in range(54, 4, -1)]
+    assert [s.id for s in store.summaries(newest_first=False, offset=2, limit=3)] == [m.id for m in made[2:5]]
+    assert [s.subject for s in store.summaries(parse_query("subject:m5"), limit=None)] == ["m54", "m53", "m52",
+                                                                                          "m51", "m50", "m5"]
+    assert store.summaries(limit=1)[0].read is False
+    store.mark_read([made[-1].id])
+    store.set_tags([made[-1].id], ["seen"])
+    (latest,) = store.summaries(limit=1)
+    assert (latest.read, latest.tags) == (True, ("seen",))
+    assert store.summaries(parse_query("is:read"), limit=5) == [latest]
+
+
+def test_a_summary_is_the_messages_own_for_every_body_shape(store: MessageStore) -> None:
+    """Each store's summary equals summarize() of the message: plain, HTML only, attachments,
+    inline parts, no body at all, and a message that is not MIME at all."""
+    from mocksmtp.summary import summarize
+
+    raws = [raw for raw, _ in CORPUS] + [RICH, b"", b"no header block at all", b"Subject: x\r\n\r\n" + b"word " * 200]
+    made = [make(store, raw=raw) for raw in raws]
+    assert store.summaries(newest_first=False, limit=None) == [summarize(m) for m in made]
+    assert len(store.summaries(limit=None)[0].snippet) == 250
+
+
+def test_pages_continue_after_a_message_while_mail_arrives(store: MessageStore) -> None:
+    """after= (the last id of a page) continues in either order, with or without a query,
+    neither skipping nor repeating a message when mail arrives or others are deleted; an
+    unknown id is a ConfigError."""
+    made = [make(store, f"m{i}") for i in range(6)]
+    first = store.summaries(limit=2)
+    assert [s.subject for s in first] == ["m5", "m4"]
+    make(store, "new")
+    store.delete([made[3].id])
+    assert [s.subject for s in store.summaries(limit=2, after=first[-1].id)] == ["m2", "m1"]
+    assert subjects(store.messages(limit=2, after=made[1].id)) == ["m2", "m4"]
+    assert subjects(store.messages(after=made[5].id)) == ["new"]
+    assert subjects(store.messages(parse_query("-subject:m2"), newest_first=True, after=made[4].id)) == ["m1", "m0"]
+    assert subjects(store.messages(parse_query("subject:m0"), after=made[2].id)) == []
+    assert subjects(store.messages(newest_first=True, offset=1, after=made[4].id)) == ["m1", "m0"]
+    with pytest.raises(ConfigError, match=r"after='gone' names no stored message"):
+        store.summaries(after="gone")
+    with pytest.raises(ConfigError, match="names no stored message"):
+        store.messages(after=made[3].id)

@@ -13,6 +13,7 @@ from mocksmtp import ConfigError, Message, MessageStore, MockSMTPServer
 from mocksmtp.query import Query
 from mocksmtp.query_match import matches, searchable
 from mocksmtp.store import MessageAdded, MessagesDeleted, MessageState, MessagesUpdated, StoreCleared, StoreEvent
+from mocksmtp.summary import Summary, summarize
 
 
 class DictStore:
@@ -55,12 +56,23 @@ class DictStore:
         return len(self.messages(query))
 
     def messages(self, query: Query | None = None, *, newest_first: bool = False, offset: int = 0,
-                 limit: int | None = None) -> list[Message]:
+                 limit: int | None = None, after: str | None = None) -> list[Message]:
         with self._lock:
+            order = list(self._messages)
             found = [m for m in self._messages.values() if query is None or matches(
                 query, searchable(m, tags=self._state[m.id].tags, read=self._state[m.id].read))]
         found = found[::-1] if newest_first else found
+        if after is not None:
+            if after not in order:
+                raise ConfigError(f"no message {after!r}")
+            cursor = order.index(after)
+            found = [m for m in found if (order.index(m.id) < cursor) == newest_first and m.id != after]
         return found[offset:None if limit is None else offset + limit]
+
+    def summaries(self, query: Query | None = None, *, newest_first: bool = True, offset: int = 0,
+                  limit: int | None = 50, after: str | None = None) -> list[Summary]:
+        return [summarize(m, read=self._state[m.id].read, tags=self._state[m.id].tags)
+                for m in self.messages(query, newest_first=newest_first, offset=offset, limit=limit, after=after)]
 
     def state(self, id: str) -> MessageState | None:
         return self._state.get(id)
@@ -152,3 +164,12 @@ def test_an_object_that_is_not_a_store_is_refused_with_what_it_lacks() -> None:
 
     with pytest.raises(ConfigError, match=r"Half lacks add|Half lacks clear, close, count"):
         MockSMTPServer("127.0.0.1", 0, store=Half())  # type: ignore[arg-type]
+
+
+def test_a_store_without_summaries_is_refused_naming_them() -> None:
+    """summaries is part of the protocol: a store that lacks only it is a ConfigError that
+    names it (not an error listing nothing)."""
+    members = {k: v for k, v in vars(DictStore).items() if k not in ("summaries", "__dict__", "__weakref__")}
+    no_summaries = type("NoSummaries", (), members)
+    with pytest.raises(ConfigError, match=r"NoSummaries lacks summaries$"):
+        MockSMTPServer("127.0.0.1", 0, store=no_summaries())

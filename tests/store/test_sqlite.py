@@ -17,7 +17,7 @@ import pytest
 from tests.integration.processes import ROOT, Process
 
 from mocksmtp import Message, MockSMTPServer, SQLiteStore, StoreError
-from mocksmtp.query import parse_query
+from mocksmtp.query import Query, TextTerm, parse_query
 from mocksmtp.store import MessageState
 from mocksmtp.store.sqlite import SCHEMA_VERSION
 
@@ -234,7 +234,8 @@ def test_messages_left_unindexed_are_indexed_after_a_restart(tmp_path: Path) -> 
     m = add(store, "left behind")
     store.close()
     with contextlib.closing(sqlite3.connect(path)) as db, db:  # as if the indexer had never run
-        db.execute("UPDATE messages SET indexed = 0, subject = '', subject_fold = '', text_fold = ''")
+        db.execute("UPDATE messages SET indexed = 0, subject = '', subject_fold = ''")
+        db.execute("DELETE FROM texts")
         db.execute("DELETE FROM addresses")
     again = SQLiteStore(path)
     assert again.messages(parse_query('subject:"left behind" bcc:b@x.org')) == [m]
@@ -270,3 +271,116 @@ def test_a_store_nobody_closed_closes_its_file_quietly(tmp_path: Path) -> None:
                           env={"PYTHONPATH": str(ROOT / "src"), "PATH": ""})
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
+
+
+def test_a_summary_of_a_message_not_indexed_yet_is_complete(tmp_path: Path) -> None:
+    """summaries() right after add(), before the indexing thread ran, indexes the page's
+    messages there and then: nothing is missing, and they stay indexed."""
+    from mocksmtp.summary import summarize
+
+    store = SQLiteStore(tmp_path / "mail.sqlite")
+    store._indexer.stop()  # as if it had not reached them yet
+    older, m = add(store, "older"), Message(
+        id=store.new_id(), raw=b"From: Ann <ann@x.org>\r\nTo: b@x.org\r\nSubject: fresh\r\n\r\nhello\r\n",
+        mail_from="a@x.org", rcpt_tos=["b@x.org", "c@x.org"])
+    store.add(m)
+    assert store._read("SELECT count(*) FROM messages WHERE indexed = 0", ()) == [(2,)]
+    assert store.summaries(limit=1) == [summarize(m)]
+    assert store._read("SELECT id FROM messages WHERE indexed = 0", ()) == [(older.id,)]
+    assert store.summaries() == [summarize(m), summarize(older)]
+    store.close()
+
+
+def test_summaries_read_columns_never_the_raw_message(tmp_path: Path) -> None:
+    """Once indexed, a page of summaries (with a query) reads no raw bytes: no statement it
+    runs touches the raw table (but the look for messages still to index, which finds none)."""
+    store = SQLiteStore(tmp_path / "mail.sqlite")
+    for i in range(3):
+        add(store, f"s{i}")
+    store.count(parse_query("subject:s"))  # indexes everything
+    statements: list[str] = []
+    store._db.set_trace_callback(statements.append)
+    assert [s.subject for s in store.summaries(parse_query("subject:s -subject:s1"))] == ["s2", "s0"]
+    store._db.set_trace_callback(None)
+    assert statements
+    assert not [sql for sql in statements if "raw" in sql and "WHERE m.indexed = 0 " not in sql]
+    store.close()
+
+
+def test_a_version_1_file_is_migrated_when_opened(tmp_path: Path) -> None:
+    """A file of schema 1 (before summaries) opens as schema 2: messages, raw bytes and state
+    are kept, and it is indexed again, so summaries and searches are complete."""
+    from mocksmtp.summary import summarize
+
+    path = tmp_path / "v1.sqlite"
+    raw = b"From: Ann <ann@x.org>\r\nSubject: old\r\nContent-Type: text/html\r\n\r\n<p>Kept <b>well</b></p>\r\n"
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.executescript((Path(__file__).parents[1] / "data" / "sqlite-schema-v1.sql").read_text())
+        db.execute("INSERT INTO messages (seq, id, mail_from, rcpt_tos, mail_options, peer_host, peer_port, helo, "
+                   "received, size, read, indexed, subject, snippet, subject_fold, text_fold) VALUES "
+                   "(1, 'A1', 'a@x.org', '[\"b@x.org\"]', '[]', '', 0, '', 1714550400.0, ?, 1, 1, 'old', '', "
+                   "'old', 'old\nkept well')", (len(raw),))
+        db.execute("INSERT INTO raw (seq, raw) VALUES (1, ?)", (raw,))
+        db.execute("INSERT INTO tags (seq, tag, tag_fold) VALUES (1, 'kept', 'kept')")
+        db.execute("PRAGMA user_version = 1")
+    store = SQLiteStore(path)
+    assert store._read("PRAGMA user_version", ()) == [(SCHEMA_VERSION,)] == [(2,)]
+    (m,) = store.messages()
+    assert m.raw == raw
+    assert store.summaries() == [summarize(m, read=True, tags=["kept"])]
+    assert store.summaries()[0].snippet == "Kept well"
+    assert store.messages(parse_query("well from:ann@x.org is:read tag:kept")) == [m]
+    store.close()
+    assert SQLiteStore(path).count() == 1
+
+
+@pytest.mark.parametrize("fts", [True, False], ids=["fts5", "without-fts5"])
+def test_bare_words_find_the_same_with_or_without_full_text_search(tmp_path: Path, fts: bool,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where SQLite has FTS5 the searched text and subjects are trigram indexes, else plain
+    tables: the same words find the same messages, and a deleted message's text goes with it."""
+    from mocksmtp.store import sqlite as module
+
+    monkeypatch.setattr(module, "_has_fts", lambda: fts)
+    store = SQLiteStore(tmp_path / "mail.sqlite")
+    assert store._fts is fts
+    words = ["Quetzal feathers", "quetzalcoatl", "Straße", "a\"quote", "zz"]
+    made = [add(store, subject) for subject in words]
+    for text, expected in [("quetzal", words[:2]), ("QUETZAL FEATHERS", words[:1]), ("strasse", ["Straße"]),
+                           ("SS", ["Straße"]), ("tzalc", ["quetzalcoatl"]), ("zz", ["zz"]),
+                           ("q", [*words[:2], 'a"quote']), ("-quetzal", words[2:]),
+                           ("feathers quetzal", words[:1]), ("xyzzy", [])]:
+        assert [m.subject for m in store.messages(parse_query(text))] == expected, text
+    for text, expected in [("subject:quetzal", words[:2]), ('subject:"l fea"', words[:1]), ("subject:SS", ["Straße"]),
+                           ("-subject:tzal", words[2:]), ("subject:zz", ["zz"])]:
+        assert [m.subject for m in store.messages(parse_query(text))] == expected, text
+    assert store.count(Query(terms=(TextTerm("text", 'a"quo'),))) == 1  # a quote inside a trigram
+    assert store.count(Query(terms=(TextTerm("subject", 'a"quo'),))) == 1
+    store.delete([made[0].id])
+    assert [m.subject for m in store.messages(parse_query("quetzal"))] == ["quetzalcoatl"]
+    assert store._read("SELECT count(*) FROM texts", ()) == store._read("SELECT count(*) FROM subjects", ()) == [(4,)]
+    store.clear()
+    assert store._read("SELECT count(*) FROM texts", ()) == store._read("SELECT count(*) FROM subjects", ()) == [(0,)]
+    store.close()
+
+
+def test_a_common_word_is_found_alike_by_the_scan_a_page_uses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A page (with a limit) looks for a word many messages hold by a scan in page order, not
+    through the trigram index: the same messages either way, in text and subject."""
+    from mocksmtp.store import sqlite as module
+
+    store = SQLiteStore(tmp_path / "mail.sqlite")
+    words = ["quetzal one", "other", "quetzal two", "QUETZAL three", "none"]
+    for subject in words:
+        add(store, subject)
+    for text in ("quetzal", "subject:quetzal", "-quetzal", "-subject:etza", "uetzal t"):
+        query = parse_query(text)
+        through_index = [m.subject for m in store.messages(query, limit=10)]
+        monkeypatch.setattr(module, "_COMMON", 2)  # every word that three messages hold is common
+        scanned = [m.subject for m in store.messages(query, limit=10)]
+        monkeypatch.setattr(module, "_COMMON", 2000)
+        assert scanned == through_index == [m.subject for m in store.messages(query)], text
+    monkeypatch.setattr(module, "_COMMON", 2)
+    assert store._common("texts", '"que"')
+    assert not store._common("texts", '"two"')
+    store.close()

@@ -25,14 +25,15 @@ SRC = Path(mocksmtp.__file__).resolve().parent
 # design.md's drawing; it imports nothing and sits at the bottom.
 LAYERS: tuple[frozenset[str], ...] = tuple(frozenset(layer) for layer in (
     {"errors", "config", "_version"},
-    {"message", "parsing", "headers", "attachment"},
-    {"filters", "queries", "query", "query_match", "store"},
+    {"message", "parsing", "headers", "attachment", "parts"},
+    {"filters", "queries", "query", "query_match", "store", "summary"},
     {"smtp"},
     {"facade"},
     {"server", "aio"},
     {"cli", "cli_transfer", "pytest_plugin", "mocksmtp", "__main__"},
 ))
-RULE = ("errors, config <- message, parsing, headers, attachment <- filters, queries, query, query_match, store "
+RULE = ("errors, config <- message, parsing, headers, attachment, parts "
+        "<- filters, queries, query, query_match, store, summary "
         "<- smtp (the engine) <- facade <- server, aio <- cli, pytest_plugin "
         "(design.md; __init__ and __main__ may import anything)")
 FREE = frozenset({"mocksmtp", "mocksmtp.__main__"})

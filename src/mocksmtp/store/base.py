@@ -17,12 +17,14 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Protocol, Union, runtime_checkable
 
 if TYPE_CHECKING:
+    from ..errors import ConfigError
     from ..message import Message
     from ..query import Query
+    from ..summary import Summary
 
 __all__ = ["AddDone", "ChangeFeed", "MessageAdded", "MessageState", "MessageStore", "MessagesDeleted",
            "MessagesUpdated", "StoreCleared", "StoreEvent", "Subscriber", "SupportsAddLater", "check_page",
-           "check_tags"]
+           "check_tags", "unknown_cursor"]
 
 logger = logging.getLogger("mocksmtp.store")
 
@@ -110,9 +112,22 @@ class MessageStore(Protocol):
         """How many messages match ``query`` (all of them without one)."""
 
     def messages(self, query: Query | None = None, *, newest_first: bool = False,
-                 offset: int = 0, limit: int | None = None) -> list[Message]:
+                 offset: int = 0, limit: int | None = None, after: str | None = None) -> list[Message]:
         """A page of the messages matching ``query``, oldest first (or newest first): skip
-        ``offset``, then at most ``limit`` (all without one)."""
+        ``offset``, then at most ``limit`` (all without one).
+
+        ``after`` (a cursor) is the id of a message, usually the last of the previous page:
+        the page then holds only messages that come after it in this order (older ones when
+        newest first). Pages are keyed on arrival order, so they neither skip nor repeat a
+        message while mail arrives or is deleted. An id the store does not have raises
+        :class:`~mocksmtp.ConfigError`."""
+
+    def summaries(self, query: Query | None = None, *, newest_first: bool = True,
+                  offset: int = 0, limit: int | None = 50, after: str | None = None) -> list[Summary]:
+        """The same page as :meth:`messages`, as :class:`~mocksmtp.summary.Summary` objects
+        (what a list view shows), **newest first** and 50 by default. Each message's summary is
+        computed once; a store that keeps columns answers from them without reading the raw
+        message."""
 
     def state(self, id: str) -> MessageState | None:
         """Whether the message was read and its tags, or ``None`` if there is no such message."""
@@ -229,6 +244,14 @@ def check_page(offset: object, limit: object) -> None:
         raise ConfigError(f"offset must be an integer of at least 0, got {offset!r}")
     if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
         raise ConfigError(f"limit must be None or an integer of at least 0, got {limit!r}")
+
+
+def unknown_cursor(id: str) -> ConfigError:
+    """The error for a page asked to continue ``after`` a message the store does not have."""
+    from ..errors import ConfigError
+
+    return ConfigError(f"after={id!r} names no stored message (deleted, or never stored here): "
+                       "ask for the first page again, or page with offset=")
 
 
 def check_tags(tags: Iterable[str]) -> tuple[str, ...]:

@@ -7,6 +7,9 @@ searchable view computed on first search and kept.
 
 from __future__ import annotations
 
+import bisect
+import dataclasses
+import itertools
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -23,6 +26,7 @@ from .base import (
     Subscriber,
     check_page,
     check_tags,
+    unknown_cursor,
 )
 from .ids import new_id
 
@@ -30,20 +34,36 @@ if TYPE_CHECKING:
     from ..message import Message
     from ..query import Query
     from ..query_match import Searchable
+    from ..summary import Summary
 
 __all__ = ["MemoryStore"]
 
 
 class _Entry:
-    """A kept message, its state, and its searchable view once a query needed it."""
+    """A kept message, its place in arrival order, its state, and its searchable view and
+    summary once something needed them."""
 
-    __slots__ = ("message", "read", "record", "tags")
+    __slots__ = ("message", "read", "record", "seq", "summary", "tags")
 
-    def __init__(self, message: Message) -> None:
+    def __init__(self, message: Message, seq: int) -> None:
         self.message = message
+        self.seq = seq
         self.read = False
         self.tags: tuple[str, ...] = ()
         self.record: Searchable | None = None
+        self.summary: Summary | None = None
+
+    def summarize(self) -> Summary:
+        """The summary, computed on first use and kept (state changes only update it)."""
+        s = self.summary
+        read, tags = self.read, self.tags
+        if s is None:
+            from ..summary import summarize
+
+            s = self.summary = summarize(self.message, read=read, tags=tags)
+        elif s.read != read or s.tags != tags:
+            s = self.summary = dataclasses.replace(s, read=read, tags=tags)
+        return s
 
 
 class MemoryStore:
@@ -56,10 +76,11 @@ class MemoryStore:
     (1, 1, 'hi')
     """
 
-    __slots__ = ("_by_id", "_entries", "_feed", "_lock")
+    __slots__ = ("_by_id", "_entries", "_feed", "_lock", "_seq")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._seq = itertools.count()
         self._entries: list[_Entry] = []
         self._by_id: dict[str, _Entry] = {}
         self._feed = ChangeFeed()
@@ -79,8 +100,8 @@ class MemoryStore:
         return new_id()
 
     def add(self, message: Message) -> None:
-        entry = _Entry(message)
         with self._lock:
+            entry = _Entry(message, next(self._seq))
             self._entries.append(entry)
             self._by_id[message.id] = entry
             version = self._feed.bump()
@@ -124,13 +145,34 @@ class MemoryStore:
         return len(self._matching(query))
 
     def messages(self, query: Query | None = None, *, newest_first: bool = False,
-                 offset: int = 0, limit: int | None = None) -> list[Message]:
+                 offset: int = 0, limit: int | None = None, after: str | None = None) -> list[Message]:
+        return [e.message for e in self._page(query, newest_first, offset, limit, after)]
+
+    def summaries(self, query: Query | None = None, *, newest_first: bool = True,
+                  offset: int = 0, limit: int | None = 50, after: str | None = None) -> list[Summary]:
+        """Summaries are computed on first use, one message at a time, and kept."""
+        return [e.summarize() for e in self._page(query, newest_first, offset, limit, after)]
+
+    def _page(self, query: Query | None, newest_first: bool, offset: int, limit: int | None,
+              after: str | None) -> list[_Entry]:
         check_page(offset, limit)
-        entries = self._matching(query)
+        cursor = None
+        if after is not None:
+            found = self._by_id.get(after)
+            if found is None:
+                raise unknown_cursor(after)
+            cursor = found.seq
+        entries = self._matching(query)  # in arrival order, so in order of seq
+        if cursor is not None:
+            cut = bisect.bisect_left(entries, cursor, key=lambda e: e.seq)
+            if newest_first:
+                entries = entries[:cut]
+            else:
+                entries = entries[cut + (cut < len(entries) and entries[cut].seq == cursor):]
         if newest_first:
             entries.reverse()
         end = None if limit is None else offset + limit
-        return [e.message for e in entries[offset:end]]
+        return entries[offset:end]
 
     def _remove(self, doomed: list[_Entry], *, pruned: bool = False) -> int:
         """Delete ``doomed`` (entries read outside the lock; those gone meanwhile are skipped)."""

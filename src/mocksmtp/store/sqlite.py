@@ -39,6 +39,7 @@ from typing import Any, Literal
 from ..errors import ConfigError, StoreError
 from ..message import Message
 from ..query import Query
+from ..summary import Summary
 from .base import (
     AddDone,
     ChangeFeed,
@@ -50,16 +51,19 @@ from .base import (
     Subscriber,
     check_page,
     check_tags,
+    unknown_cursor,
 )
 from .checkpoint import SAFETY_NET, Checkpointer
 from .groupcommit import GroupCommit
 from .ids import new_id
-from .sqlsearch import INDEX_COLUMNS, Indexer, where
+from .sqlsearch import INDEX_COLUMNS, Indexer, IndexRow, index_rows, where
+from .sqlsummary import SUMMARY_COLUMNS, read_summaries
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
-SCHEMA_VERSION = 1
-"""The layout this version writes, in ``PRAGMA user_version``; a newer one is refused."""
+SCHEMA_VERSION = 2
+"""The layout this version writes, in ``PRAGMA user_version``; a newer one is refused, an
+older one migrated when the file is opened (:data:`_MIGRATIONS`)."""
 
 _SCHEMA = """
 CREATE TABLE messages (
@@ -85,7 +89,8 @@ CREATE TABLE messages (
     snippet TEXT NOT NULL DEFAULT '',
     subject_fold TEXT NOT NULL DEFAULT '',
     message_id_fold TEXT NOT NULL DEFAULT '',
-    text_fold TEXT NOT NULL DEFAULT ''  -- what bare words search, folded, one field a line
+    flags TEXT NOT NULL DEFAULT '',     -- the protocol flags found in raw, space-separated
+    date_text TEXT                      -- the Date header in ISO 8601, its offset kept
 );
 CREATE INDEX messages_received ON messages (received);
 CREATE INDEX messages_unindexed ON messages (seq) WHERE indexed = 0;
@@ -113,10 +118,34 @@ CREATE TABLE tags (
 );
 CREATE INDEX tags_fold ON tags (tag_fold);
 """
-_TABLES = {"messages", "raw", "addresses", "tags"}
+# What bare words search (the folded text of each message, one field a line, ``rowid`` = the
+# message's seq) lives apart from messages, so that scans of messages never read it; folded
+# subjects are copied beside it. With SQLite's full-text search (FTS5, 3.34 or later: Python's
+# builds have it) both tables are trigram indexes, which find the few messages that may hold a
+# word without reading them all (sqlsearch.py); without FTS5 they are plain tables, and a
+# search for a rare word reads every message's text (or subject, in messages).
+_FTS_TEXTS = ("CREATE VIRTUAL TABLE texts USING fts5(text_fold, tokenize = 'trigram', detail = none);"
+              "CREATE VIRTUAL TABLE subjects USING fts5(subject_fold, tokenize = 'trigram', detail = none);")
+_PLAIN_TEXTS = ("CREATE TABLE texts (seq INTEGER PRIMARY KEY, text_fold TEXT NOT NULL);"
+                "CREATE TABLE subjects (seq INTEGER PRIMARY KEY, subject_fold TEXT NOT NULL);")
+_TABLES = {"messages", "raw", "addresses", "tags", "texts", "subjects"}
+_MIGRATIONS = {
+    # 1 -> 2: summaries (flags, the Date's offset, snippets of 250 characters from the text or
+    # the HTML body) and the searched text moved out of messages; everything is indexed again.
+    1: ("ALTER TABLE messages ADD COLUMN flags TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE messages ADD COLUMN date_text TEXT;"
+        "{texts}"
+        "DELETE FROM addresses;"
+        "UPDATE messages SET indexed = 0, text_fold = '';"),
+}
+"""For each older schema, the SQL that brings it to the next (run in one transaction;
+``{texts}`` is the statement that makes the texts table)."""
+_TABLES_OF = {1: {"messages", "raw", "addresses", "tags"}}
 _ENVELOPE = ("m.id, r.raw, m.mail_from, m.rcpt_tos, m.mail_options, m.peer_host, m.peer_port, m.helo, "
              "m.received, m.tls, m.auth_user")
 _CHUNK = 500  # ids per IN (...) list
+_SUBJECT = INDEX_COLUMNS.index("subject_fold")
+_COMMON = 2000  # candidates from the trigram index beyond which a page is found by a scan
 
 
 class SQLiteStore:
@@ -141,6 +170,7 @@ class SQLiteStore:
         self._lock = threading.Lock()
         self._feed = ChangeFeed()
         self._closed = False
+        self._fts = False  # whether texts is an FTS5 trigram index (set when the file is opened)
         self._db = self._open(synchronous)
         # A store nobody closed closes its file when it is collected (Python 3.13 warns about an
         # open sqlite3 connection then); the callback holds the connection, not the store.
@@ -196,15 +226,29 @@ class SQLiteStore:
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if version == 0 and tables:
             raise self._fail("it holds tables that are not mocksmtp's: choose another path")
-        if version and not tables >= _TABLES:
+        if version and not tables >= _TABLES_OF.get(version, _TABLES):
             raise self._fail("tables are missing, so it is damaged: move it away, or choose another path")
         mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if mode.lower() != "wal":
             raise self._fail(f"SQLite could not use its WAL journal there (got {mode!r}): put the "
                              "file on a local disk")
         db.execute(f"PRAGMA synchronous = {synchronous}")
+        texts = _FTS_TEXTS if _has_fts() else _PLAIN_TEXTS
         if version == 0:
-            db.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
+            db.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} {texts} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
+        while 0 < version < SCHEMA_VERSION:
+            version += 1
+            db.executescript(f"BEGIN IMMEDIATE; {_MIGRATIONS[version - 1].format(texts=texts)} "
+                             f"PRAGMA user_version = {version}; COMMIT;")
+        made = db.execute("SELECT sql FROM sqlite_master WHERE name = 'texts'").fetchone()[0]
+        self._fts = "fts5" in made.lower()
+        try:
+            db.execute("SELECT 1 FROM texts LIMIT 1").fetchall()
+        except sqlite3.OperationalError as e:
+            if "fts5" not in str(e):
+                raise
+            raise self._fail("it was made with SQLite's full-text search (FTS5), which this Python's "
+                             "sqlite3 lacks: open it with a Python whose SQLite has FTS5", e) from None
         db.execute("SELECT count(*) FROM messages").fetchone()  # a damaged file fails here, not later
         with _transaction(db):  # and one we may not write, here too: not at the first 250
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -282,13 +326,41 @@ class SQLiteStore:
         return int(self._read(f"SELECT count(*) FROM messages m WHERE {condition}", params)[0][0])
 
     def messages(self, query: Query | None = None, *, newest_first: bool = False,
-                 offset: int = 0, limit: int | None = None) -> list[Message]:
+                 offset: int = 0, limit: int | None = None, after: str | None = None) -> list[Message]:
+        page, params = self._page(query, newest_first, offset, limit, after)
+        return [_message(row) for row in self._read(f"SELECT {_ENVELOPE} FROM messages m JOIN raw r USING (seq) "
+                                                    f"{page}", params)]
+
+    def summaries(self, query: Query | None = None, *, newest_first: bool = True,
+                  offset: int = 0, limit: int | None = 50, after: str | None = None) -> list[Summary]:
+        """Read from columns only; messages of the page not indexed yet are indexed first."""
+        page, params = self._page(query, newest_first, offset, limit, after)
+        rows = self._read(f"SELECT {SUMMARY_COLUMNS} FROM messages m {page}", params)
+        pending = [row[0] for row in rows if not row[1]]
+        if pending:  # the indexer has not reached them yet: index them here, then read them again
+            self._write_index([(seq, *index_rows(m)) for seq, m in self._unindexed(len(pending), pending)])
+        with self._lock:
+            if pending:
+                again = {row[0]: row for row in self._live.execute(
+                    f"SELECT {SUMMARY_COLUMNS} FROM messages m WHERE m.seq IN ({', '.join('?' * len(pending))})",
+                    pending)}
+                rows = [again.get(row[0], row) for row in rows]
+            return read_summaries(self._live, rows)
+
+    def _page(self, query: Query | None, newest_first: bool, offset: int, limit: int | None,
+              after: str | None) -> tuple[str, list[Any]]:
+        """``WHERE ... ORDER BY ... LIMIT ... OFFSET ...`` for a page, and its parameters."""
         check_page(offset, limit)
-        condition, params = self._where(query)
+        condition, params = self._where(query, paging=limit is not None)
+        if after is not None:
+            found = self._read("SELECT seq FROM messages WHERE id = ?", (after,))
+            if not found:
+                raise unknown_cursor(after)
+            condition = f"({condition}) AND m.seq {'<' if newest_first else '>'} ?"
+            params = [*params, found[0][0]]
         order = "DESC" if newest_first else "ASC"
-        rows = self._read(f"SELECT {_ENVELOPE} FROM messages m JOIN raw r USING (seq) WHERE {condition} "
-                          f"ORDER BY m.seq {order} LIMIT ? OFFSET ?", (*params, -1 if limit is None else limit, offset))
-        return [_message(row) for row in rows]
+        return (f"WHERE {condition} ORDER BY m.seq {order} LIMIT ? OFFSET ?",
+                [*params, -1 if limit is None else limit, offset])
 
     def delete(self, ids: Iterable[str]) -> int:
         wanted = list(dict.fromkeys(ids))
@@ -302,7 +374,7 @@ class SQLiteStore:
 
     def clear(self) -> None:
         with self._lock, _transaction(self._live) as db:
-            for table in ("tags", "addresses", "raw", "messages"):
+            for table in ("tags", "addresses", "texts", "subjects", "raw", "messages"):
                 db.execute(f"DELETE FROM {table}")
             version = self._feed.bump()
         self._feed.publish(StoreCleared(version))
@@ -344,27 +416,39 @@ class SQLiteStore:
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def _where(self, query: Query | None) -> tuple[str, list[Any]]:
-        """The SQL condition for ``query``, once every message it may read is indexed."""
-        condition, params = where(query)
+    def _where(self, query: Query | None, *, paging: bool = False) -> tuple[str, list[Any]]:
+        """The SQL condition for ``query``, once every message it may read is indexed
+        (``paging``: for a page with a limit, where a common word is best found by a scan)."""
+        condition, params = where(query, fts=self._fts, common=self._common if paging and self._fts else None)
         if params or condition != "1":
             self._indexer.catch_up()
         return condition, params
 
-    def _unindexed(self, limit: int) -> list[tuple[int, Message]]:
+    def _common(self, table: str, match: str) -> bool:
+        """Whether at least :data:`_COMMON` messages hold every trigram of ``match`` (a
+        fraction of a millisecond: the index stops counting there)."""
+        self._indexer.catch_up()
+        sql = f"SELECT count(*) FROM (SELECT rowid FROM {table} WHERE {table} MATCH ? LIMIT ?)"
+        return bool(self._read(sql, (match, _COMMON))[0][0] >= _COMMON)
+
+    def _unindexed(self, limit: int, seqs: list[int] | None = None) -> list[tuple[int, Message]]:
+        """Up to ``limit`` messages not indexed yet, oldest first (only those in ``seqs``)."""
+        among = "" if seqs is None else f"AND m.seq IN ({', '.join(str(int(seq)) for seq in seqs)}) "
         rows = self._read(f"SELECT m.seq, {_ENVELOPE} FROM messages m JOIN raw r USING (seq) "
-                          "WHERE m.indexed = 0 ORDER BY m.seq LIMIT ?", (limit,))
+                          f"WHERE m.indexed = 0 {among}ORDER BY m.seq LIMIT ?", (limit,))
         return [(row[0], _message(row[1:])) for row in rows]
 
-    def _write_index(self, rows: list[tuple[int, tuple[Any, ...], list[tuple[Any, ...]]]]) -> None:
+    def _write_index(self, rows: list[IndexRow]) -> None:
         assignments = ", ".join(f"{column} = ?" for column in INDEX_COLUMNS)
         with self._lock, _transaction(self._live) as db:
-            for seq, values, addresses in rows:
+            for seq, values, addresses, text in rows:
                 updated = db.execute(f"UPDATE messages SET {assignments}, indexed = 1 WHERE seq = ? AND indexed = 0",
                                      (*values, seq)).rowcount
-                if updated:  # not deleted meanwhile
+                if updated:  # not deleted meanwhile, nor indexed by another thread
                     db.executemany("INSERT INTO addresses VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                                    [(seq, *a) for a in addresses])
+                    db.execute("INSERT INTO texts (rowid, text_fold) VALUES (?, ?)", (seq, text))
+                    db.execute("INSERT INTO subjects (rowid, subject_fold) VALUES (?, ?)", (seq, values[_SUBJECT]))
 
     @property
     def _live(self) -> sqlite3.Connection:
@@ -388,8 +472,9 @@ class SQLiteStore:
                 return 0
             for chunk in _chunks([seq for seq, _ in rows]):
                 marks = ", ".join("?" * len(chunk))
-                for table in ("tags", "addresses", "raw", "messages"):
-                    db.execute(f"DELETE FROM {table} WHERE seq IN ({marks})", chunk)
+                for table, key in (("tags", "seq"), ("addresses", "seq"), ("texts", "rowid"), ("subjects", "rowid"),
+                                   ("raw", "seq"), ("messages", "seq")):
+                    db.execute(f"DELETE FROM {table} WHERE {key} IN ({marks})", chunk)
             version = self._feed.bump()
         self._feed.publish(MessagesDeleted(tuple(id for _, id in rows), version, pruned))
         return len(rows)
@@ -426,6 +511,18 @@ class _transaction:
         if not self.db.in_transaction:
             return
         self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+
+def _has_fts() -> bool:
+    """Whether this Python's SQLite has FTS5 with the trigram tokenizer (3.34 or later)."""
+    probe = sqlite3.connect(":memory:")
+    try:
+        probe.executescript(_FTS_TEXTS)
+        return True
+    except sqlite3.Error:
+        return False
+    finally:
+        probe.close()
 
 
 def _chunks(items: list[Any]) -> Iterator[list[Any]]:

@@ -25,44 +25,53 @@ if TYPE_CHECKING:
     from ..message import Message
     from ..query_match import Searchable
 
-__all__ = ["INDEX_COLUMNS", "Indexer", "index_rows", "where"]
+__all__ = ["INDEX_COLUMNS", "Common", "IndexRow", "Indexer", "index_rows", "trigrams", "where"]
 
 logger = logging.getLogger("mocksmtp.store")
 
-INDEX_COLUMNS = ("subject", "date", "message_id", "attachments", "inline", "snippet", "subject_fold",
-                 "message_id_fold", "text_fold")
-"""The columns of ``messages`` that indexing fills (``indexed`` says whether it has)."""
+INDEX_COLUMNS = ("subject", "date", "date_text", "message_id", "attachments", "inline", "snippet", "flags",
+                 "subject_fold", "message_id_fold")
+"""The columns of ``messages`` that indexing fills (``indexed`` says whether it has); the
+folded text bare words search goes to the ``texts`` table, apart, so that listing and
+searching the other columns never reads it."""
+
+IndexRow = tuple[int, tuple[Any, ...], list[tuple[Any, ...]], str]
+"""What indexing one message gives: its ``seq``, the values of :data:`INDEX_COLUMNS`, its
+``addresses`` rows (without ``seq``) and its folded text."""
 
 _FIELDS: dict[str, tuple[str, ...]] = {"from": ("from",), "to": ("to",), "cc": ("cc",), "bcc": ("bcc",),
                                        "reply-to": ("reply-to",),
                                        "addressed": ("from", "to", "cc", "bcc", "reply-to")}
-_EMPTY = ("", None, "", 0, 0, "", "", "", "")
+_EMPTY = ("", None, None, "", 0, 0, "", "", "", "")
 
 
-def index_rows(m: Message) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
-    """The values of :data:`INDEX_COLUMNS` for ``m``, and its ``addresses`` rows (without
-    ``seq``). A message that cannot be parsed is indexed with empty fields."""
+def index_rows(m: Message) -> tuple[tuple[Any, ...], list[tuple[Any, ...]], str]:
+    """The values of :data:`INDEX_COLUMNS` for ``m``, its ``addresses`` rows (without
+    ``seq``) and its folded text. A message that cannot be parsed is indexed with empty
+    fields."""
     from ..query_match import searchable
 
     try:
         return _index(m, searchable(m))
     except Exception:  # parsing is best-effort; the raw message is what matters
         logger.debug("could not index message %s", m.id, exc_info=True)
-        return _EMPTY, []
+        return _EMPTY, [], ""
 
 
-def _index(m: Message, r: Searchable) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
+def _index(m: Message, r: Searchable) -> tuple[tuple[Any, ...], list[tuple[Any, ...]], str]:
+    from ..summary import snippet
+
     pairs: list[tuple[Any, ...]] = []
     for field, found in (("from", r.from_), ("to", r.to), ("cc", r.cc), ("bcc", r.bcc), ("reply-to", r.reply_to)):
         pairs += [(field, i, name, address, address.casefold(), fold(name), fold(address))
                   for i, (name, address) in enumerate(found)]
     words = [fold(r.subject), fold(r.text), *(p for (*_, name_fold, address_fold) in pairs
                                                 for p in (name_fold, address_fold))]
-    date = m.date.timestamp() if m.date is not None else None
-    snippet = " ".join((m.text or "").split())[:200]
-    row = (r.subject, date, r.message_id, r.attachments, r.inline, snippet, fold(r.subject),
-           fold(r.message_id), "\n".join(words))
-    return row, pairs
+    date = m.date
+    row = (r.subject, date.timestamp() if date is not None else None, date.isoformat() if date is not None else None,
+           r.message_id, r.attachments, r.inline, snippet(m), " ".join(sorted(m.flags)), fold(r.subject),
+           fold(r.message_id))
+    return row, pairs, "\n".join(words)
 
 
 class Indexer:
@@ -79,7 +88,7 @@ class Indexer:
     BATCH = 200
 
     def __init__(self, pending: Callable[[int], list[tuple[int, Message]]],
-                 write: Callable[[list[tuple[int, tuple[Any, ...], list[tuple[Any, ...]]]]], None]) -> None:
+                 write: Callable[[list[IndexRow]], None]) -> None:
         self._pending = pending
         self._write = write
         self._lock = threading.Lock()  # one batch at a time
@@ -148,30 +157,67 @@ class Indexer:
 
 # -- queries to SQL --------------------------------------------------------------------------
 
-def where(query: Query | None) -> tuple[str, list[Any]]:
-    """A ``WHERE`` condition over ``messages m`` and its parameters."""
+def trigrams(needle: str) -> str:
+    """An FTS5 query for the messages whose text has every trigram ``needle`` needs (at least
+    three characters): one in three, and the last, enough to be selective without making
+    SQLite merge a list of messages per character. A superset of the messages that hold the
+    needle: :func:`where` reads each to check. The tokenizer folds case the same way on both
+    sides, so it never misses one.
+
+    >>> trigrams('quetzal')
+    '"que" AND "tza" AND "zal"'
+    """
+    starts = sorted({*range(0, len(needle) - 2, 3), len(needle) - 3})
+    return " AND ".join('"' + needle[i:i + 3].replace('"', '""') + '"' for i in starts)
+
+
+Common = Callable[[str, str], bool]
+"""``common(table, match)``: whether many messages of ``table`` (``texts`` or ``subjects``)
+match the FTS5 query ``match``."""
+
+
+def where(query: Query | None, *, fts: bool = False, common: Common | None = None) -> tuple[str, list[Any]]:
+    """A ``WHERE`` condition over ``messages m`` and its parameters (``fts``: the ``texts``
+    and ``subjects`` tables are FTS5 trigram indexes).
+
+    A word's candidates from the trigram index are listed in full before the page is read,
+    which is quick for a rare word and slow for a common one (tens of thousands of them),
+    whose page a scan in page order fills after a few hundred messages. Give ``common`` (for a
+    page with a limit) and a word it calls common is looked for by that scan instead."""
     if query is None or not query.terms:
         return "1", []
     parts, params = [], []
     for term in query.terms:
-        sql, more = _term(term)
+        sql, more = _term(term, fts, common)
         parts.append(f"NOT ({sql})" if term.negated else f"({sql})")
         params += more
     return " AND ".join(parts), params
 
 
-def _term(term: Term) -> tuple[str, list[Any]]:
+def _term(term: Term, fts: bool, common: Common | None) -> tuple[str, list[Any]]:
     if isinstance(term, AddressTerm):
         fields = _FIELDS[term.field]
         marks = ", ".join("?" * len(fields))
         inside = f"SELECT 1 FROM addresses a WHERE a.seq = m.seq AND a.field IN ({marks})"
-        if term.exact:
-            return f"EXISTS ({inside} AND a.address_exact = ?)", [*fields, term.value.casefold()]
+        if term.exact:  # through the index on address_exact, however few messages match
+            return (f"m.seq IN (SELECT a.seq FROM addresses a WHERE a.address_exact = ? AND a.field IN ({marks}))",
+                    [term.value.casefold(), *fields])
         needle = fold(term.value)
         return (f"EXISTS ({inside} AND (instr(a.name_fold, ?) > 0 OR instr(a.address_fold, ?) > 0))",
                 [*fields, needle, needle])
     if isinstance(term, TextTerm):
-        column = {"text": "m.text_fold", "subject": "m.subject_fold", "message-id": "m.message_id_fold"}[term.field]
+        if term.field == "text":
+            needle = fold(term.value)
+            found = "EXISTS (SELECT 1 FROM texts x WHERE x.rowid = m.seq AND instr(x.text_fold, ?) > 0)"
+            if fts and len(needle) >= 3 and not (common and common("texts", trigrams(needle))):
+                # the few messages holding all of its trigrams, then each read
+                return f"m.seq IN (SELECT rowid FROM texts WHERE texts MATCH ?) AND {found}", [trigrams(needle), needle]
+            return found, [needle]
+        if (term.field == "subject" and fts and len(needle := fold(term.value)) >= 3
+                and not (common and common("subjects", trigrams(needle)))):
+            return ("m.seq IN (SELECT rowid FROM subjects WHERE subjects MATCH ?) AND instr(m.subject_fold, ?) > 0",
+                    [trigrams(needle), needle])
+        column = "m.subject_fold" if term.field == "subject" else "m.message_id_fold"
         return f"instr({column}, ?) > 0", [fold(term.value)]
     if isinstance(term, TagTerm):
         return "EXISTS (SELECT 1 FROM tags t WHERE t.seq = m.seq AND t.tag_fold = ?)", [term.value.casefold()]
