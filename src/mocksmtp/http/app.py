@@ -1,0 +1,425 @@
+"""The ASGI app: Mailpit's v1 API, its live events, message views, and our long-poll wait.
+
+Every answer to a request that worked is status 200; every bad request gets a 4xx with a
+one-line plain-text reason; an unexpected error is a 500 for that request alone. Handlers run
+in the server's event loop and read the store directly (it is thread-safe and quick); nothing
+here starts a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import email.utils
+import json
+import re
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, quote
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from ..errors import MockSMTPError
+from ..query import Query, TagTerm, parse_query
+from . import mailpit
+from .events import CLOSED, EventHub
+from .parts import find_part, message_parts
+from .wait import long_poll
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Receive, Scope, Send
+    from starlette.types import Message as ASGIMessage
+
+    from ..message import Message
+    from ..store import MessageStore
+
+__all__ = ["MAX_BODY", "WebContext", "build_app"]
+
+MAX_BODY = 1024 * 1024
+"""The largest request body the API reads (a list of ids, a search), in octets."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class WebContext:
+    """What the app needs of the server: its store and a few facts for ``/api/v1/info``."""
+
+    store: MessageStore
+    stats: Callable[[], dict[str, int]] = dict
+    database: str = ""
+    started: float = dataclasses.field(default_factory=time.monotonic)
+
+
+def _bad(reason: str, status: int = 400) -> HTTPException:
+    return HTTPException(status, reason.splitlines()[0] if reason else "bad request")
+
+
+def _int(request: Request, name: str, default: int, *, minimum: int = 0, maximum: int = 10**9) -> int:
+    value = request.query_params.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise _bad(f"{name} must be an integer, got {value[:40]!r}") from None
+    if not minimum <= number <= maximum:
+        raise _bad(f"{name} must be between {minimum} and {maximum}, got {number}")
+    return number
+
+
+def _query(text: str, tz: str | None) -> Query:
+    try:
+        return parse_query(text, tz=tz or None)
+    except MockSMTPError as e:  # QuerySyntaxError, or ConfigError for a zone
+        raise _bad(str(e)) from None
+
+
+_FORM_KEYS = {"ids": "IDs", "read": "Read", "search": "Search", "tags": "Tags", "name": "Name"}
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    """A JSON object, or a form (``ids=a&ids=b&Read=true``) read into the same keys."""
+    size = 0
+    chunks = []
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise _bad(f"request body over {MAX_BODY} octets", 413)
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw.strip():
+        return {}
+    kind = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if kind == "application/x-www-form-urlencoded":
+        form = parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True)
+        found: dict[str, Any] = {}
+        for key, values in form.items():
+            name = _FORM_KEYS.get(key.lower(), key)
+            found[name] = values if name in ("IDs", "Tags") else values[-1]
+        return found
+    try:
+        value = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise _bad("the body must be JSON (or a form: ids=...)") from None
+    if not isinstance(value, dict):
+        raise _bad(f"the body must be a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _strings(body: dict[str, Any], key: str) -> list[str]:
+    value = body.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _bad(f"{key} must be a list of strings")
+    return [v for v in value if v]
+
+
+def _flag(body: dict[str, Any], key: str) -> bool:
+    value = body.get(key, False)
+    if isinstance(value, str) and value.lower() in ("true", "1", "false", "0", ""):
+        return value.lower() in ("true", "1")
+    if not isinstance(value, bool):
+        raise _bad(f"{key} must be true or false, got {value!r}"[:200])
+    return value
+
+
+def _ok() -> PlainTextResponse:
+    return PlainTextResponse("ok")
+
+
+class _Routes:
+    """The handlers, bound to one store."""
+
+    def __init__(self, ctx: WebContext, hub: EventHub, closing: asyncio.Event) -> None:
+        self.ctx = ctx
+        self.store = ctx.store
+        self.hub = hub
+        self.closing = closing
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def _message(self, request: Request) -> Message:
+        id = request.path_params["id"]
+        if id == "latest":
+            newest = self.store.messages(newest_first=True, limit=1)
+            if newest:
+                return newest[0]
+        else:
+            found = self.store.get(id)
+            if found is not None:
+                return found
+        raise _bad(f"message {id[:40]!r} not found", 404)
+
+    # -- lists and searches ---------------------------------------------------------------------
+
+    async def messages(self, request: Request) -> Response:
+        start, limit = _int(request, "start", 0), _int(request, "limit", 50, maximum=10_000)
+        return JSONResponse(mailpit.page(self.store, None, start=start, limit=limit))
+
+    async def search(self, request: Request) -> Response:
+        text = request.query_params.get("query")
+        if text is None or not text.strip():
+            raise _bad("query is required: GET /api/v1/search?query=...")
+        query = _query(text, request.query_params.get("tz"))
+        start, limit = _int(request, "start", 0), _int(request, "limit", 50, maximum=10_000)
+        return JSONResponse(mailpit.page(self.store, query, start=start, limit=limit))
+
+    async def delete_search(self, request: Request) -> Response:
+        text = request.query_params.get("query")
+        if text is None or not text.strip():
+            raise _bad("query is required: DELETE /api/v1/search?query=...")
+        self.store.delete_matching(_query(text, request.query_params.get("tz")))
+        return _ok()
+
+    async def set_read(self, request: Request) -> Response:
+        body = await _body(request)
+        ids, search, read = _strings(body, "IDs"), body.get("Search") or "", _flag(body, "Read")
+        if not isinstance(search, str):
+            raise _bad("Search must be a string")
+        if ids and search:
+            raise _bad("give IDs or Search, not both")
+        if search:
+            ids = [m.id for m in self.store.messages(_query(search, request.query_params.get("tz")))]
+        elif not ids:
+            ids = [m.id for m in self.store.messages()]
+        self.store.mark_read(ids, read)
+        return _ok()
+
+    async def delete_messages(self, request: Request) -> Response:
+        ids = _strings(await _body(request), "IDs")
+        if ids:
+            self.store.delete(ids)
+        else:
+            self.store.clear()
+        return _ok()
+
+    # -- one message ----------------------------------------------------------------------------
+
+    async def message(self, request: Request) -> Response:
+        m = self._message(request)
+        state = self.store.state(m.id)
+        if state is not None and not state.read:
+            self.store.mark_read([m.id])
+            state = dataclasses.replace(state, read=True)
+        return JSONResponse(mailpit.message(m, state))
+
+    async def headers(self, request: Request) -> Response:
+        return JSONResponse(mailpit.headers(self._message(request)))
+
+    async def raw(self, request: Request) -> Response:
+        m = self._message(request)
+        response = Response(m.raw, media_type="text/plain")
+        if request.query_params.get("dl") == "1":
+            response.headers["Content-Disposition"] = f'attachment; filename="{m.id}.eml"'
+        return response
+
+    async def part(self, request: Request) -> Response:
+        m = self._message(request)
+        part_id = request.path_params["part"]
+        found = find_part(m, part_id)
+        if found is None:
+            raise _bad(f"message {m.id} has no part {part_id[:40]!r}", 404)
+        a = found.attachment
+        response = Response(a.content, media_type=a.content_type)
+        name = a.safe_filename
+        if name:
+            response.headers["Content-Disposition"] = f"filename*=UTF-8''{quote(name, safe='')}"
+        return response
+
+    # -- tags -----------------------------------------------------------------------------------
+
+    async def tags(self, request: Request) -> Response:
+        return JSONResponse(list(mailpit.all_tags(self.store)))
+
+    async def set_tags(self, request: Request) -> Response:
+        body = await _body(request)
+        ids, tags = _strings(body, "IDs"), _strings(body, "Tags")
+        self._set_tags(ids, tags)
+        return _ok()
+
+    def _set_tags(self, ids: list[str], tags: list[str]) -> None:
+        try:
+            self.store.set_tags(ids, tags)
+        except MockSMTPError as e:
+            raise _bad(str(e)) from None
+
+    def _retag(self, old: str, new: str | None) -> None:
+        for m in self.store.messages(Query((TagTerm(old),))):
+            state = self.store.state(m.id)
+            if state is None:
+                continue
+            kept = [t for t in state.tags if t.casefold() != old.casefold()]
+            self._set_tags([m.id], kept + ([new] if new else []))
+
+    async def rename_tag(self, request: Request) -> Response:
+        name = (await _body(request)).get("Name")
+        if not isinstance(name, str) or not name.strip():
+            raise _bad("Name (the new name of the tag) is required")
+        self._retag(request.path_params["tag"], name.strip())
+        return _ok()
+
+    async def delete_tag(self, request: Request) -> Response:
+        self._retag(request.path_params["tag"], None)
+        return _ok()
+
+    # -- the server -----------------------------------------------------------------------------
+
+    async def info(self, request: Request) -> Response:
+        database = self.ctx.database
+        size = 0
+        if database:
+            import os
+
+            try:
+                size = os.path.getsize(database)
+            except OSError:
+                size = 0
+        return JSONResponse(mailpit.info(self.store, stats=self.ctx.stats(), database=database,
+                                         database_size=size, uptime=time.monotonic() - self.ctx.started,
+                                         deleted=0))
+
+    async def webui(self, request: Request) -> Response:
+        return JSONResponse(mailpit.WEBUI)
+
+    async def live(self, request: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    # -- views ----------------------------------------------------------------------------------
+
+    async def view(self, request: Request) -> Response:
+        kind = request.path_params["kind"]
+        if kind not in ("html", "txt"):
+            raise _bad(f"no such view {kind[:20]!r}: /view/ID.html or /view/ID.txt", 404)
+        m = self._message(request)
+        if kind == "txt":
+            return PlainTextResponse(m.text or "")
+        if m.html is None:
+            raise _bad(f"message {m.id} has no HTML part", 404)
+        body = m.html
+        for part in message_parts(m):
+            cid = part.attachment.content_id
+            if cid:
+                body = body.replace(f"cid:{cid}", f"/api/v1/message/{m.id}/part/{part.id}")
+        return HTMLResponse(body, headers={"Content-Security-Policy": _SANDBOX})
+
+    async def view_latest(self, request: Request) -> Response:
+        newest = self.store.messages(newest_first=True, limit=1)
+        if not newest:
+            raise _bad("there is no message yet", 404)
+        return RedirectResponse(f"/view/{newest[0].id}.html", status_code=302)
+
+    # -- ours: the long-poll wait ---------------------------------------------------------------
+
+    async def wait(self, request: Request) -> Response:
+        count = _int(request, "count", 1, minimum=1, maximum=10_000)
+        text = request.query_params.get("timeout", "5")
+        try:
+            timeout = float(text)
+        except ValueError:
+            raise _bad(f"timeout must be a number of seconds, got {text[:40]!r}") from None
+        if not 0 <= timeout <= 3600:
+            raise _bad(f"timeout must be between 0 and 3600 seconds, got {text[:40]}")
+        query = request.query_params.get("query", "")
+        _query(query, None)  # a bad query is a 400 before any wait
+        status, body = await long_poll(self.store, query, count=count, timeout=timeout, closing=self.closing)
+        return JSONResponse(body, status_code=status)
+
+    # -- live events ----------------------------------------------------------------------------
+
+    async def events(self, websocket: WebSocket) -> None:
+        await websocket.accept()
+        queue = self.hub.join()
+        receiving = asyncio.ensure_future(websocket.receive())
+        try:
+            while True:
+                getting = asyncio.ensure_future(queue.get())
+                done, _ = await asyncio.wait({getting, receiving}, return_when=asyncio.FIRST_COMPLETED)
+                if receiving in done:
+                    getting.cancel()
+                    if receiving.result()["type"] == "websocket.disconnect":
+                        return
+                    receiving = asyncio.ensure_future(websocket.receive())  # clients may ping
+                    continue
+                frame = getting.result()
+                if frame == CLOSED:
+                    await websocket.close(1001)
+                    return
+                await websocket.send_text(frame)
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            return
+        finally:
+            receiving.cancel()
+            self.hub.leave(queue)
+
+
+# The HTML of a message is shown with no scripts, no forms, no plugins; images and styles load.
+_SANDBOX = ("default-src 'none'; img-src * data: blob:; style-src * 'unsafe-inline'; font-src * data:; "
+            "sandbox allow-popups allow-popups-to-escape-sandbox")
+
+
+def _error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return PlainTextResponse(str(exc.detail), status_code=exc.status_code, headers=exc.headers)
+
+
+class _Edges:
+    """ASGI middleware: a ``Date`` header on every answer, and ``//view/...`` (a double slash,
+    as cypress-mailpit writes it) redirected to the single-slash path."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        if path.startswith("//"):
+            target = "/" + re.sub("/{2,}", "/", path).lstrip("/")
+            query = scope.get("query_string", b"").decode("latin-1")
+            response = RedirectResponse(target + (f"?{query}" if query else ""), status_code=301)
+            await response(scope, receive, send)
+            return
+        date = email.utils.formatdate(usegmt=True).encode("ascii")
+
+        async def dated(message: ASGIMessage) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (b"date", date)]
+            await send(message)
+
+        await self.app(scope, receive, dated)
+
+
+def build_app(ctx: WebContext, hub: EventHub, closing: asyncio.Event) -> ASGIApp:
+    """The app serving ``ctx.store``: ``hub`` feeds ``/api/events``; setting ``closing`` ends
+    long polls and event streams (the server is stopping)."""
+    r = _Routes(ctx, hub, closing)
+    routes = [
+        Route("/api/v1/messages", r.messages, methods=["GET"]),
+        Route("/api/v1/messages", r.set_read, methods=["PUT"]),
+        Route("/api/v1/messages", r.delete_messages, methods=["DELETE"]),
+        Route("/api/v1/search", r.search, methods=["GET"]),
+        Route("/api/v1/search", r.delete_search, methods=["DELETE"]),
+        Route("/api/v1/message/{id}", r.message, methods=["GET"]),
+        Route("/api/v1/message/{id}/headers", r.headers, methods=["GET"]),
+        Route("/api/v1/message/{id}/raw", r.raw, methods=["GET"]),
+        Route("/api/v1/message/{id}/part/{part}", r.part, methods=["GET"]),
+        Route("/api/v1/tags", r.tags, methods=["GET"]),
+        Route("/api/v1/tags", r.set_tags, methods=["PUT"]),
+        Route("/api/v1/tags/{tag}", r.rename_tag, methods=["PUT"]),
+        Route("/api/v1/tags/{tag}", r.delete_tag, methods=["DELETE"]),
+        Route("/api/v1/info", r.info, methods=["GET"]),
+        Route("/api/v1/webui", r.webui, methods=["GET"]),
+        Route("/view/latest", r.view_latest, methods=["GET"]),
+        Route("/view/{id}.{kind:str}", r.view, methods=["GET"]),
+        Route("/livez", r.live, methods=["GET"]),
+        Route("/readyz", r.live, methods=["GET"]),
+        Route("/api/mocksmtp/wait", r.wait, methods=["GET"]),
+        WebSocketRoute("/api/events", r.events),
+    ]
+    app = Starlette(routes=routes, exception_handlers={HTTPException: _error})
+    return _Edges(app)
