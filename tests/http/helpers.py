@@ -26,6 +26,6 @@ def send(server: MockSMTPServer, raw: str | bytes, *, to: tuple[str, ...] = ("b@
 def get_json(server: MockSMTPServer, path: str, **params: Any) -> Any:
     """GET ``path`` of the server's HTTP API; asserts status 200 and returns the JSON."""
     assert server.http_url is not None
-    response = httpx.get(server.http_url + path, params=params, timeout=10)
+    response = httpx.get(f"{server.http_url}{path}", params=params, timeout=10)
     assert response.status_code == 200, (response.status_code, response.text)
     return response.json()

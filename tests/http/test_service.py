@@ -12,18 +12,17 @@ import threading
 
 import httpx
 import pytest
+from tests.http.helpers import get_json, send
 from tests.integration.processes import PYTHON, Process
 
 from mocksmtp import AsyncMockSMTPServer, ConfigError, MockSMTPServer, ServerStartError
-
-from .helpers import get_json, send
 
 
 def test_http_url_names_the_bound_port_without_a_trailing_slash(web: MockSMTPServer) -> None:
     """http_port=0 picks a free port; http_url is http://127.0.0.1:PORT and serves /livez."""
     assert web.http_url is not None
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+", web.http_url), web.http_url
-    response = httpx.get(web.http_url + "/livez", timeout=10)
+    response = httpx.get(f"{web.http_url}/livez", timeout=10)
     assert response.status_code == 200
     assert response.headers["date"].endswith(" GMT")
 
@@ -74,7 +73,7 @@ def test_the_async_server_serves_http_in_the_callers_loop() -> None:
             assert server.http_url is not None
             assert threading.active_count() == threads
             async with httpx.AsyncClient() as client:
-                response = await client.get(server.http_url + "/api/v1/messages")
+                response = await client.get(f"{server.http_url}/api/v1/messages")
             assert response.status_code == 200
             return response.json()  # type: ignore[no-any-return]
 
