@@ -331,8 +331,12 @@ class _Routes:
     # -- live events ----------------------------------------------------------------------------
 
     async def events(self, websocket: WebSocket) -> None:
-        await websocket.accept()
-        queue = self.hub.join()
+        queue = self.hub.join()  # before the handshake ends: a client that saw it misses nothing
+        try:
+            await websocket.accept()
+        except BaseException:
+            self.hub.leave(queue)
+            raise
         receiving = asyncio.ensure_future(websocket.receive())
         try:
             while True:
