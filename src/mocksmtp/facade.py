@@ -174,7 +174,9 @@ class ServerFacade(MessageQueries):
             from .http.service import HTTPService
 
             stats = self._ctx.stats
-            context = WebContext(self.store, stats=stats.as_dict, database=self._database)
+            smtp_host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(self._host, self._host)
+            context = WebContext(self.store, stats=stats.as_dict, database=self._database,
+                                 smtp=(smtp_host, listener.port))
             self._http = await HTTPService.open(context, host, port)
         except OSError as e:
             await listener.close(0)

@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import email.utils
-import json
-import re
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, quote
+from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -26,24 +23,22 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..errors import MockSMTPError
-from ..query import Query, TagTerm, parse_query
+from ..query import Query, TagTerm
 from . import mailpit
+from .edges import Edges
 from .events import CLOSED, EventHub
+from .metrics import prometheus
 from .parts import find_part, message_parts
+from .requests import bad, flag, int_param, query_param, read_body, strings
 from .wait import long_poll
 
 if TYPE_CHECKING:
-    from starlette.types import ASGIApp, Receive, Scope, Send
-    from starlette.types import Message as ASGIMessage
+    from starlette.types import ASGIApp
 
     from ..message import Message
     from ..store import MessageStore
 
-__all__ = ["MAX_BODY", "WebContext", "build_app"]
-
-MAX_BODY = 1024 * 1024
-"""The largest request body the API reads (a list of ids, a search), in octets."""
-
+__all__ = ["WebContext", "build_app"]
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class WebContext:
@@ -53,78 +48,8 @@ class WebContext:
     stats: Callable[[], dict[str, int]] = dict
     database: str = ""
     started: float = dataclasses.field(default_factory=time.monotonic)
-
-
-def _bad(reason: str, status: int = 400) -> HTTPException:
-    return HTTPException(status, reason.splitlines()[0] if reason else "bad request")
-
-
-def _int(request: Request, name: str, default: int, *, minimum: int = 0, maximum: int = 10**9) -> int:
-    value = request.query_params.get(name)
-    if value is None or value == "":
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise _bad(f"{name} must be an integer, got {value[:40]!r}") from None
-    if not minimum <= number <= maximum:
-        raise _bad(f"{name} must be between {minimum} and {maximum}, got {number}")
-    return number
-
-
-def _query(text: str, tz: str | None) -> Query:
-    try:
-        return parse_query(text, tz=tz or None)
-    except MockSMTPError as e:  # QuerySyntaxError, or ConfigError for a zone
-        raise _bad(str(e)) from None
-
-
-_FORM_KEYS = {"ids": "IDs", "read": "Read", "search": "Search", "tags": "Tags", "name": "Name"}
-
-
-async def _body(request: Request) -> dict[str, Any]:
-    """A JSON object, or a form (``ids=a&ids=b&Read=true``) read into the same keys."""
-    size = 0
-    chunks = []
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise _bad(f"request body over {MAX_BODY} octets", 413)
-        chunks.append(chunk)
-    raw = b"".join(chunks)
-    if not raw.strip():
-        return {}
-    kind = request.headers.get("content-type", "").partition(";")[0].strip().lower()
-    if kind == "application/x-www-form-urlencoded":
-        form = parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True)
-        found: dict[str, Any] = {}
-        for key, values in form.items():
-            name = _FORM_KEYS.get(key.lower(), key)
-            found[name] = values if name in ("IDs", "Tags") else values[-1]
-        return found
-    try:
-        value = json.loads(raw)
-    except (ValueError, RecursionError):
-        raise _bad("the body must be JSON (or a form: ids=...)") from None
-    if not isinstance(value, dict):
-        raise _bad(f"the body must be a JSON object, got {type(value).__name__}")
-    return value
-
-
-def _strings(body: dict[str, Any], key: str) -> list[str]:
-    value = body.get(key) or []
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise _bad(f"{key} must be a list of strings")
-    return [v for v in value if v]
-
-
-def _flag(body: dict[str, Any], key: str) -> bool:
-    value = body.get(key, False)
-    if isinstance(value, str) and value.lower() in ("true", "1", "false", "0", ""):
-        return value.lower() in ("true", "1")
-    if not isinstance(value, bool):
-        raise _bad(f"{key} must be true or false, got {value!r}"[:200])
-    return value
+    smtp: tuple[str, int] | None = None
+    """Where the server's own SMTP listener is, for ``POST /api/v1/send``."""
 
 
 def _ok() -> PlainTextResponse:
@@ -152,45 +77,45 @@ class _Routes:
             found = self.store.get(id)
             if found is not None:
                 return found
-        raise _bad(f"message {id[:40]!r} not found", 404)
+        raise bad(f"message {id[:40]!r} not found", 404)
 
     # -- lists and searches ---------------------------------------------------------------------
 
     async def messages(self, request: Request) -> Response:
-        start, limit = _int(request, "start", 0), _int(request, "limit", 50, maximum=10_000)
+        start, limit = int_param(request, "start", 0), int_param(request, "limit", 50, maximum=10_000)
         return JSONResponse(mailpit.page(self.store, None, start=start, limit=limit))
 
     async def search(self, request: Request) -> Response:
         text = request.query_params.get("query")
         if text is None or not text.strip():
-            raise _bad("query is required: GET /api/v1/search?query=...")
-        query = _query(text, request.query_params.get("tz"))
-        start, limit = _int(request, "start", 0), _int(request, "limit", 50, maximum=10_000)
+            raise bad("query is required: GET /api/v1/search?query=...")
+        query = query_param(text, request.query_params.get("tz"))
+        start, limit = int_param(request, "start", 0), int_param(request, "limit", 50, maximum=10_000)
         return JSONResponse(mailpit.page(self.store, query, start=start, limit=limit))
 
     async def delete_search(self, request: Request) -> Response:
         text = request.query_params.get("query")
         if text is None or not text.strip():
-            raise _bad("query is required: DELETE /api/v1/search?query=...")
-        self.store.delete_matching(_query(text, request.query_params.get("tz")))
+            raise bad("query is required: DELETE /api/v1/search?query=...")
+        self.store.delete_matching(query_param(text, request.query_params.get("tz")))
         return _ok()
 
     async def set_read(self, request: Request) -> Response:
-        body = await _body(request)
-        ids, search, read = _strings(body, "IDs"), body.get("Search") or "", _flag(body, "Read")
+        body = await read_body(request)
+        ids, search, read = strings(body, "IDs"), body.get("Search") or "", flag(body, "Read")
         if not isinstance(search, str):
-            raise _bad("Search must be a string")
+            raise bad("Search must be a string")
         if ids and search:
-            raise _bad("give IDs or Search, not both")
+            raise bad("give IDs or Search, not both")
         if search:
-            ids = [m.id for m in self.store.messages(_query(search, request.query_params.get("tz")))]
+            ids = [m.id for m in self.store.messages(query_param(search, request.query_params.get("tz")))]
         elif not ids:
             ids = [m.id for m in self.store.messages()]
         self.store.mark_read(ids, read)
         return _ok()
 
     async def delete_messages(self, request: Request) -> Response:
-        ids = _strings(await _body(request), "IDs")
+        ids = strings(await read_body(request), "IDs")
         if ids:
             self.store.delete(ids)
         else:
@@ -222,7 +147,7 @@ class _Routes:
         part_id = request.path_params["part"]
         found = find_part(m, part_id)
         if found is None:
-            raise _bad(f"message {m.id} has no part {part_id[:40]!r}", 404)
+            raise bad(f"message {m.id} has no part {part_id[:40]!r}", 404)
         a = found.attachment
         response = Response(a.content, media_type=a.content_type)
         name = a.safe_filename
@@ -236,8 +161,8 @@ class _Routes:
         return JSONResponse(list(mailpit.all_tags(self.store)))
 
     async def set_tags(self, request: Request) -> Response:
-        body = await _body(request)
-        ids, tags = _strings(body, "IDs"), _strings(body, "Tags")
+        body = await read_body(request)
+        ids, tags = strings(body, "IDs"), strings(body, "Tags")
         self._set_tags(ids, tags)
         return _ok()
 
@@ -245,7 +170,7 @@ class _Routes:
         try:
             self.store.set_tags(ids, tags)
         except MockSMTPError as e:
-            raise _bad(str(e)) from None
+            raise bad(str(e)) from None
 
     def _retag(self, old: str, new: str | None) -> None:
         for m in self.store.messages(Query((TagTerm(old),))):
@@ -256,9 +181,9 @@ class _Routes:
             self._set_tags([m.id], kept + ([new] if new else []))
 
     async def rename_tag(self, request: Request) -> Response:
-        name = (await _body(request)).get("Name")
+        name = (await read_body(request)).get("Name")
         if not isinstance(name, str) or not name.strip():
-            raise _bad("Name (the new name of the tag) is required")
+            raise bad("Name (the new name of the tag) is required")
         self._retag(request.path_params["tag"], name.strip())
         return _ok()
 
@@ -293,12 +218,12 @@ class _Routes:
     async def view(self, request: Request) -> Response:
         kind = request.path_params["kind"]
         if kind not in ("html", "txt"):
-            raise _bad(f"no such view {kind[:20]!r}: /view/ID.html or /view/ID.txt", 404)
+            raise bad(f"no such view {kind[:20]!r}: /view/ID.html or /view/ID.txt", 404)
         m = self._message(request)
         if kind == "txt":
             return PlainTextResponse(m.text or "")
         if m.html is None:
-            raise _bad(f"message {m.id} has no HTML part", 404)
+            raise bad(f"message {m.id} has no HTML part", 404)
         body = m.html
         for part in message_parts(m):
             cid = part.attachment.content_id
@@ -309,22 +234,50 @@ class _Routes:
     async def view_latest(self, request: Request) -> Response:
         newest = self.store.messages(newest_first=True, limit=1)
         if not newest:
-            raise _bad("there is no message yet", 404)
+            raise bad("there is no message yet", 404)
         return RedirectResponse(f"/view/{newest[0].id}.html", status_code=302)
+
+    # -- send -----------------------------------------------------------------------------------
+
+    async def send(self, request: Request) -> Response:
+        from ..store.base import check_tags
+        from .send import SendError, build, submit
+
+        try:
+            try:
+                body = await read_body(request)
+            except HTTPException as e:
+                raise SendError(str(e.detail), e.status_code) from None
+            sender, recipients, raw, tags = build(body)
+            try:
+                tags = list(check_tags(tags))
+            except MockSMTPError as e:
+                raise SendError(str(e)) from None
+            if self.ctx.smtp is None:
+                raise SendError("this server has no SMTP listener to send through", 500)
+            id = await submit(self.ctx.smtp, sender, recipients, raw)
+        except SendError as e:
+            return JSONResponse({"Error": str(e)}, status_code=e.status)
+        if tags:
+            self.store.set_tags([id], tags)
+        return JSONResponse({"ID": id})
+
+    async def metrics(self, request: Request) -> Response:
+        return PlainTextResponse(prometheus(self.ctx), media_type="text/plain; version=0.0.4")
 
     # -- ours: the long-poll wait ---------------------------------------------------------------
 
     async def wait(self, request: Request) -> Response:
-        count = _int(request, "count", 1, minimum=1, maximum=10_000)
+        count = int_param(request, "count", 1, minimum=1, maximum=10_000)
         text = request.query_params.get("timeout", "5")
         try:
             timeout = float(text)
         except ValueError:
-            raise _bad(f"timeout must be a number of seconds, got {text[:40]!r}") from None
+            raise bad(f"timeout must be a number of seconds, got {text[:40]!r}") from None
         if not 0 <= timeout <= 3600:
-            raise _bad(f"timeout must be between 0 and 3600 seconds, got {text[:40]}")
+            raise bad(f"timeout must be between 0 and 3600 seconds, got {text[:40]}")
         query = request.query_params.get("query", "")
-        _query(query, None)  # a bad query is a 400 before any wait
+        query_param(query, None)  # a bad query is a 400 before any wait
         status, body = await long_poll(self.store, query, count=count, timeout=timeout, closing=self.closing)
         return JSONResponse(body, status_code=status)
 
@@ -370,34 +323,6 @@ def _error(request: Request, exc: Exception) -> Response:
     return PlainTextResponse(str(exc.detail), status_code=exc.status_code, headers=exc.headers)
 
 
-class _Edges:
-    """ASGI middleware: a ``Date`` header on every answer, and ``//view/...`` (a double slash,
-    as cypress-mailpit writes it) redirected to the single-slash path."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        path = scope["path"]
-        if path.startswith("//"):
-            target = "/" + re.sub("/{2,}", "/", path).lstrip("/")
-            query = scope.get("query_string", b"").decode("latin-1")
-            response = RedirectResponse(target + (f"?{query}" if query else ""), status_code=301)
-            await response(scope, receive, send)
-            return
-        date = email.utils.formatdate(usegmt=True).encode("ascii")
-
-        async def dated(message: ASGIMessage) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), (b"date", date)]
-            await send(message)
-
-        await self.app(scope, receive, dated)
-
-
 def build_app(ctx: WebContext, hub: EventHub, closing: asyncio.Event) -> ASGIApp:
     """The app serving ``ctx.store``: ``hub`` feeds ``/api/events``; setting ``closing`` ends
     long polls and event streams (the server is stopping)."""
@@ -422,8 +347,10 @@ def build_app(ctx: WebContext, hub: EventHub, closing: asyncio.Event) -> ASGIApp
         Route("/view/{id}.{kind:str}", r.view, methods=["GET"]),
         Route("/livez", r.live, methods=["GET"]),
         Route("/readyz", r.live, methods=["GET"]),
+        Route("/api/v1/send", r.send, methods=["POST"]),
+        Route("/metrics", r.metrics, methods=["GET"]),
         Route("/api/mocksmtp/wait", r.wait, methods=["GET"]),
         WebSocketRoute("/api/events", r.events),
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: _error})
-    return _Edges(app)
+    return Edges(app)
