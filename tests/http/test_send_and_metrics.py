@@ -6,9 +6,9 @@ from __future__ import annotations
 import base64
 
 import httpx
+from tests.http.helpers import get_json, send
 
 from mocksmtp import MockSMTPServer
-from tests.http.helpers import get_json, send
 
 PDF = b"%PDF-1.4\x00\xff"
 
