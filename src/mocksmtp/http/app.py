@@ -323,9 +323,11 @@ def _error(request: Request, exc: Exception) -> Response:
     return PlainTextResponse(str(exc.detail), status_code=exc.status_code, headers=exc.headers)
 
 
-def build_app(ctx: WebContext, hub: EventHub, closing: asyncio.Event) -> ASGIApp:
+def build_app(ctx: WebContext, hub: EventHub, closing: asyncio.Event, *,
+              hosts: frozenset[str] | None = None) -> ASGIApp:
     """The app serving ``ctx.store``: ``hub`` feeds ``/api/events``; setting ``closing`` ends
-    long polls and event streams (the server is stopping)."""
+    long polls and event streams (the server is stopping). ``hosts``: the names a request's
+    ``Host`` may give (``None``: any; see :mod:`.edges`)."""
     r = _Routes(ctx, hub, closing)
     routes = [
         Route("/api/v1/messages", r.messages, methods=["GET"]),
@@ -353,4 +355,4 @@ def build_app(ctx: WebContext, hub: EventHub, closing: asyncio.Event) -> ASGIApp
         WebSocketRoute("/api/events", r.events),
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: _error})
-    return Edges(app)
+    return Edges(app, hosts)

@@ -14,6 +14,7 @@ import socket
 from typing import TYPE_CHECKING
 
 from .app import WebContext, build_app
+from .edges import own_hosts
 from .events import EventHub
 
 if TYPE_CHECKING:
@@ -67,7 +68,8 @@ class HTTPService:
         try:
             hub = EventHub(ctx.store, loop)
             closing = asyncio.Event()
-            config = uvicorn.Config(build_app(ctx, hub, closing), lifespan="off", ws="wsproto",
+            app = build_app(ctx, hub, closing, hosts=own_hosts(host))
+            config = uvicorn.Config(app, lifespan="off", ws="wsproto",
                                     log_config=None, access_log=False, proxy_headers=False,
                                     server_header=False, date_header=False, backlog=backlog)
             config.load()
