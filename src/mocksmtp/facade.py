@@ -171,12 +171,14 @@ class ServerFacade(MessageQueries):
         host, port = self._http_address
         try:
             from .http.app import WebContext
+            from .http.chaos import Chaos
             from .http.service import HTTPService
 
             stats = self._ctx.stats
             smtp_host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(self._host, self._host)
             context = WebContext(self.store, stats=stats.as_dict, database=self._database,
-                                 smtp=(smtp_host, listener.port))
+                                 smtp=(smtp_host, listener.port),
+                                 chaos=Chaos(self.inject_fault, lambda: self.faults))
             self._http = await HTTPService.open(context, host, port)
         except OSError as e:
             await listener.close(0)

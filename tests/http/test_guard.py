@@ -45,7 +45,7 @@ def test_a_change_from_another_origin_is_refused_and_reading_is_not(web: MockSMT
 def test_the_event_stream_refuses_another_origin(web: MockSMTPServer) -> None:
     """A websocket to /api/events from a page of another origin is refused at the handshake."""
     url = web.http_url.replace("http://", "ws://", 1) + "/api/events"  # type: ignore[union-attr]
-    with pytest.raises(Exception, match="403"):  # noqa: PT011 (websockets' InvalidStatus)
+    with pytest.raises(Exception, match="403"):
         websockets_client.connect(url, origin="https://evil.example", open_timeout=10)
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import smtplib
 
 import httpx
 from tests.http.helpers import get_json, send
@@ -79,3 +80,25 @@ def test_metrics_in_prometheus_text_format(web: MockSMTPServer) -> None:
     assert values["mocksmtp_store_messages"] == "1"
     assert int(values["mocksmtp_message_bytes_total"]) == len(raw)
     assert "# TYPE mocksmtp_messages_total counter" in answer.text
+
+
+def test_chaos_triggers_become_injected_faults(web: MockSMTPServer) -> None:
+    """PUT /api/v1/chaos {"Recipient": {"ErrorCode": 451, "Probability": 100}} makes RCPT fail
+    with 451 (a fault in server.faults); GET shows it; a PUT without it, or clear_faults(),
+    ends it; a code outside 400-599 is a 400."""
+    url = f"{web.http_url}/api/v1/chaos"
+    set_ = httpx.put(url, json={"Recipient": {"ErrorCode": 451, "Probability": 100}}, timeout=10)
+    assert set_.status_code == 200
+    assert set_.json()["Recipient"] == {"ErrorCode": 451, "Probability": 100}
+    assert set_.json()["Sender"]["Probability"] == 0
+    assert [(f.stage, f.reply.code if f.reply else None) for f in web.faults] == [("rcpt", 451)]
+    with smtplib.SMTP(web.host, web.port) as client:
+        client.ehlo()
+        client.mail("a@example.com")
+        assert client.rcpt("b@example.com")[0] == 451
+    assert httpx.put(url, json={}, timeout=10).status_code == 200
+    assert web.faults == []
+    httpx.put(url, json={"Sender": {"ErrorCode": 550, "Probability": 50}}, timeout=10)
+    web.clear_faults()
+    assert get_json(web, "/api/v1/chaos")["Sender"]["Probability"] == 0
+    assert httpx.put(url, json={"Sender": {"ErrorCode": 250, "Probability": 5}}, timeout=10).status_code == 400

@@ -25,6 +25,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from ..errors import MockSMTPError
 from ..query import Query, TagTerm
 from . import mailpit
+from .chaos import Chaos, ChaosError
 from .edges import Edges
 from .events import CLOSED, EventHub
 from .metrics import prometheus
@@ -50,6 +51,8 @@ class WebContext:
     started: float = dataclasses.field(default_factory=time.monotonic)
     smtp: tuple[str, int] | None = None
     """Where the server's own SMTP listener is, for ``POST /api/v1/send``."""
+    chaos: Chaos | None = None
+    """The server's faults as Mailpit's chaos triggers, for ``/api/v1/chaos``."""
 
 
 def _ok() -> PlainTextResponse:
@@ -208,7 +211,7 @@ class _Routes:
                                          deleted=0))
 
     async def webui(self, request: Request) -> Response:
-        return JSONResponse(mailpit.WEBUI)
+        return JSONResponse({**mailpit.WEBUI, "ChaosEnabled": self.ctx.chaos is not None})
 
     async def live(self, request: Request) -> Response:
         return PlainTextResponse("ok")
@@ -261,6 +264,17 @@ class _Routes:
         if tags:
             self.store.set_tags([id], tags)
         return JSONResponse({"ID": id})
+
+    async def chaos(self, request: Request) -> Response:
+        chaos = self.ctx.chaos
+        if chaos is None:
+            raise bad("chaos is not available on this server", 404)
+        if request.method == "GET":
+            return JSONResponse(chaos.triggers())
+        try:
+            return JSONResponse(chaos.update(await read_body(request)))
+        except ChaosError as e:
+            raise bad(str(e)) from None
 
     async def metrics(self, request: Request) -> Response:
         return PlainTextResponse(prometheus(self.ctx), media_type="text/plain; version=0.0.4")
@@ -351,6 +365,7 @@ def build_app(ctx: WebContext, hub: EventHub, closing: asyncio.Event, *,
         Route("/readyz", r.live, methods=["GET"]),
         Route("/api/v1/send", r.send, methods=["POST"]),
         Route("/metrics", r.metrics, methods=["GET"]),
+        Route("/api/v1/chaos", r.chaos, methods=["GET", "PUT"]),
         Route("/api/mocksmtp/wait", r.wait, methods=["GET"]),
         WebSocketRoute("/api/events", r.events),
     ]
