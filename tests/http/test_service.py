@@ -186,3 +186,17 @@ def test_without_the_extra_an_explicit_http_port_is_a_one_line_error() -> None:
     assert status == 2
     assert err.count("\n") == 1, err
     assert err.rstrip().endswith("pip install 'mocksmtp[web]'")
+
+
+def test_http_connections_have_tcp_nodelay(web: MockSMTPServer) -> None:
+    """Each accepted HTTP connection has TCP_NODELAY, so an answer written in two parts on a
+    kept-alive connection never waits for the client's delayed ACK (40 ms a request)."""
+    with httpx.Client(timeout=10) as client:
+        assert client.get(f"{web.http_url}/livez").status_code == 200
+        service = web._http
+        assert service is not None
+        connections = list(service._server.server_state.connections)
+        assert connections
+        for connection in connections:
+            sock = connection.transport.get_extra_info("socket")  # type: ignore[attr-defined]
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
