@@ -24,7 +24,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..errors import MockSMTPError
 from ..query import Query, TagTerm
-from . import mailpit
+from . import mailhog, mailpit
 from .chaos import Chaos, ChaosError
 from .edges import Edges
 from .events import CLOSED, EventHub
@@ -157,6 +157,31 @@ class _Routes:
         if name:
             response.headers["Content-Disposition"] = f"filename*=UTF-8''{quote(name, safe='')}"
         return response
+
+    # -- MailHog --------------------------------------------------------------------------------
+
+    async def mailhog_messages(self, request: Request) -> Response:
+        start, limit = int_param(request, "start", 0), int_param(request, "limit", 50, maximum=mailhog.MAX_LIMIT)
+        return JSONResponse(mailhog.page(self.store, start=start, limit=limit))
+
+    async def mailhog_search(self, request: Request) -> Response:
+        kind, query = request.query_params.get("kind", ""), request.query_params.get("query", "")
+        if kind not in mailhog.KINDS:
+            raise bad(f"kind must be one of {', '.join(mailhog.KINDS)}, got {kind[:20]!r}")
+        if not query:
+            raise bad("query is required: GET /api/v2/search?kind=to&query=...")
+        start, limit = int_param(request, "start", 0), int_param(request, "limit", 50, maximum=mailhog.MAX_LIMIT)
+        return JSONResponse(mailhog.page(self.store, start=start, limit=limit, kind=kind, query=query))
+
+    async def mailhog_delete(self, request: Request) -> Response:
+        m = self._message(request)
+        self.store.delete([m.id])
+        return Response(status_code=200)
+
+    async def mailhog_download(self, request: Request) -> Response:
+        m = self._message(request)
+        return Response(m.raw, media_type="message/rfc822",
+                        headers={"Content-Disposition": f'attachment; filename="{m.id}.eml"'})
 
     # -- tags -----------------------------------------------------------------------------------
 
@@ -353,6 +378,10 @@ def build_app(ctx: WebContext, hub: EventHub, closing: asyncio.Event, *,
         Route("/api/v1/message/{id}/headers", r.headers, methods=["GET"]),
         Route("/api/v1/message/{id}/raw", r.raw, methods=["GET"]),
         Route("/api/v1/message/{id}/part/{part}", r.part, methods=["GET"]),
+        Route("/api/v2/messages", r.mailhog_messages, methods=["GET"]),
+        Route("/api/v2/search", r.mailhog_search, methods=["GET"]),
+        Route("/api/v1/messages/{id}", r.mailhog_delete, methods=["DELETE"]),
+        Route("/api/v1/messages/{id}/download", r.mailhog_download, methods=["GET"]),
         Route("/api/v1/tags", r.tags, methods=["GET"]),
         Route("/api/v1/tags", r.set_tags, methods=["PUT"]),
         Route("/api/v1/tags/{tag}", r.rename_tag, methods=["PUT"]),
