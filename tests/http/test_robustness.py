@@ -17,7 +17,8 @@ from mocksmtp import MockSMTPServer
 PATHS = ["/api/v1/messages", "/api/v1/search", "/api/v1/message/{id}", "/api/v1/message/latest",
          "/api/v1/message/{id}/headers", "/api/v1/message/{id}/raw", "/api/v1/message/{id}/part/{x}",
          "/api/v1/tags", "/api/v1/tags/{x}", "/api/v1/info", "/api/v1/webui", "/view/{id}.{x}",
-         "/view/latest", "/livez", "/api/mocksmtp/wait", "/api/v1/send", "/metrics", "/{x}"]
+         "/view/latest", "/livez", "/api/mocksmtp/wait", "/api/v1/send", "/metrics", "/api/v1/chaos",
+         "/api/v2/messages", "/api/v2/search", "/api/v1/messages/{id}", "/api/v1/messages/{x}/download", "/{x}"]
 TYPES = ["application/json", "application/x-www-form-urlencoded", "text/plain", ""]
 
 
@@ -34,7 +35,7 @@ def shared() -> Iterator[tuple[MockSMTPServer, httpx.Client, str]]:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(method=st.sampled_from(["GET", "PUT", "POST", "DELETE"]), path=st.sampled_from(PATHS),
        x=st.text(max_size=20), query=st.dictionaries(st.sampled_from(["query", "start", "limit", "count", "timeout",
-                                                                    "tz", "dl"]),
+                                                                    "tz", "dl", "kind"]),
                                                    st.text(max_size=20), max_size=3),
        body=st.one_of(st.binary(max_size=200), st.text(max_size=200).map(str.encode),
                       st.sampled_from([b'{"IDs": null}', b'{"IDs": [1]}', b'{"Read": "x"}', b'{"From": 1}',
