@@ -35,8 +35,8 @@ class AsyncMockSMTPServer(ServerFacade):
 
     The same messages, options, filters and assertions as :class:`~mocksmtp.MockSMTPServer`;
     :meth:`wait_for` is awaited instead of blocking. Defaults suit tests: ``127.0.0.1`` and a
-    free port. ``store=``, ``database=``, ``max_messages=`` and ``max_age=`` are those of
-    :class:`~mocksmtp.MockSMTPServer`.
+    free port. ``store=``, ``database=``, ``max_messages=``, ``max_age=``, ``http_port=`` and
+    ``http_host=`` are those of :class:`~mocksmtp.MockSMTPServer` (HTTP is served in this loop).
 
     >>> import asyncio, smtplib
     >>> async def main() -> str:

@@ -48,6 +48,10 @@ class MockSMTPServer(ServerFacade):
     :class:`~mocksmtp.MessageStore`. Nothing is deleted unless ``max_messages=N`` (keep the
     newest N) or ``max_age=`` (seconds) ask for it.
 
+    ``http_port=`` (``0`` for a free port) also serves Mailpit's HTTP API, live events and a
+    long-poll wait on ``http_host`` (``127.0.0.1``), in this server's loop; :attr:`http_url`
+    says where (the ``[web]`` extra, ``docs/http.md``).
+
     >>> import smtplib
     >>> with MockSMTPServer(port=0) as server:
     ...     with smtplib.SMTP(server.host, server.port) as client:
