@@ -4,6 +4,8 @@ client library from PyPI."""
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 from tests.http.helpers import get_json, send
@@ -87,3 +89,23 @@ def test_the_mailhog_pypi_client_works_unchanged(web: MockSMTPServer) -> None:
     assert client.messages().total == 1
     client.delete_all()
     assert client.messages().total == 0
+
+
+def test_mailhog_event_stream_and_websocket_push_each_new_message(web: MockSMTPServer) -> None:
+    """GET /api/v1/events (an EventSource stream) and the /api/v2/websocket each push a new
+    message, whole, in MailHog's shape."""
+    websockets_client = pytest.importorskip("websockets.sync.client")
+    ws_url = str(web.http_url).replace("http://", "ws://", 1) + "/api/v2/websocket"
+    with httpx.stream("GET", f"{web.http_url}/api/v1/events", timeout=10) as stream, \
+            websockets_client.connect(ws_url, open_timeout=10) as ws:
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        lines = stream.iter_lines()
+        assert next(lines).startswith(":")  # the stream is open: the comment that starts it
+        id = send(web, MULTIPART, to=("ann@example.com",), sender="bounce@example.com")
+        data = next(line for line in lines if line.startswith("data: "))
+        pushed = json.loads(data.removeprefix("data: "))
+        assert pushed["ID"] == id
+        assert pushed["Content"]["Headers"]["Subject"] == ["Two parts"]
+        over_ws = json.loads(ws.recv(timeout=10))
+        assert over_ws["ID"] == id
+        assert over_ws["Raw"]["From"] == "bounce@example.com"

@@ -11,14 +11,21 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -322,8 +329,25 @@ class _Routes:
 
     # -- live events ----------------------------------------------------------------------------
 
-    async def events(self, websocket: WebSocket) -> None:
-        queue = self.hub.join()  # before the handshake ends: a client that saw it misses nothing
+    async def mailhog_websocket(self, websocket: WebSocket) -> None:
+        await self.events(websocket, kind="mailhog")
+
+    async def mailhog_events(self, request: Request) -> Response:
+        queue = self.hub.join("mailhog")
+
+        async def stream() -> AsyncIterator[str]:
+            try:
+                yield ": mocksmtp: MailHog's event stream\n\n"
+                while (frame := await queue.get()) != CLOSED:
+                    yield f"data: {frame}\n\n"
+            finally:
+                self.hub.leave(queue)
+
+        return StreamingResponse(stream(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache"})
+
+    async def events(self, websocket: WebSocket, kind: str = "mailpit") -> None:
+        queue = self.hub.join(kind)  # before the handshake ends: a client that saw it misses nothing
         try:
             await websocket.accept()
         except BaseException:
@@ -397,6 +421,8 @@ def build_app(ctx: WebContext, hub: EventHub, closing: asyncio.Event, *,
         Route("/api/v1/chaos", r.chaos, methods=["GET", "PUT"]),
         Route("/api/mocksmtp/wait", r.wait, methods=["GET"]),
         WebSocketRoute("/api/events", r.events),
+        Route("/api/v1/events", r.mailhog_events, methods=["GET"]),
+        WebSocketRoute("/api/v2/websocket", r.mailhog_websocket),
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: _error})
     return Edges(app, hosts)
