@@ -23,4 +23,8 @@ __all__ = ["MockSMTPServer"]
 if __name__ == "__main__":
     from mocksmtp.cli import main
 
-    raise SystemExit(main())
+    # The original server spoke SMTP only, and its output (a listening line, then the mail)
+    # is what its users read: no HTTP here unless asked for.
+    args = sys.argv[1:]
+    asked = any(a.startswith(("--http-port", "--http-host", "--no-http")) for a in args)
+    raise SystemExit(main(args if asked else ["--no-http", *args]))

@@ -36,8 +36,8 @@ class AsyncMockSMTPServer(ServerFacade):
 
     The same messages, options, filters and assertions as :class:`~mocksmtp.MockSMTPServer`;
     :meth:`wait_for` is awaited instead of blocking. Defaults suit tests: ``127.0.0.1`` and a
-    free port. ``store=``, ``database=``, ``max_messages=`` and ``max_age=`` are those of
-    :class:`~mocksmtp.MockSMTPServer`.
+    free port. ``store=``, ``database=``, ``max_messages=``, ``max_age=``, ``http_port=`` and
+    ``http_host=`` are those of :class:`~mocksmtp.MockSMTPServer` (HTTP is served in this loop).
 
     >>> import asyncio, smtplib
     >>> async def main() -> str:
@@ -57,9 +57,11 @@ class AsyncMockSMTPServer(ServerFacade):
     def __init__(self, host: str = "127.0.0.1", port: int = 0, verbose: bool = False, *,
                  store: MessageStore | None = None, database: PathLike | None = None,
                  max_messages: int | None = None, max_age: float | None = None,
+                 http_port: int | None = None, http_host: str = "127.0.0.1",
                  **options: Unpack[ServerOptions]) -> None:
         super().__init__(host, port, verbose, store, dict(options), database=database,
-                         max_messages=max_messages, max_age=max_age)
+                         max_messages=max_messages, max_age=max_age, http_port=http_port,
+                         http_host=http_host)
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -72,12 +74,10 @@ class AsyncMockSMTPServer(ServerFacade):
         """
         import asyncio
 
-        from .smtp.listener import Listener
-
         if self._state is ServerState.RUNNING:
             raise ServerStateError(f"{self!r} is already running; stop() it first")
         try:
-            listener = await Listener.open(self._ctx, self._host, self._requested_port)
+            listener = await self._open_services()
         except OSError as e:
             raise self._start_error(e) from e
         self._listener = listener
@@ -96,6 +96,7 @@ class AsyncMockSMTPServer(ServerFacade):
             return
         self._state = ServerState.STOPPED
         self._listener = None
+        await self._close_http(timeout * 0.8)
         await listener.close(grace=timeout * 0.8)
         logger.info("mocksmtp on %s:%d stopped: %s", self._host, self._port, self._ctx.stats.as_dict())
 

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 _STOP = object()
+HTTP_PORT = 8025
+"""The port ``mocksmtp`` serves HTTP on by default (Mailpit's)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -66,6 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
     storage.add_argument("--max-age", type=parse_duration, metavar="AGE",
                          help="delete messages older than AGE: seconds, or a number with s, m, h, d "
                               "or w, as in 7d (default: no limit)")
+    web = parser.add_argument_group("web API (Mailpit's, with pip install 'mocksmtp[web]')")
+    web.add_argument("--http-port", type=int, metavar="N",
+                     help=f"serve HTTP on port N, 0 for a free one (default: {HTTP_PORT} when the web extra "
+                          "is installed)")
+    web.add_argument("--http-host", metavar="HOST",
+                     help="address to serve HTTP on (default: 127.0.0.1, this machine only)")
+    web.add_argument("--no-http", action="store_true", help="serve no HTTP, only SMTP")
     limits = parser.add_argument_group("limits and policies")
     limits.add_argument("--hostname", help="name in the greeting and EHLO reply (default: localhost)")
     limits.add_argument("--max-message-size", type=int, metavar="OCTETS",
@@ -200,6 +209,10 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         options = _options(args)
+        http_port, http_note = _http(args)
+        if http_port is not None:
+            options["http_port"] = http_port
+            options["http_host"] = args.http_host or "127.0.0.1"
         server = MockSMTPServer(args.host, args.port, args.verbose, max_messages=args.max_messages, **options)
         for stage, code, probability in args.fault:
             server.inject_fault(stage, code=code, probability=probability)
@@ -227,7 +240,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         unsubscribe = _nothing if args.quiet else server.store.subscribe(
             lambda event: arrivals.put(event.message) if isinstance(event, MessageAdded) else None)
         try:
-            _serve(server, args, arrivals, out)
+            _serve(server, args, arrivals, out, http_note)
         finally:
             _stop(server, arrivals, out, unsubscribe)
             _restore(previous)
@@ -255,11 +268,29 @@ def server_started(server: MockSMTPServer) -> float:
     return server._started_monotonic
 
 
+def _http(args: argparse.Namespace) -> tuple[int | None, str]:
+    """The HTTP port to serve (``None``: none), and a line to print when it is not served
+    for want of the web extra. Asked for explicitly without the extra: a ConfigError."""
+    from .http import INSTALL, available
+
+    if args.no_http:
+        if args.http_port is not None or args.http_host is not None:
+            raise ConfigError("--no-http cannot go with --http-port or --http-host; give one or the other")
+        return None, ""
+    if args.http_port is None and args.http_host is None and not available():
+        return None, f"mocksmtp: no web UI or API (Mailpit's, on port {HTTP_PORT}): {INSTALL} to serve them"
+    return (HTTP_PORT if args.http_port is None else args.http_port), ""
+
+
 def _serve(server: MockSMTPServer, args: argparse.Namespace, arrivals: queue.SimpleQueue[object],
-           out: TextIO) -> None:
+           out: TextIO, http_note: str = "") -> None:
     """Print what arrives (in this thread, not the engine's) until a stop is requested."""
     started = server_started(server)
     print(f"mocksmtp: listening on {server.host}:{server.port} (Ctrl+C to stop)", file=out, flush=True)
+    if server.http_url:
+        print(f"mocksmtp: web UI and API on {server.http_url}", file=out, flush=True)
+    elif http_note:
+        print(http_note, file=out, flush=True)
     if args.database:
         kept = server.store.count()
         print(f"mocksmtp: keeping mail in {Path(args.database).resolve()} ({_count(kept, 'message')} "
@@ -316,7 +347,7 @@ def _config_error(parser: argparse.ArgumentParser, error: ConfigError) -> int:
 # The server options the command line sets, by their Python names (--max-message-size is max_message_size).
 _OPTION_NAMES = ("hostname", "max_message_size", "max_pending_data", "max_recipients", "max_connections",
                  "idle_timeout", "strict", "tls", "require_tls", "certfile", "keyfile", "require_auth",
-                 "max_auth_failures", "max_age", "database")
+                 "max_auth_failures", "max_age", "database", "http_port", "http_host")
 
 
 @contextlib.contextmanager

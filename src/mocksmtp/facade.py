@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     import ssl
 
     from .config import SMTPOptions
+    from .http.service import HTTPService
     from .smtp.faults import Fault, Matcher, Stage
     from .smtp.listener import Listener
     from .smtp.state import EngineContext, Stats
@@ -68,6 +69,19 @@ def _open_store(store: MessageStore | None, database: PathLike | None) -> Messag
     return store
 
 
+def _check_http(host: object, port: object) -> tuple[str, int] | None:
+    if port is None:
+        return None
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
+        raise ConfigError(f"http_port must be None (no HTTP) or between 0 and 65535, got {port!r}")
+    if not isinstance(host, str) or not host:
+        raise ConfigError(f"http_host must be a host name or address such as '127.0.0.1', got {host!r}")
+    from .http import require  # the [web] extra: a one-line ConfigError naming it when missing
+
+    require()
+    return host, port
+
+
 _STORE_MEMBERS = ("version", "new_id", "add", "get", "count", "messages", "summaries", "state", "delete",
                   "delete_matching", "clear", "mark_read", "set_tags", "prune", "subscribe", "close")
 
@@ -77,8 +91,12 @@ class ServerFacade(MessageQueries):
 
     def __init__(self, host: str, port: int, verbose: bool, store: MessageStore | None,
                  options: dict[str, Any], *, database: PathLike | None = None,
-                 max_messages: int | None = None, max_age: float | None = None) -> None:
+                 max_messages: int | None = None, max_age: float | None = None,
+                 http_port: int | None = None, http_host: str = "127.0.0.1") -> None:
         self._host, self._requested_port = _check_address(host, port)
+        self._http_address = _check_http(http_host, http_port)
+        self._http: HTTPService | None = None
+        self._database = os.fspath(database) if isinstance(database, (str, os.PathLike)) else ""
         self._port = port
         self.verbose = bool(verbose)
         from .config import SMTPOptions  # loads with the first server, not on import
@@ -134,6 +152,49 @@ class ServerFacade(MessageQueries):
     def address(self) -> tuple[str, int]:
         """``(host, port)``, ready for ``smtplib.SMTP(*server.address)``."""
         return self._host, self._port
+
+    @property
+    def http_url(self) -> str | None:
+        """``"http://127.0.0.1:54321"`` (no trailing slash) while HTTP is served: Mailpit's API,
+        live events and the long-poll wait (``http_port=``, the ``[web]`` extra); else ``None``."""
+        http = self._http
+        return http.url if http is not None else None
+
+    async def _open_services(self) -> Listener:
+        """Open the SMTP listener, then HTTP if asked for, in the running loop; a failure of
+        either leaves nothing open."""
+        from .smtp.listener import Listener
+
+        listener = await Listener.open(self._ctx, self._host, self._requested_port)
+        if self._http_address is None:
+            return listener
+        host, port = self._http_address
+        try:
+            from .http.app import WebContext
+            from .http.chaos import Chaos
+            from .http.service import HTTPService
+
+            stats = self._ctx.stats
+            smtp_host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(self._host, self._host)
+            context = WebContext(self.store, stats=stats.as_dict, database=self._database,
+                                 smtp=(smtp_host, listener.port),
+                                 chaos=Chaos(self.inject_fault, lambda: self.faults))
+            self._http = await HTTPService.open(context, host, port)
+        except OSError as e:
+            await listener.close(0)
+            hint = " (is another server using it? HTTP port 0 picks a free one)" if "in use" in str(e) else ""
+            raise ServerStartError(f"cannot serve HTTP on {host}:{port}: {e.strerror or e}{hint}",
+                                   host=host, port=port) from e
+        except BaseException:
+            await listener.close(0)
+            raise
+        return listener
+
+    async def _close_http(self, grace: float) -> None:
+        """Stop serving HTTP (if it is served), before the SMTP listener closes."""
+        http, self._http = self._http, None
+        if http is not None:
+            await http.close(grace)
 
     # -- messages and statistics --------------------------------------------------------------
 

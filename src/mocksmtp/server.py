@@ -17,6 +17,7 @@ from .queries import check_timeout, wait_sync
 if TYPE_CHECKING:  # the engine (asyncio and all it imports) loads on the first start()
     import asyncio
     import concurrent.futures
+    from collections.abc import Awaitable, Callable
 
     if sys.version_info >= (3, 11):
         from typing import Unpack
@@ -48,6 +49,10 @@ class MockSMTPServer(ServerFacade):
     :class:`~mocksmtp.MessageStore`. Nothing is deleted unless ``max_messages=N`` (keep the
     newest N) or ``max_age=`` (seconds) ask for it.
 
+    ``http_port=`` (``0`` for a free port) also serves Mailpit's HTTP API, live events and a
+    long-poll wait on ``http_host`` (``127.0.0.1``), in this server's loop; :attr:`http_url`
+    says where (the ``[web]`` extra, ``docs/http.md``).
+
     >>> import smtplib
     >>> with MockSMTPServer(port=0) as server:
     ...     with smtplib.SMTP(server.host, server.port) as client:
@@ -66,10 +71,13 @@ class MockSMTPServer(ServerFacade):
         database: PathLike | None = None,
         max_messages: int | None = None,
         max_age: float | None = None,
+        http_port: int | None = None,
+        http_host: str = "127.0.0.1",
         **options: Unpack[ServerOptions],
     ) -> None:
         super().__init__(host, port, verbose, store, dict(options), database=database,
-                         max_messages=max_messages, max_age=max_age)
+                         max_messages=max_messages, max_age=max_age, http_port=http_port,
+                         http_host=http_host)
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -106,6 +114,7 @@ class MockSMTPServer(ServerFacade):
                         raise self._timed_out(timeout, thread.is_alive()) from None
                     listener, loop = ready.result()  # it finished just as the wait ended
             except ServerStartError:
+                thread.join(timeout)
                 raise
             except OSError as e:
                 thread.join(timeout)
@@ -120,7 +129,7 @@ class MockSMTPServer(ServerFacade):
                     import asyncio
 
                     listener, loop = ready.result()
-                    asyncio.run_coroutine_threadsafe(_close_and_stop(listener, 0), loop)
+                    asyncio.run_coroutine_threadsafe(_close_and_stop(listener, 0, self._close_http), loop)
                 thread.join(max(timeout, 1.0))
                 raise
             self._thread = thread
@@ -144,11 +153,9 @@ class MockSMTPServer(ServerFacade):
         import asyncio
         import concurrent.futures
 
-        from .smtp.listener import Listener
-
         loop = asyncio.new_event_loop()
         try:
-            opening = loop.create_task(Listener.open(self._ctx, self._host, self._requested_port))
+            opening = loop.create_task(self._open_services())
 
             def abandon(future: concurrent.futures.Future[tuple[Listener, asyncio.AbstractEventLoop]]
                         ) -> None:
@@ -170,6 +177,7 @@ class MockSMTPServer(ServerFacade):
             try:
                 ready.set_result((listener, loop))
             except concurrent.futures.InvalidStateError:  # start() gave up just before
+                loop.run_until_complete(self._close_http(0))
                 loop.run_until_complete(listener.close(0))
                 return
             loop.run_forever()
@@ -197,7 +205,8 @@ class MockSMTPServer(ServerFacade):
                 raise ServerStateError(f"{self!r} is running but has no loop; this is a bug")
             # One hop into the loop (close, then stop the loop), then join: a hop between
             # threads is the dearest part of stopping on a busy machine.
-            future = asyncio.run_coroutine_threadsafe(_close_and_stop(listener, timeout * 0.8), loop)
+            future = asyncio.run_coroutine_threadsafe(
+                _close_and_stop(listener, timeout * 0.8, self._close_http), loop)
             try:
                 thread.join(timeout)
                 if thread.is_alive():
@@ -339,12 +348,16 @@ async def _abort_sessions(ctx: EngineContext) -> None:
         await asyncio.sleep(0)
 
 
-async def _close_and_stop(listener: Listener, grace: float) -> None:
-    """Close ``listener`` (see :meth:`Listener.close`), then stop the loop it runs in."""
+async def _close_and_stop(listener: Listener, grace: float,
+                          close_http: Callable[[float], Awaitable[None]] | None = None) -> None:
+    """Close HTTP (``close_http``) and ``listener`` (see :meth:`Listener.close`), then stop the
+    loop they run in."""
     import asyncio
 
     loop = asyncio.get_running_loop()
     try:
+        if close_http is not None:
+            await close_http(grace)
         await listener.close(grace)
     except asyncio.CancelledError:
         raise  # the stopped loop is being unwound by _finish_pending; it must not stop again

@@ -35,8 +35,8 @@ def cli(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Proces
     the process and its port. Its first lines must be the guide's."""
     console = CONSOLE.search(TEXT)
     assert console, "the guide no longer shows `mocksmtp --tls starttls --ca-file ca.pem` and its output"
-    argv = [*shlex.split(console["command"])[1:], "--host", "127.0.0.1", "--port", "0", "--stats-interval", "0",
-            "--loop", request.param]
+    argv = [*shlex.split(console["command"])[1:], "--host", "127.0.0.1", "--port", "0", "--no-http",
+            "--stats-interval", "0", "--loop", request.param]
     proc = Process([PYTHON, "-m", "mocksmtp", *argv], cwd=tmp_path)
     try:
         assert proc.read_line() == console["wrote"].replace("/home/me/ca.pem", str(tmp_path / "ca.pem"))

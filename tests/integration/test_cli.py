@@ -15,7 +15,7 @@ from .processes import PYTHON, Process
 
 
 def start_cli(*args: str) -> tuple[Process, int]:
-    proc = Process([PYTHON, "-m", "mocksmtp", "--host", "127.0.0.1", "--port", "0", *args])
+    proc = Process([PYTHON, "-m", "mocksmtp", "--host", "127.0.0.1", "--port", "0", "--no-http", *args])
     line = proc.read_line()
     match = re.fullmatch(r"mocksmtp: listening on 127\.0\.0\.1:(\d+) \(Ctrl\+C to stop\)", line)
     assert match, line
@@ -85,7 +85,7 @@ def test_port_in_use_is_a_one_line_error_with_status_2() -> None:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         port = holder.getsockname()[1]
-        proc = Process([PYTHON, "-m", "mocksmtp", "--host", "127.0.0.1", "--port", str(port)])
+        proc = Process([PYTHON, "-m", "mocksmtp", "--host", "127.0.0.1", "--port", str(port), "--no-http"])
         status, out, err = proc.finish(timeout=20)
     assert status == 2
     assert out == ""
@@ -137,7 +137,7 @@ def test_uvloop_flag_without_uvloop_says_how_to_get_it(flag: list[str]) -> None:
 
 def test_auto_loop_without_uvloop_serves_on_asyncio() -> None:
     """The default, --loop auto, falls back to asyncio's loop when uvloop is not installed."""
-    proc = Process([PYTHON, "-c", WITHOUT_UVLOOP, "--host", "127.0.0.1", "--port", "0", "-v",
+    proc = Process([PYTHON, "-c", WITHOUT_UVLOOP, "--host", "127.0.0.1", "--port", "0", "--no-http", "-v",
                     "--stats-interval", "0"])
     try:
         line = proc.read_line()
@@ -170,7 +170,7 @@ def test_ctrl_c_right_after_the_port_opens_is_a_clean_stop(monkeypatch: pytest.M
     monkeypatch.setattr(MockSMTPServer, "start", start_then_ctrl_c)
     previous = signal.getsignal(signal.SIGINT)
     out = io.StringIO()
-    assert cli.main(["--host", "127.0.0.1", "--port", "0", "--quiet", "--loop", "asyncio"], out=out) == 0
+    assert cli.main(["--host", "127.0.0.1", "--port", "0", "--no-http", "--quiet", "--loop", "asyncio"], out=out) == 0
     assert "stopped after" in out.getvalue()
     assert signal.getsignal(signal.SIGINT) is previous
 

@@ -154,7 +154,7 @@ def test_kill_9_while_20_clients_send_loses_no_acknowledged_message(tmp_path: Pa
     anything else there is a message a client sent whole (at most one per client, the one
     whose 250 the kill cut off)."""
     path = tmp_path / "mail.sqlite"
-    proc = Process([sys.executable, "-m", "mocksmtp", "--host", "127.0.0.1", "--port", "0", "--quiet",
+    proc = Process([sys.executable, "-m", "mocksmtp", "--host", "127.0.0.1", "--port", "0", "--no-http", "--quiet",
                     "--stats-interval", "0", "--database", str(path)])
     try:
         port = int(re.search(r":(\d+) ", proc.wait_for_line("listening on"))[1])  # type: ignore[index]

@@ -27,14 +27,14 @@ LAYERS: tuple[frozenset[str], ...] = tuple(frozenset(layer) for layer in (
     {"errors", "config", "_version"},
     {"message", "parsing", "headers", "attachment", "parts"},
     {"filters", "queries", "query", "query_match", "store", "summary"},
-    {"smtp"},
+    {"smtp", "http"},
     {"facade"},
     {"server", "aio"},
     {"cli", "cli_transfer", "pytest_plugin", "mocksmtp", "__main__"},
 ))
 RULE = ("errors, config <- message, parsing, headers, attachment, parts "
         "<- filters, queries, query, query_match, store, summary "
-        "<- smtp (the engine) <- facade <- server, aio <- cli, pytest_plugin "
+        "<- smtp (the engine) | http (siblings) <- facade <- server, aio <- cli, pytest_plugin "
         "(design.md; __init__ and __main__ may import anything)")
 FREE = frozenset({"mocksmtp", "mocksmtp.__main__"})
 
@@ -154,6 +154,14 @@ def test_the_engine_never_imports_the_layers_that_use_it() -> None:
              "mocksmtp"}
     bad = [f"{f.path.name}:{f.line} {f.importer} imports {f.imported}" for f in all_imports()
            if f.importer.startswith("mocksmtp.smtp") and f.imported in above]
+    assert not bad, bad
+
+
+def test_the_engine_and_the_web_layer_never_import_each_other() -> None:
+    """smtp/ and http/ are siblings: neither imports the other (the facade joins them)."""
+    bad = [f"{f.path.name}:{f.line} {f.importer} imports {f.imported}" for f in all_imports()
+           if (f.importer.startswith("mocksmtp.smtp") and f.imported.startswith("mocksmtp.http"))
+           or (f.importer.startswith("mocksmtp.http") and f.imported.startswith("mocksmtp.smtp"))]
     assert not bad, bad
 
 
