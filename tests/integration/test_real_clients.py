@@ -14,10 +14,12 @@ CI (``CI`` or ``MOCKSMTP_REQUIRE_CLIENTS`` set), where it fails: ``.ci/run`` ins
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import smtplib
 import ssl
 import subprocess
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,7 +127,14 @@ def send_aiosmtplib(target: Target, messages: list[Outgoing]) -> None:
             except (OSError, asyncio.TimeoutError, aiosmtplib.SMTPException) as e:  # not TimeoutError on 3.10
                 raise AssertionError(f"aiosmtplib, message {i} of {len(messages)}: {e!r}") from e
 
-    asyncio.run(send_all())
+    # On Python 3.13 a ResourceWarning for an unclosed transport surfaced inside another test
+    # once in about six runs. The likeliest source (not proven) is this client's TLS transport,
+    # still closing (waiting for the server's close_notify) when asyncio.run closes its loop:
+    # so it is collected here, with that warning ignored, rather than in a later test.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        asyncio.run(send_all())
+        gc.collect()
 
 
 def send_curl(target: Target, messages: list[Outgoing]) -> None:
