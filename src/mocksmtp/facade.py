@@ -62,8 +62,10 @@ def _open_store(store: MessageStore | None, database: PathLike | None) -> Messag
         return SQLiteStore(database)
     if store is None:
         return MemoryStore()
-    if not isinstance(store, MessageStore):
-        missing = sorted(n for n in _STORE_MEMBERS if not hasattr(store, n))
+    # hasattr, not isinstance(store, MessageStore): from Python 3.12 a runtime protocol check
+    # does not see members a wrapper provides through __getattr__.
+    missing = sorted(n for n in _STORE_MEMBERS if not hasattr(store, n))
+    if missing:
         raise ConfigError(f"store must implement mocksmtp.MessageStore; {type(store).__name__} lacks "
                           f"{', '.join(missing)}")
     return store
