@@ -415,3 +415,18 @@ def test_pages_continue_after_a_message_while_mail_arrives(store: MessageStore) 
         store.summaries(after="gone")
     with pytest.raises(ConfigError, match="names no stored message"):
         store.messages(after=made[3].id)
+
+
+def test_ids_do_not_follow_a_seeded_random_module() -> None:
+    """random.seed() in a test does not make the ids' random part repeat: two processes that
+    seed alike in the same millisecond still draw different ids."""
+    import random
+
+    from mocksmtp.store.ids import _GENERATOR, new_id
+
+    random.seed(1)
+    _GENERATOR.after_fork()  # a fresh sequence, as in a new process
+    first = new_id()
+    random.seed(1)
+    _GENERATOR.after_fork()
+    assert new_id()[10:] != first[10:]

@@ -15,6 +15,7 @@ in a log line, and the same ids a later PostgreSQL store can share between nodes
 from __future__ import annotations
 
 import os
+import random
 import threading
 import time
 
@@ -24,11 +25,30 @@ _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _PAIRS = [a + b for a in _CROCKFORD for b in _CROCKFORD]  # 10 bits -> 2 characters
 _VALUES = {c: i for i, c in enumerate(_CROCKFORD)}
 _RANDOM_MAX = (1 << 80) - 1
+# The random part comes from a generator of our own (a test's random.seed() cannot make two
+# processes draw alike), seeded from os.urandom at start and again in a forked child: a system
+# call per millisecond (os.urandom) cost more than the rest of new_id.
+_RNG = random.Random()
+_random_bits = _RNG.getrandbits
 
 
 def _encode(value: int, chars: int) -> str:
     """``value`` as ``chars`` (even) characters of Crockford base32."""
     return "".join(_PAIRS[(value >> shift) & 1023] for shift in range(5 * chars - 10, -1, -10))
+
+
+def _encode_ms(ms: int) -> str:
+    """:func:`_encode` of a millisecond count in 10 characters, spelled out: at a few thousand
+    messages a second every id starts a new millisecond, and a generator per id showed."""
+    p = _PAIRS
+    return p[(ms >> 40) & 1023] + p[(ms >> 30) & 1023] + p[(ms >> 20) & 1023] + p[(ms >> 10) & 1023] + p[ms & 1023]
+
+
+def _encode_high(high: int) -> str:
+    """:func:`_encode` of the random part's top 60 bits in 12 characters, spelled out."""
+    p = _PAIRS
+    return (p[(high >> 50) & 1023] + p[(high >> 40) & 1023] + p[(high >> 30) & 1023] + p[(high >> 20) & 1023]
+            + p[(high >> 10) & 1023] + p[high & 1023])
 
 
 class _Generator:
@@ -46,6 +66,7 @@ class _Generator:
     def after_fork(self) -> None:
         """A forked child must not continue its parent's sequence in the same millisecond."""
         self.__init__()  # type: ignore[misc]
+        _RNG.seed()
 
 
 # One per process, on purpose: ids are monotonic within the process, whatever store makes them.
@@ -60,16 +81,16 @@ def new_id() -> str:
     g = _GENERATOR
     with g.lock:
         if ms > g.ms:
-            g.ms, g.random, g.ms_text = ms, int.from_bytes(os.urandom(10), "big"), _encode(ms, 10)
+            g.ms, g.random, g.ms_text = ms, _random_bits(80), _encode_ms(ms)
         elif g.random < _RANDOM_MAX:  # the same millisecond (or the clock stepped back)
             g.random += 1
         else:  # 2**80 ids in one millisecond: borrow the next one
             g.ms, g.random = g.ms + 1, 0
-            g.ms_text = _encode(g.ms, 10)
+            g.ms_text = _encode_ms(g.ms)
         r = g.random
         if r >> 20 != g.high:
             g.high = r >> 20
-            g.high_text = _encode(g.high, 12)
+            g.high_text = _encode_high(g.high)
         return g.ms_text + g.high_text + _PAIRS[(r >> 10) & 1023] + _PAIRS[r & 1023]
 
 
