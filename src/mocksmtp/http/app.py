@@ -96,18 +96,12 @@ class _Routes:
         return JSONResponse(mailpit.page(self.store, None, start=start, limit=limit))
 
     async def search(self, request: Request) -> Response:
-        text = request.query_params.get("query")
-        if text is None or not text.strip():
-            raise bad("query is required: GET /api/v1/search?query=...")
-        query = query_param(text, request.query_params.get("tz"))
+        query = _required_query(request, "GET")
         start, limit = int_param(request, "start", 0), int_param(request, "limit", 50, maximum=10_000)
         return JSONResponse(mailpit.page(self.store, query, start=start, limit=limit))
 
     async def delete_search(self, request: Request) -> Response:
-        text = request.query_params.get("query")
-        if text is None or not text.strip():
-            raise bad("query is required: DELETE /api/v1/search?query=...")
-        self.store.delete_matching(query_param(text, request.query_params.get("tz")))
+        self.store.delete_matching(_required_query(request, "DELETE"))
         return _ok()
 
     async def set_read(self, request: Request) -> Response:
@@ -426,3 +420,11 @@ def build_app(ctx: WebContext, hub: EventHub, closing: asyncio.Event, *,
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: _error})
     return Edges(app, hosts)
+
+
+def _required_query(request: Request, method: str) -> Query:
+    """The search's ``query`` (and ``tz``) parameter, which must be there."""
+    text = request.query_params.get("query")
+    if text is None or not text.strip():
+        raise bad(f"query is required: {method} /api/v1/search?query=...")
+    return query_param(text, request.query_params.get("tz"))

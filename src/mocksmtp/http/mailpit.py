@@ -71,8 +71,8 @@ def snippet(m: Message) -> str:
     return words if len(words) <= SNIPPET_LENGTH else words[:SNIPPET_LENGTH].rstrip() + "..."
 
 
-def summary(m: Message, state: MessageState | None) -> dict[str, Any]:
-    """A MessageSummary: what a list shows of one message."""
+def _heading(m: Message, state: MessageState | None) -> dict[str, Any]:
+    """The fields a MessageSummary and a Message share, in Mailpit's order."""
     return {
         "ID": m.id,
         "MessageID": _message_id(m),
@@ -82,6 +82,13 @@ def summary(m: Message, state: MessageState | None) -> dict[str, Any]:
         "Cc": _addresses(m, "cc"),
         "Bcc": _bcc(m),
         "ReplyTo": _addresses(m, "reply_to"),
+    }
+
+
+def summary(m: Message, state: MessageState | None) -> dict[str, Any]:
+    """A MessageSummary: what a list shows of one message."""
+    return {
+        **_heading(m, state),
         "Subject": m.subject,
         "Created": rfc3339(m.received_at),
         "Username": m.auth_user or "",
@@ -158,14 +165,7 @@ def message(m: Message, state: MessageState | None) -> dict[str, Any]:
         (inline if part.attachment.inline else attached).append(_attachment(part.id, part.attachment))
     date = m.date or m.received_at
     return {
-        "ID": m.id,
-        "MessageID": _message_id(m),
-        "Read": bool(state and state.read),
-        "From": _from(m),
-        "To": _addresses(m, "to"),
-        "Cc": _addresses(m, "cc"),
-        "Bcc": _bcc(m),
-        "ReplyTo": _addresses(m, "reply_to"),
+        **_heading(m, state),
         "ReturnPath": m.mail_from,
         "Subject": m.subject,
         "ListUnsubscribe": _list_unsubscribe(m),
