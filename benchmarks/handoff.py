@@ -49,8 +49,9 @@ def one(variant: str, messages: int) -> float:
     if variant == "SQLite, add on the loop":
         server._ctx.add_later = None
     with server:
-        out = subprocess.run([sys.executable, "-c", CLIENT, str(server.port), str(messages)],
-                             capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            [sys.executable, "-c", CLIENT, str(server.port), str(messages)], capture_output=True, text=True, check=True
+        ).stdout
     server.store.close()
     return float(out)
 
@@ -70,8 +71,10 @@ def main() -> None:
         for variant in VARIANTS:
             rates[variant].append(one(variant, args.messages))
     memory = statistics.median(rates["memory"])
-    print(f"| {args.loop}: {args.messages} × 5 KB, one connection | msg/s, median of {args.rounds} (min–max) "
-          "| / memory |\n|---|---:|---:|")
+    print(
+        f"| {args.loop}: {args.messages} × 5 KB, one connection | msg/s, median of {args.rounds} (min–max) "
+        "| / memory |\n|---|---:|---:|"
+    )
     for variant, found in rates.items():
         median = statistics.median(found)
         print(f"| {variant} | {median:,.0f} ({min(found):,.0f}–{max(found):,.0f}) | {median / memory:.2f} |")

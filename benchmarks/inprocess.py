@@ -130,8 +130,9 @@ def _top_level_imports(code: str, bare: bool) -> dict[str, int]:
     if bare:
         flags = ["-S"]
         env = {**os.environ, "PYTHONPATH": str(Path(mocksmtp.__file__).resolve().parent.parent)}
-    result = subprocess.run([sys.executable, *flags, "-X", "importtime", "-c", code],
-                            capture_output=True, text=True, timeout=60, env=env)
+    result = subprocess.run(
+        [sys.executable, *flags, "-X", "importtime", "-c", code], capture_output=True, text=True, timeout=60, env=env
+    )
     if result.returncode != 0:
         raise ImportError(result.stderr.strip().splitlines()[-1])
     times: dict[str, int] = {}
@@ -173,8 +174,7 @@ def main() -> None:
         "import_mocksmtp": import_time("import mocksmtp", runs),
         "import_server": import_time("from mocksmtp import MockSMTPServer", runs),
         "import_server_bare": import_time("from mocksmtp import MockSMTPServer", runs, bare=True),
-        "import_server_in_pytest": import_time("from mocksmtp import MockSMTPServer", runs,
-                                               after="import pytest"),
+        "import_server_in_pytest": import_time("from mocksmtp import MockSMTPServer", runs, after="import pytest"),
         "import_plugin": import_time("import mocksmtp.pytest_plugin", runs, after="import pytest"),
     }
     json.dump(result, sys.stdout, indent=1)

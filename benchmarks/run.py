@@ -99,30 +99,66 @@ def find_postfix_tool(name: str) -> str:
 
 
 def mocksmtp_argv(port: int, loop: str) -> list[str]:
-    return [sys.executable, "-m", "mocksmtp", "--loop", loop, "--host", HOST, "--port", str(port), "--quiet",
-            "--stats-interval", "0"]
+    return [
+        sys.executable,
+        "-m",
+        "mocksmtp",
+        "--loop",
+        loop,
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--quiet",
+        "--stats-interval",
+        "0",
+    ]
 
 
 def baseline_servers(revision: str, workdir: Path, with_uvloop: bool) -> list[Server]:
     """mocksmtp as of ``revision`` (its ``src/`` from git, first on ``PYTHONPATH``), on both loops."""
     repo = HERE.parent
-    label = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", revision], capture_output=True,
-                           text=True).stdout.strip()
+    label = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "--short", revision], capture_output=True, text=True
+    ).stdout.strip()
     if not label:
         sys.exit(f"run.py: --baseline {revision}: no such git revision in {repo}")
-    archive = subprocess.run(["git", "-C", str(repo), "archive", "--format=tar", revision, "src"],
-                             capture_output=True, check=True).stdout
+    archive = subprocess.run(
+        ["git", "-C", str(repo), "archive", "--format=tar", revision, "src"], capture_output=True, check=True
+    ).stdout
     subprocess.run(["tar", "-x", "-C", str(workdir)], input=archive, check=True)
     env = {**os.environ, "PYTHONPATH": str(workdir / "src")}
-    servers = [Server("base", f"mocksmtp @ `{label}` (asyncio loop)", lambda port: mocksmtp_argv(port, "asyncio"),
-                      True, env=env),
-               Server("base-sqlite", f"mocksmtp --database @ `{label}` (SQLite, asyncio loop)",
-                      lambda port: sqlite_argv(port, "asyncio"), True, env=env)]
+    servers = [
+        Server(
+            "base", f"mocksmtp @ `{label}` (asyncio loop)", lambda port: mocksmtp_argv(port, "asyncio"), True, env=env
+        ),
+        Server(
+            "base-sqlite",
+            f"mocksmtp --database @ `{label}` (SQLite, asyncio loop)",
+            lambda port: sqlite_argv(port, "asyncio"),
+            True,
+            env=env,
+        ),
+    ]
     if with_uvloop:
-        servers.append(Server("base-uvloop", f"mocksmtp @ `{label}` (uvloop)",
-                              lambda port: mocksmtp_argv(port, "uvloop"), True, env=env))
-        servers.append(Server("base-sqlite-uvloop", f"mocksmtp --database @ `{label}` (SQLite, uvloop)",
-                              lambda port: sqlite_argv(port, "uvloop"), True, env=env))
+        servers.append(
+            Server(
+                "base-uvloop",
+                f"mocksmtp @ `{label}` (uvloop)",
+                lambda port: mocksmtp_argv(port, "uvloop"),
+                True,
+                env=env,
+            )
+        )
+        servers.append(
+            Server(
+                "base-sqlite-uvloop",
+                f"mocksmtp --database @ `{label}` (SQLite, uvloop)",
+                lambda port: sqlite_argv(port, "uvloop"),
+                True,
+                env=env,
+            )
+        )
     return servers
 
 
@@ -137,29 +173,58 @@ def build_servers(sink: str, wanted: set[str], baseline: list[Server]) -> list[S
     python = sys.executable
     as_nobody = ["-u", "nobody"] if os.geteuid() == 0 else []
     servers = [
-        Server("sink", "Postfix `smtp-sink` (C, discards)",
-               lambda port: [sink, *as_nobody, f"{HOST}:{port}", "1024"], False, signal.SIGTERM),
-        Server("aiosmtpd", "aiosmtpd, handler appending to a list",
-               lambda port: [python, str(HERE / "aiosmtpd_server.py"), "--port", str(port)], True),
+        Server(
+            "sink",
+            "Postfix `smtp-sink` (C, discards)",
+            lambda port: [sink, *as_nobody, f"{HOST}:{port}", "1024"],
+            False,
+            signal.SIGTERM,
+        ),
+        Server(
+            "aiosmtpd",
+            "aiosmtpd, handler appending to a list",
+            lambda port: [python, str(HERE / "aiosmtpd_server.py"), "--port", str(port)],
+            True,
+        ),
         Server("mocksmtp", "**mocksmtp** (asyncio loop)", lambda port: mocksmtp_argv(port, "asyncio"), True),
-        Server("sqlite", "**mocksmtp --database** (SQLite, asyncio loop)", lambda port: sqlite_argv(port, "asyncio"),
-               True),
+        Server(
+            "sqlite", "**mocksmtp --database** (SQLite, asyncio loop)", lambda port: sqlite_argv(port, "asyncio"), True
+        ),
         *baseline[:2],
     ]
     floor = str(HERE / "floor_server.py")
-    servers.append(Server("floor", "*floor: canned replies, nothing parsed or kept* (asyncio loop)",
-                          lambda port: [python, floor, "--port", str(port)], False, signal.SIGTERM))
+    servers.append(
+        Server(
+            "floor",
+            "*floor: canned replies, nothing parsed or kept* (asyncio loop)",
+            lambda port: [python, floor, "--port", str(port)],
+            False,
+            signal.SIGTERM,
+        )
+    )
     try:
         import uvloop  # noqa: F401
     except ImportError:
         print("run.py: uvloop is not installed; no uvloop rows", file=sys.stderr)
     else:
-        servers.append(Server("floor-uvloop", "*floor: canned replies, nothing parsed or kept* (uvloop)",
-                              lambda port: [python, floor, "--port", str(port), "--uvloop"], False,
-                              signal.SIGTERM))
+        servers.append(
+            Server(
+                "floor-uvloop",
+                "*floor: canned replies, nothing parsed or kept* (uvloop)",
+                lambda port: [python, floor, "--port", str(port), "--uvloop"],
+                False,
+                signal.SIGTERM,
+            )
+        )
         servers.append(Server("uvloop", "**mocksmtp** (uvloop)", lambda port: mocksmtp_argv(port, "uvloop"), True))
-        servers.append(Server("sqlite-uvloop", "**mocksmtp --database** (SQLite, uvloop)",
-                              lambda port: sqlite_argv(port, "uvloop"), True))
+        servers.append(
+            Server(
+                "sqlite-uvloop",
+                "**mocksmtp --database** (SQLite, uvloop)",
+                lambda port: sqlite_argv(port, "uvloop"),
+                True,
+            )
+        )
         servers.extend(baseline[2:])
     return [s for s in servers if not wanted or s.key in wanted]
 
@@ -230,8 +295,9 @@ class Running:
 def start(server: Server) -> Running:
     port = free_port()
     errors = tempfile.NamedTemporaryFile("w+", prefix="mocksmtp-bench-", suffix=".err")  # noqa: SIM115
-    proc = subprocess.Popen(server.command(port), stdout=subprocess.PIPE, stderr=errors,
-                            stdin=subprocess.DEVNULL, text=True, env=server.env)
+    proc = subprocess.Popen(
+        server.command(port), stdout=subprocess.PIPE, stderr=errors, stdin=subprocess.DEVNULL, text=True, env=server.env
+    )
     LIVE.add(proc)
     running = Running(server, proc, port, errors)
     deadline = time.monotonic() + 15
@@ -299,8 +365,12 @@ def probe_smtp_source(source: str, size: int) -> tuple[int, int]:
     with socket.create_server((HOST, 0)) as srv:
         srv.settimeout(15)
         port = srv.getsockname()[1]
-        proc = subprocess.Popen([source, "-m", "1", "-l", str(size), f"{HOST}:{port}"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [source, "-m", "1", "-l", str(size), f"{HOST}:{port}"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         LIVE.add(proc)
         data = b""
         conn, _ = srv.accept()
@@ -398,8 +468,7 @@ def measure(args: argparse.Namespace) -> None:
         baseline = baseline_servers(args.baseline, workdir, importlib.util.find_spec("uvloop") is not None)
     wanted = set(args.servers.split(",")) if args.servers else set()
     if wanted:  # the baseline of what was asked for (its memory rows always: the reference)
-        wanted |= {"base", "base-uvloop"} | ({"base-sqlite", "base-sqlite-uvloop"} & {
-            f"base-{k}" for k in wanted})
+        wanted |= {"base", "base-uvloop"} | ({"base-sqlite", "base-sqlite-uvloop"} & {f"base-{k}" for k in wanted})
     servers = build_servers(sink, wanted, baseline)
     loads = [ld for ld in LOADS if not args.loads or ld.key in args.loads]
     scale = 4 if args.quick else 1
@@ -410,8 +479,12 @@ def measure(args: argparse.Namespace) -> None:
         for load in loads:
             messages = load.messages // scale
             for server in servers:
-                print(f"[{time.monotonic() - started:6.1f}s] rep {rep + 1}/{args.reps} load {load.key} "
-                      f"{server.key} ...", end=" ", file=sys.stderr, flush=True)
+                print(
+                    f"[{time.monotonic() - started:6.1f}s] rep {rep + 1}/{args.reps} load {load.key} {server.key} ...",
+                    end=" ",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 running = start(server)
                 try:
                     if load.sessions:
@@ -435,11 +508,15 @@ def measure(args: argparse.Namespace) -> None:
         print(f"[{time.monotonic() - started:6.1f}s] in-process costs ...", file=sys.stderr, flush=True)
         done = subprocess.run(
             [sys.executable, str(HERE / "inprocess.py"), *(["--quick"] if args.quick else [])],
-            capture_output=True, text=True, timeout=300)
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         if done.returncode != 0:
             last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-            raise SystemExit(f"run.py: the in-process measurements failed ({last}); "
-                             "pip install -e '.[bench]', or --no-inprocess")
+            raise SystemExit(
+                f"run.py: the in-process measurements failed ({last}); pip install -e '.[bench]', or --no-inprocess"
+            )
         inprocess = json.loads(done.stdout)
     report(args, servers, loads, results, inprocess, time.monotonic() - started)
 
@@ -448,24 +525,38 @@ def versions() -> str:
     def pkg(name: str) -> str:
         try:
             from importlib.metadata import version
+
             return version(name)
         except Exception:
             return "not installed"
 
-    postfix = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", "postfix"], capture_output=True,
-                             text=True).stdout or "?"
+    postfix = (
+        subprocess.run(["dpkg-query", "-W", "-f", "${Version}", "postfix"], capture_output=True, text=True).stdout
+        or "?"
+    )
     cpu = "?"
     try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
     except (OSError, StopIteration):
         pass
-    return (f"Python {platform.python_version()}, mocksmtp {pkg('mocksmtp')}, aiosmtpd {pkg('aiosmtpd')}, "
-            f"uvloop {pkg('uvloop')}, postfix {postfix}; {os.cpu_count()} × {cpu}, Linux {platform.release()}")
+    return (
+        f"Python {platform.python_version()}, mocksmtp {pkg('mocksmtp')}, aiosmtpd {pkg('aiosmtpd')}, "
+        f"uvloop {pkg('uvloop')}, postfix {postfix}; {os.cpu_count()} × {cpu}, Linux {platform.release()}"
+    )
 
 
-def report(args: argparse.Namespace, servers: list[Server], loads: list[Load],
-           results: dict[tuple[str, str], Cell], inproc: dict[str, dict[str, object]], took: float) -> None:
+def report(
+    args: argparse.Namespace,
+    servers: list[Server],
+    loads: list[Load],
+    results: dict[tuple[str, str], Cell],
+    inproc: dict[str, dict[str, object]],
+    took: float,
+) -> None:
     w = sys.stdout.write
     scale = " (--quick: a quarter of the messages)" if args.quick else ""
     w(f"## Throughput, messages per second: median of {args.reps} (min–max){scale}\n\n")
@@ -493,38 +584,58 @@ def report(args: argparse.Namespace, servers: list[Server], loads: list[Load],
                 ratios.append(a / b if a and b else None)
             name = {"mocksmtp": "mocksmtp", "uvloop": "mocksmtp (uvloop)"}[ours]
             peer_name = {"sink": "smtp-sink", "aiosmtpd": "aiosmtpd"}[peer]
-            w(f"| *{name} / {peer_name}* (target ≥ {target:g}) | " + " | ".join(
-                "–" if r is None else (f"**{r:.2f}**" if r >= target else f"{r:.2f} ✗") for r in ratios) + " |\n")
-            verdicts.append((f"{name} ≥ {target:g} × {peer_name} in every load",
-                             all(r is not None and r >= target for r in ratios)))
+            w(
+                f"| *{name} / {peer_name}* (target ≥ {target:g}) | "
+                + " | ".join("–" if r is None else (f"**{r:.2f}**" if r >= target else f"{r:.2f} ✗") for r in ratios)
+                + " |\n"
+            )
+            verdicts.append(
+                (f"{name} ≥ {target:g} × {peer_name} in every load", all(r is not None and r >= target for r in ratios))
+            )
 
-    for ours, base, name in (("mocksmtp", "base", "asyncio loop"), ("uvloop", "base-uvloop", "uvloop"),
-                             ("sqlite", "base-sqlite", "SQLite, asyncio loop"),
-                             ("sqlite-uvloop", "base-sqlite-uvloop", "SQLite, uvloop")):
+    for ours, base, name in (
+        ("mocksmtp", "base", "asyncio loop"),
+        ("uvloop", "base-uvloop", "uvloop"),
+        ("sqlite", "base-sqlite", "SQLite, asyncio loop"),
+        ("sqlite-uvloop", "base-sqlite-uvloop", "SQLite, uvloop"),
+    ):
         if ours in keys and base in keys:  # before/after, measured side by side: no target
             ratios = [(med(ours, ld.key) or 0) / (med(base, ld.key) or 1) for ld in loads]
             what = "mocksmtp --database" if ours.startswith("sqlite") else "mocksmtp"
-            w(f"| *{what} / {what} @ {args.baseline}* ({name}; 1.00 = unchanged) | "
-              + " | ".join(f"{r:.2f}" for r in ratios) + " |\n")
+            w(
+                f"| *{what} / {what} @ {args.baseline}* ({name}; 1.00 = unchanged) | "
+                + " | ".join(f"{r:.2f}" for r in ratios)
+                + " |\n"
+            )
 
     for disk, memory, name in (("sqlite", "mocksmtp", "asyncio loop"), ("sqlite-uvloop", "uvloop", "uvloop")):
         if disk in keys and memory in keys:  # issue 10's goal: SQLite at least 0.7 of memory
             ratios = [(med(disk, ld.key) or 0) / (med(memory, ld.key) or 1) for ld in loads]
-            w(f"| *mocksmtp --database / in memory* ({name}; target ≥ 0.7) | "
-              + " | ".join(f"**{r:.2f}**" if r >= 0.7 else f"{r:.2f} ✗" for r in ratios) + " |\n")
+            w(
+                f"| *mocksmtp --database / in memory* ({name}; target ≥ 0.7) | "
+                + " | ".join(f"**{r:.2f}**" if r >= 0.7 else f"{r:.2f} ✗" for r in ratios)
+                + " |\n"
+            )
 
     for floor, name in (("floor", "floor (asyncio)"), ("floor-uvloop", "floor (uvloop)")):
         if floor in keys and "sink" in keys:  # no target: what the event loop alone allows
             ratios = [(med(floor, ld.key) or 0) / (med("sink", ld.key) or 1) for ld in loads]
-            w(f"| *{name} / smtp-sink* (the most any server on this loop can reach) | "
-              + " | ".join(f"{r:.2f}" for r in ratios) + " |\n")
+            w(
+                f"| *{name} / smtp-sink* (the most any server on this loop can reach) | "
+                + " | ".join(f"{r:.2f}" for r in ratios)
+                + " |\n"
+            )
 
     w("\n## Every message acknowledged with 250 is stored, with its full size\n\n")
-    w("smtp-source stops at the first reply that is not the expected one, smtplib raises: so every "
-      "message sent was acknowledged with 250. Bytes sent are what the server must store (less the "
-      "DATA framing).\n\n")
-    w("With parallel smtp-source sessions a few Message-Id headers are 4 octets longer "
-      "(`ffffffff` for -1 messages left; at most one per session): the check allows exactly that.\n\n")
+    w(
+        "smtp-source stops at the first reply that is not the expected one, smtplib raises: so every "
+        "message sent was acknowledged with 250. Bytes sent are what the server must store (less the "
+        "DATA framing).\n\n"
+    )
+    w(
+        "With parallel smtp-source sessions a few Message-Id headers are 4 octets longer "
+        "(`ffffffff` for -1 messages left; at most one per session): the check allows exactly that.\n\n"
+    )
     w("| server | load | runs | messages stored / sent | bytes stored / sent | |\n|---|---|---:|---|---|---|\n")
     all_ok = True
     for s in servers:
@@ -535,8 +646,10 @@ def report(args: argparse.Namespace, servers: list[Server], loads: list[Load],
             ok = all(n == sn and sample.matches(b) for n, b, sn, sample in checks)
             all_ok &= ok
             stored_n = "; ".join(sorted({f"{n:,} / {sn:,}" for n, _, sn, _ in checks}))
-            stored_b = "; ".join(f"{b:,} / {sample.sent_bytes:,}" + (f" (+{b - sample.sent_bytes})"
-                                 if b != sample.sent_bytes else "") for _, b, _, sample in checks)
+            stored_b = "; ".join(
+                f"{b:,} / {sample.sent_bytes:,}" + (f" (+{b - sample.sent_bytes})" if b != sample.sent_bytes else "")
+                for _, b, _, sample in checks
+            )
             verdict = "ok" if ok else "**MISMATCH**"
             w(f"| {s.label} | ({ld.key}) | {len(checks)} | {stored_n} | {stored_b} | {verdict} |\n")
     verdicts.append(("every acknowledged message stored with its full size", all_ok))
@@ -559,8 +672,10 @@ def report(args: argparse.Namespace, servers: list[Server], loads: list[Load],
             ok = peak <= limit
             if s.key in ("mocksmtp", "uvloop"):
                 verdicts.append((f"{s.key} peak RSS within the limit in ({ld.key})", ok))
-            w(f"| {s.label} | ({ld.key}) | {stored / MiB:,.1f} MiB | {peak / MiB:,.1f} MiB | {limit / MiB:,.1f} MiB "
-              f"| {'ok' if ok else 'over'} |\n")
+            w(
+                f"| {s.label} | ({ld.key}) | {stored / MiB:,.1f} MiB | {peak / MiB:,.1f} MiB | {limit / MiB:,.1f} MiB "
+                f"| {'ok' if ok else 'over'} |\n"
+            )
 
     if not inproc:
         w("\n## Targets\n\n")
@@ -589,16 +704,23 @@ def report(args: argparse.Namespace, servers: list[Server], loads: list[Load],
     row("`reset()` with 10 messages stored, right after the last 250", inproc["reset"]["with_10_messages"], 50)
     row("`reset()` with none", inproc["reset"]["empty"], None)
     vis = inproc["visible"]
-    row(f"250 read → message visible ({vis['waits_needed']} waits needed in {vis['messages']:,} messages)",
-        vis, None)
+    row(f"250 read → message visible ({vis['waits_needed']} waits needed in {vis['messages']:,} messages)", vis, None)
     verdicts.append(("message visible when the client reads 250, with zero waits", vis["waits_needed"] == 0))
     row("`import mocksmtp` (`python -X importtime`; names load on first use)", inproc["import_mocksmtp"], 50, "ms")
     row("`from mocksmtp import MockSMTPServer`", inproc["import_server"], 50, "ms")
-    row("`from mocksmtp import MockSMTPServer`, bare interpreter (`python -S`)", inproc["import_server_bare"],
-        None, "ms")
+    row(
+        "`from mocksmtp import MockSMTPServer`, bare interpreter (`python -S`)",
+        inproc["import_server_bare"],
+        None,
+        "ms",
+    )
     row("`from mocksmtp import MockSMTPServer` after `import pytest`", inproc["import_server_in_pytest"], None, "ms")
-    row("`import mocksmtp.pytest_plugin` after `import pytest` (what the plugin adds to a run)",
-        inproc["import_plugin"], 50, "ms")
+    row(
+        "`import mocksmtp.pytest_plugin` after `import pytest` (what the plugin adds to a run)",
+        inproc["import_plugin"],
+        50,
+        "ms",
+    )
 
     w("\n## Targets\n\n")
     for title, ok in verdicts:
@@ -609,14 +731,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="Benchmark mocksmtp against aiosmtpd and smtp-sink.")
     parser.add_argument("--quick", action="store_true", help="a quarter of the messages (about a minute)")
     parser.add_argument("--reps", type=int, default=3, help="repetitions per cell, at least 3 (default: 3)")
-    parser.add_argument("--servers", default="",
-                        help="comma-separated subset: sink,aiosmtpd,mocksmtp,sqlite,uvloop,sqlite-uvloop,floor,"
-                             "floor-uvloop")
+    parser.add_argument(
+        "--servers",
+        default="",
+        help="comma-separated subset: sink,aiosmtpd,mocksmtp,sqlite,uvloop,sqlite-uvloop,floor,floor-uvloop",
+    )
     parser.add_argument("--loads", default="", help="subset of the loads, for example 'ad'")
     parser.add_argument("--no-inprocess", action="store_true", help="skip the in-process costs")
-    parser.add_argument("--baseline", metavar="REV", default="",
-                        help="also measure mocksmtp as of git revision REV (e.g. main~5), side by side: "
-                             "a change's before and after in one run")
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        default="",
+        help="also measure mocksmtp as of git revision REV (e.g. main~5), side by side: "
+        "a change's before and after in one run",
+    )
     args = parser.parse_args()
     if args.reps < 3:
         parser.error("--reps must be at least 3 (a median of fewer says little on a shared machine)")

@@ -47,18 +47,139 @@ from mocksmtp.query import parse_query
 from mocksmtp.store.sqlite import SCHEMA_VERSION
 
 MiB = 1024 * 1024
-WORDS = [f"{a}{b}" for a in ("ba", "ce", "di", "fo", "gu", "ha", "ki", "lo", "mu", "ne", "pi", "ro", "sa", "tu",
-                             "ve", "wo", "xi", "yu", "za", "qe")
-         for b in ("ler", "mon", "tis", "vak", "rud", "pen", "sol", "gar", "nix", "bel", "dor", "fim", "jut", "kal",
-                   "lop", "mer", "nop", "pur", "qir", "ros", "sut", "tev", "ulm", "vas", "wen", "yar", "zok", "bim",
-                   "cun", "dap", "eft", "gol", "hup", "ink", "jov", "kes", "lur", "mip", "nod", "orb", "pax", "quo",
-                   "rex", "sil", "tam", "uno", "vid", "wax", "yel", "zip", "aft", "bor", "cax", "dex", "egg", "fen",
-                   "gim", "hex", "ilk", "jam", "kin", "lax", "mox", "nub", "oak", "pim", "rig", "sax", "tux", "urn",
-                   "vox", "wig", "yak", "zed", "ask", "bud", "cob", "den", "elm", "fig", "gut", "hop", "imp", "jig",
-                   "keg", "lid", "mug", "nag", "owl", "pug", "rut", "sob")]
-SUBJECTS = ["Your order {n} has shipped", "Invoice {n} from Acme", "Reset your password", "Welcome aboard, {name}",
-            "Weekly report {n}", "Meeting notes {n}", "Your receipt {n}", "Security alert for {name}",
-            "Newsletter issue {n}", "Comment on ticket {n}", "Reminder: renew before {n}", "Build {n} failed"]
+WORDS = [
+    f"{a}{b}"
+    for a in (
+        "ba",
+        "ce",
+        "di",
+        "fo",
+        "gu",
+        "ha",
+        "ki",
+        "lo",
+        "mu",
+        "ne",
+        "pi",
+        "ro",
+        "sa",
+        "tu",
+        "ve",
+        "wo",
+        "xi",
+        "yu",
+        "za",
+        "qe",
+    )
+    for b in (
+        "ler",
+        "mon",
+        "tis",
+        "vak",
+        "rud",
+        "pen",
+        "sol",
+        "gar",
+        "nix",
+        "bel",
+        "dor",
+        "fim",
+        "jut",
+        "kal",
+        "lop",
+        "mer",
+        "nop",
+        "pur",
+        "qir",
+        "ros",
+        "sut",
+        "tev",
+        "ulm",
+        "vas",
+        "wen",
+        "yar",
+        "zok",
+        "bim",
+        "cun",
+        "dap",
+        "eft",
+        "gol",
+        "hup",
+        "ink",
+        "jov",
+        "kes",
+        "lur",
+        "mip",
+        "nod",
+        "orb",
+        "pax",
+        "quo",
+        "rex",
+        "sil",
+        "tam",
+        "uno",
+        "vid",
+        "wax",
+        "yel",
+        "zip",
+        "aft",
+        "bor",
+        "cax",
+        "dex",
+        "egg",
+        "fen",
+        "gim",
+        "hex",
+        "ilk",
+        "jam",
+        "kin",
+        "lax",
+        "mox",
+        "nub",
+        "oak",
+        "pim",
+        "rig",
+        "sax",
+        "tux",
+        "urn",
+        "vox",
+        "wig",
+        "yak",
+        "zed",
+        "ask",
+        "bud",
+        "cob",
+        "den",
+        "elm",
+        "fig",
+        "gut",
+        "hop",
+        "imp",
+        "jig",
+        "keg",
+        "lid",
+        "mug",
+        "nag",
+        "owl",
+        "pug",
+        "rut",
+        "sob",
+    )
+]
+SUBJECTS = [
+    "Your order {n} has shipped",
+    "Invoice {n} from Acme",
+    "Reset your password",
+    "Welcome aboard, {name}",
+    "Weekly report {n}",
+    "Meeting notes {n}",
+    "Your receipt {n}",
+    "Security alert for {name}",
+    "Newsletter issue {n}",
+    "Comment on ticket {n}",
+    "Reminder: renew before {n}",
+    "Build {n} failed",
+]
 QUERIES = [  # (label, query): first pages a list view asks for
     ("`to:` one recipient in 1,000 (exact address)", "to:user0042@example.com"),
     ("`to:` a substring (`to:user004`: 10 recipients)", "to:user004"),
@@ -85,20 +206,27 @@ def message(rng: random.Random, n: int, start: datetime) -> tuple[bytes, str, li
     words = rng.choices(WORDS, k=700)
     if n % 1000 == 500:
         words[rng.randrange(700)] = "quetzal"
-    lines = [" ".join(words[i:i + 12]) for i in range(0, 700, 12)]
+    lines = [" ".join(words[i : i + 12]) for i in range(0, 700, 12)]
     text = "\r\n".join(lines) + "\r\n"
-    head = (f"From: {name} Shop <{sender}>\r\nTo: {name} <{to[0]}>\r\n" + (f"Cc: {cc[0]}\r\n" if cc else "")
-            + f"Subject: {subject}\r\nDate: {(start + timedelta(seconds=n)).strftime('%a, %d %b %Y %H:%M:%S +0000')}"
-            f"\r\nMessage-ID: <{n}.{rng.randrange(10**9)}@shop.example>\r\nMIME-Version: 1.0\r\n")
+    head = (
+        f"From: {name} Shop <{sender}>\r\nTo: {name} <{to[0]}>\r\n"
+        + (f"Cc: {cc[0]}\r\n" if cc else "")
+        + f"Subject: {subject}\r\nDate: {(start + timedelta(seconds=n)).strftime('%a, %d %b %Y %H:%M:%S +0000')}"
+        f"\r\nMessage-ID: <{n}.{rng.randrange(10**9)}@shop.example>\r\nMIME-Version: 1.0\r\n"
+    )
     kind = rng.random()
     if kind < 0.05:
-        body = (f"Content-Type: multipart/mixed; boundary=b{n}\r\n\r\n--b{n}\r\nContent-Type: text/plain\r\n\r\n"
-                f"{text}--b{n}\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; "
-                f"filename=doc{n}.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--b{n}--\r\n")
+        body = (
+            f"Content-Type: multipart/mixed; boundary=b{n}\r\n\r\n--b{n}\r\nContent-Type: text/plain\r\n\r\n"
+            f"{text}--b{n}\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; "
+            f"filename=doc{n}.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--b{n}--\r\n"
+        )
     elif kind < 0.15:
         half = "\r\n".join(lines[:30]) + "\r\n"
-        body = (f"Content-Type: multipart/alternative; boundary=a{n}\r\n\r\n--a{n}\r\nContent-Type: text/plain\r\n\r\n"
-                f"{half}--a{n}\r\nContent-Type: text/html\r\n\r\n<p>{half}</p>\r\n--a{n}--\r\n")
+        body = (
+            f"Content-Type: multipart/alternative; boundary=a{n}\r\n\r\n--a{n}\r\nContent-Type: text/plain\r\n\r\n"
+            f"{half}--a{n}\r\nContent-Type: text/html\r\n\r\n<p>{half}</p>\r\n--a{n}--\r\n"
+        )
     else:
         body = f"Content-Type: text/plain; charset=utf-8\r\n\r\n{text}"
     return (head + body).encode(), sender, to + cc
@@ -126,8 +254,11 @@ def make(path: Path, messages: int) -> None:
     began = time.perf_counter()
     for n in range(messages):
         raw, sender, rcpts = message(rng, n, start)
-        store.add(Message(id=store.new_id(), raw=raw, mail_from=sender, rcpt_tos=rcpts,
-                          received_at=start + timedelta(seconds=n)))
+        store.add(
+            Message(
+                id=store.new_id(), raw=raw, mail_from=sender, rcpt_tos=rcpts, received_at=start + timedelta(seconds=n)
+            )
+        )
         if n % 10000 == 9999:
             log(f"  {n + 1:,} stored ({time.perf_counter() - began:.0f} s)")
     stored = time.perf_counter() - began
@@ -141,9 +272,25 @@ def server_rss(path: Path) -> tuple[int, int]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "mocksmtp", "--host", "127.0.0.1", "--port", str(port),
-                             "--database", str(path), "--quiet", "--stats-interval", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mocksmtp",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--database",
+            str(path),
+            "--quiet",
+            "--stats-interval",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         for line in proc.stdout:
@@ -198,8 +345,7 @@ def main() -> int:
     for label, text in QUERIES:
         query = parse_query(text)
         found = store.count(query)
-        row(f"first page of {label}: {min(found, 50)} of {found:,} summaries", lambda q=query: store.summaries(q),
-            0.05)
+        row(f"first page of {label}: {min(found, 50)} of {found:,} summaries", lambda q=query: store.summaries(q), 0.05)
     page = store.summaries()
     row("first page, no query: 50 summaries", lambda: store.summaries(), 0.05)
     row("next page through a cursor (`after=` the 50th)", lambda: store.summaries(after=page[-1].id), 0.05)
@@ -209,11 +355,15 @@ def main() -> int:
     store.close()
 
     print(f"### SQLite store, {args.messages:,} messages of about 5 KB\n")
-    print(f"Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}; file {size / MiB:,.0f} MiB "
-          f"({path}). Times: median of {args.reps} (min–max), after one run to warm up.\n")
+    print(
+        f"Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}; file {size / MiB:,.0f} MiB "
+        f"({path}). Times: median of {args.reps} (min–max), after one run to warm up.\n"
+    )
     print("| measure | value |\n|---|---:|")
-    print(f"| RSS of `mocksmtp --database` serving the file (goal < 150 MiB) | {rss / MiB:.1f} MiB"
-          f"{' ✓' if rss < 150 * MiB else ' ✗'} (peak {hwm / MiB:.1f} MiB) |")
+    print(
+        f"| RSS of `mocksmtp --database` serving the file (goal < 150 MiB) | {rss / MiB:.1f} MiB"
+        f"{' ✓' if rss < 150 * MiB else ' ✗'} (peak {hwm / MiB:.1f} MiB) |"
+    )
     print("\n| query | ms |\n|---|---:|")
     print("\n".join(rows))
     return 0

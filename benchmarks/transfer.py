@@ -22,8 +22,10 @@ from mocksmtp.store.transfer import export_messages, import_messages
 
 
 def message(i: int) -> bytes:
-    head = (f"From: app@example.com\r\nTo: user{i % 100}@example.com\r\nSubject: message {i}\r\n"
-            f"Date: Sat, 05 Dec 2026 12:00:00 +0000\r\nMessage-ID: <{i}@example.com>\r\n\r\n").encode()
+    head = (
+        f"From: app@example.com\r\nTo: user{i % 100}@example.com\r\nSubject: message {i}\r\n"
+        f"Date: Sat, 05 Dec 2026 12:00:00 +0000\r\nMessage-ID: <{i}@example.com>\r\n\r\n"
+    ).encode()
     line = b"Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor.\r\n"
     return head + line * ((5000 - len(head)) // len(line) + 1)
 
@@ -37,8 +39,14 @@ def main() -> None:
         root = Path(tmp)
         source = SQLiteStore(root / "source.sqlite")
         for i in range(args.messages):
-            source.add(Message(id=source.new_id(), raw=message(i), mail_from="app@example.com",
-                               rcpt_tos=[f"user{i % 100}@example.com"]))
+            source.add(
+                Message(
+                    id=source.new_id(),
+                    raw=message(i),
+                    mail_from="app@example.com",
+                    rcpt_tos=[f"user{i % 100}@example.com"],
+                )
+            )
         source.count(parse_query("subject:warm"))  # the search columns are filled now, not while timing
         print(f"{args.messages:,} messages of {len(message(0)):,} bytes, median of {args.runs} runs\n")
         print("| format | export | import |")

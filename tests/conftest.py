@@ -43,8 +43,7 @@ def make_server() -> Iterator[Callable[..., MockSMTPServer]]:
 
 def plugin_installed() -> bool:
     """Whether a pytest11 entry point already loads mocksmtp.pytest_plugin."""
-    return any(ep.value == "mocksmtp.pytest_plugin"
-               for ep in importlib.metadata.entry_points(group="pytest11"))
+    return any(ep.value == "mocksmtp.pytest_plugin" for ep in importlib.metadata.entry_points(group="pytest11"))
 
 
 @pytest.fixture

@@ -83,8 +83,9 @@ class FakeTransport(asyncio.Transport):
         pass
 
 
-async def feed_streams(streams: list[list[bytes]], options: SMTPOptions | None = None
-                       ) -> list[tuple[bytes, list[bytes]]]:
+async def feed_streams(
+    streams: list[list[bytes]], options: SMTPOptions | None = None
+) -> list[tuple[bytes, list[bytes]]]:
     """Each stream's chunks fed to a fresh engine session, one read per chunk (the exact
     segmentation TCP cannot promise); for each, what it wrote and the messages it stored."""
     from mocksmtp import MemoryStore, SMTPOptions
@@ -118,8 +119,7 @@ class RawClient:
     ...     c.command("EHLO me")                 # (250, [...])
     """
 
-    def __init__(self, port: int, host: str = "127.0.0.1", *, timeout: float = 5.0,
-                 read_greeting: bool = True) -> None:
+    def __init__(self, port: int, host: str = "127.0.0.1", *, timeout: float = 5.0, read_greeting: bool = True) -> None:
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self._buf = b""
         self.greeting: Reply | None = self.read_reply() if read_greeting else None
@@ -127,8 +127,7 @@ class RawClient:
     def __enter__(self) -> RawClient:
         return self
 
-    def __exit__(self, t: type[BaseException] | None, e: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
 
     def close(self) -> None:
@@ -198,8 +197,7 @@ class RawClient:
         data, self._buf = self._buf, b""
         return data
 
-    def send_message(self, mail_from: str, rcpt_tos: list[str], body: bytes, *,
-                     ehlo: bool = True) -> Reply:
+    def send_message(self, mail_from: str, rcpt_tos: list[str], body: bytes, *, ehlo: bool = True) -> Reply:
         """A whole transaction; ``body`` is sent as is, followed by ``.\\r\\n``."""
         if ehlo:
             assert self.code("EHLO client.example") == 250
@@ -275,15 +273,31 @@ def assert_healthy(server: MockSMTPServer, *, stored: int) -> Message:
     assert last.id in texts[0]
     return last
 
+
 def swaks(port: int, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
     """Run swaks against 127.0.0.1:``port`` (skipping the test when it is not installed)."""
     path = shutil.which("swaks")
     if path is None:
         pytest.skip("swaks is not installed (apt-get install swaks)")
     return subprocess.run(
-        [path, "--server", "127.0.0.1", "--port", str(port), "--from", "app@example.com",
-         "--to", "user@example.com", "--timeout", "10", *args],
-        capture_output=True, text=True, timeout=timeout, check=False,
+        [
+            path,
+            "--server",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--from",
+            "app@example.com",
+            "--to",
+            "user@example.com",
+            "--timeout",
+            "10",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 
@@ -341,16 +355,30 @@ class CountingStore:
         self.calls["count"] += 1
         return self.inner.count(query)
 
-    def messages(self, query: Query | None = None, *, newest_first: bool = False, offset: int = 0,
-                 limit: int | None = None, after: str | None = None) -> list[Message]:
+    def messages(
+        self,
+        query: Query | None = None,
+        *,
+        newest_first: bool = False,
+        offset: int = 0,
+        limit: int | None = None,
+        after: str | None = None,
+    ) -> list[Message]:
         self.calls["messages"] += 1
         try:
             return self.inner.messages(query, newest_first=newest_first, offset=offset, limit=limit, after=after)
         finally:
             self.listed.set()
 
-    def summaries(self, query: Query | None = None, *, newest_first: bool = True, offset: int = 0,
-                  limit: int | None = 50, after: str | None = None) -> list[Summary]:
+    def summaries(
+        self,
+        query: Query | None = None,
+        *,
+        newest_first: bool = True,
+        offset: int = 0,
+        limit: int | None = 50,
+        after: str | None = None,
+    ) -> list[Summary]:
         self.calls["summaries"] += 1
         return self.inner.summaries(query, newest_first=newest_first, offset=offset, limit=limit, after=after)
 

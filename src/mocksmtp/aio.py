@@ -54,14 +54,32 @@ class AsyncMockSMTPServer(ServerFacade):
     'hi'
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, verbose: bool = False, *,
-                 store: MessageStore | None = None, database: PathLike | None = None,
-                 max_messages: int | None = None, max_age: float | None = None,
-                 http_port: int | None = None, http_host: str = "127.0.0.1",
-                 **options: Unpack[ServerOptions]) -> None:
-        super().__init__(host, port, verbose, store, dict(options), database=database,
-                         max_messages=max_messages, max_age=max_age, http_port=http_port,
-                         http_host=http_host)
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        verbose: bool = False,
+        *,
+        store: MessageStore | None = None,
+        database: PathLike | None = None,
+        max_messages: int | None = None,
+        max_age: float | None = None,
+        http_port: int | None = None,
+        http_host: str = "127.0.0.1",
+        **options: Unpack[ServerOptions],
+    ) -> None:
+        super().__init__(
+            host,
+            port,
+            verbose,
+            store,
+            dict(options),
+            database=database,
+            max_messages=max_messages,
+            max_age=max_age,
+            http_port=http_port,
+            http_host=http_host,
+        )
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -103,12 +121,12 @@ class AsyncMockSMTPServer(ServerFacade):
     async def __aenter__(self) -> AsyncMockSMTPServer:
         return await self.start()
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.stop()
 
-    async def wait_for(self, count: int = 1, *, timeout: float = 5.0,
-                       **filters: Unpack[FilterArgs]) -> list[Message]:
+    async def wait_for(self, count: int = 1, *, timeout: float = 5.0, **filters: Unpack[FilterArgs]) -> list[Message]:
         """Wait until at least ``count`` kept messages match ``filters``; return all that do.
 
         The loop keeps running (the server itself serves in it): the waiter wakes when the

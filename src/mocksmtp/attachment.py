@@ -39,9 +39,16 @@ class Attachment:
     every process for the same raw bytes; ``None`` for an attachment not read from a message.
     Not compared by ``==``."""
 
-    def __init__(self, *, filename: str | None, content_type: str, content: bytes,
-                 content_id: str | None = None, disposition: str | None = None,
-                 part_id: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        filename: str | None,
+        content_type: str,
+        content: bytes,
+        content_id: str | None = None,
+        disposition: str | None = None,
+        part_id: str | None = None,
+    ) -> None:
         s = object.__setattr__
         s(self, "filename", filename)
         s(self, "content_type", content_type)
@@ -63,9 +70,13 @@ class Attachment:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Attachment):
             return NotImplemented
-        return (self.filename, self.content_type, self.content, self.content_id,
-                self.disposition) == (other.filename, other.content_type, other.content,
-                                      other.content_id, other.disposition)
+        return (self.filename, self.content_type, self.content, self.content_id, self.disposition) == (
+            other.filename,
+            other.content_type,
+            other.content,
+            other.content_id,
+            other.disposition,
+        )
 
     def __hash__(self) -> int:
         return hash((self.filename, self.content_type, len(self.content)))

@@ -44,80 +44,141 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="mocksmtp",
         description="Run an SMTP server that captures mail instead of delivering it, and print "
-                    "each message as it arrives. Ctrl+C (or SIGTERM) prints statistics and stops.",
+        "each message as it arrives. Ctrl+C (or SIGTERM) prints statistics and stops.",
         epilog="Two more commands move mail between a database and files: `mocksmtp export --database "
-               "PATH --format eml|mbox|maildir DEST [--query Q]` and `mocksmtp import --database PATH "
-               "SOURCE...` (see `mocksmtp export --help`, `mocksmtp import --help`).",
+        "PATH --format eml|mbox|maildir DEST [--query Q]` and `mocksmtp import --database PATH "
+        "SOURCE...` (see `mocksmtp export --help`, `mocksmtp import --help`).",
     )
-    parser.add_argument("--host", default="localhost",
-                        help="address to listen on (default: %(default)s)")
-    parser.add_argument("--port", type=int, default=1025,
-                        help="port to listen on, 0 for a free one (default: %(default)s)")
-    parser.add_argument("-v", "--verbose", action="store_true",
-                        help="log the SMTP dialogue (passwords are never shown)")
-    parser.add_argument("-q", "--quiet", action="store_true",
-                        help="do not print a line per message or refusal (statistics are still printed)")
-    parser.add_argument("--stats-interval", type=float, default=60.0, metavar="S",
-                        help="print statistics every S seconds, 0 to turn off (default: %(default)s)")
+    parser.add_argument("--host", default="localhost", help="address to listen on (default: %(default)s)")
+    parser.add_argument(
+        "--port", type=int, default=1025, help="port to listen on, 0 for a free one (default: %(default)s)"
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log the SMTP dialogue (passwords are never shown)"
+    )
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="do not print a line per message or refusal (statistics are still printed)",
+    )
+    parser.add_argument(
+        "--stats-interval",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="print statistics every S seconds, 0 to turn off (default: %(default)s)",
+    )
     storage = parser.add_argument_group("keeping mail")
-    storage.add_argument("--database", metavar="PATH",
-                         help="keep messages in this SQLite file, across restarts (default: in memory, "
-                              "gone when the program ends)")
-    storage.add_argument("--max", dest="max_messages", type=int, metavar="N",
-                         help="keep at most N messages, deleting the oldest (default: no limit)")
-    storage.add_argument("--max-age", type=parse_duration, metavar="AGE",
-                         help="delete messages older than AGE: seconds, or a number with s, m, h, d "
-                              "or w, as in 7d (default: no limit)")
+    storage.add_argument(
+        "--database",
+        metavar="PATH",
+        help="keep messages in this SQLite file, across restarts (default: in memory, gone when the program ends)",
+    )
+    storage.add_argument(
+        "--max",
+        dest="max_messages",
+        type=int,
+        metavar="N",
+        help="keep at most N messages, deleting the oldest (default: no limit)",
+    )
+    storage.add_argument(
+        "--max-age",
+        type=parse_duration,
+        metavar="AGE",
+        help="delete messages older than AGE: seconds, or a number with s, m, h, d or w, as in 7d (default: no limit)",
+    )
     web = parser.add_argument_group("web API (Mailpit's, with pip install 'mocksmtp[web]')")
-    web.add_argument("--http-port", type=int, metavar="N",
-                     help=f"serve HTTP on port N, 0 for a free one (default: {HTTP_PORT} when the web extra "
-                          "is installed)")
-    web.add_argument("--http-host", metavar="HOST",
-                     help="address to serve HTTP on (default: 127.0.0.1, this machine only)")
+    web.add_argument(
+        "--http-port",
+        type=int,
+        metavar="N",
+        help=f"serve HTTP on port N, 0 for a free one (default: {HTTP_PORT} when the web extra is installed)",
+    )
+    web.add_argument(
+        "--http-host", metavar="HOST", help="address to serve HTTP on (default: 127.0.0.1, this machine only)"
+    )
     web.add_argument("--no-http", action="store_true", help="serve no HTTP, only SMTP")
     limits = parser.add_argument_group("limits and policies")
     limits.add_argument("--hostname", help="name in the greeting and EHLO reply (default: localhost)")
-    limits.add_argument("--max-message-size", type=int, metavar="OCTETS",
-                        help="largest message accepted, advertised in SIZE; 0 for no limit (default: 32 MiB)")
-    limits.add_argument("--max-pending-data", type=int, metavar="OCTETS",
-                        help="message data in flight across all sessions before a new DATA or BDAT gets "
-                             "452 4.3.1; 0 for no limit (default: 512 MiB)")
+    limits.add_argument(
+        "--max-message-size",
+        type=int,
+        metavar="OCTETS",
+        help="largest message accepted, advertised in SIZE; 0 for no limit (default: 32 MiB)",
+    )
+    limits.add_argument(
+        "--max-pending-data",
+        type=int,
+        metavar="OCTETS",
+        help="message data in flight across all sessions before a new DATA or BDAT gets "
+        "452 4.3.1; 0 for no limit (default: 512 MiB)",
+    )
     limits.add_argument("--max-recipients", type=int, metavar="N", help="recipients per message (default: 1000)")
-    limits.add_argument("--max-connections", type=int, metavar="N",
-                        help="simultaneous connections (default: 1000)")
-    limits.add_argument("--idle-timeout", type=float, metavar="S",
-                        help="seconds without a command before 421 and close (default: 300)")
-    limits.add_argument("--strict", action="store_true", default=None,
-                        help="reject bare CR/LF and lines over 1000 octets instead of flagging them")
+    limits.add_argument("--max-connections", type=int, metavar="N", help="simultaneous connections (default: 1000)")
+    limits.add_argument(
+        "--idle-timeout", type=float, metavar="S", help="seconds without a command before 421 and close (default: 300)"
+    )
+    limits.add_argument(
+        "--strict",
+        action="store_true",
+        default=None,
+        help="reject bare CR/LF and lines over 1000 octets instead of flagging them",
+    )
     security = parser.add_argument_group("TLS, AUTH and injected faults")
-    security.add_argument("--tls", choices=("starttls", "implicit"),
-                          help="offer STARTTLS, or speak TLS from the first byte (needs certfile, "
-                               "or pip install 'mocksmtp[tls]' for a throw-away certificate)")
-    security.add_argument("--require-tls", action="store_true", default=None,
-                          help="530 to everything but EHLO/NOOP/STARTTLS/QUIT before STARTTLS")
+    security.add_argument(
+        "--tls",
+        choices=("starttls", "implicit"),
+        help="offer STARTTLS, or speak TLS from the first byte (needs certfile, "
+        "or pip install 'mocksmtp[tls]' for a throw-away certificate)",
+    )
+    security.add_argument(
+        "--require-tls",
+        action="store_true",
+        default=None,
+        help="530 to everything but EHLO/NOOP/STARTTLS/QUIT before STARTTLS",
+    )
     security.add_argument("--certfile", metavar="PEM", help="certificate chain for --tls")
     security.add_argument("--keyfile", metavar="PEM", help="private key for --certfile")
-    security.add_argument("--ca-file", metavar="PATH",
-                          help="with --tls, write the certificate clients trust to verify the server "
-                               "(the throw-away CA, or the certificates of --certfile) to PATH")
-    security.add_argument("--auth", action="append", metavar="any|USER:PASSWORD",
-                          help="offer AUTH: 'any' accepts any credentials; USER:PASSWORD "
-                               "(repeatable) accepts those users only")
-    security.add_argument("--require-auth", action="store_true", default=None,
-                          help="530 to MAIL until the client has authenticated")
-    security.add_argument("--max-auth-failures", type=int, metavar="N",
-                          help="535s a connection may get; one more is followed by 421 and close; "
-                               "0 for no limit (default: 3)")
-    security.add_argument("--fault", action="append", default=[], metavar="STAGE:CODE[:PERCENT]",
-                          type=parse_fault,
-                          help="inject a fault at a stage (connect, helo, auth, mail, rcpt, data, "
-                               "message) with a reply code, in PERCENT%% of commands (default 100); "
-                               "repeatable")
-    parser.add_argument("--loop", choices=("auto", "asyncio", "uvloop"), default="auto",
-                        help="event loop: uvloop is faster (pip install 'mocksmtp[uvloop]'); "
-                             "auto (the default) uses it when it is installed")
-    parser.add_argument("--uvloop", dest="loop", action="store_const", const="uvloop",
-                        help="the same as --loop uvloop")
+    security.add_argument(
+        "--ca-file",
+        metavar="PATH",
+        help="with --tls, write the certificate clients trust to verify the server "
+        "(the throw-away CA, or the certificates of --certfile) to PATH",
+    )
+    security.add_argument(
+        "--auth",
+        action="append",
+        metavar="any|USER:PASSWORD",
+        help="offer AUTH: 'any' accepts any credentials; USER:PASSWORD (repeatable) accepts those users only",
+    )
+    security.add_argument(
+        "--require-auth", action="store_true", default=None, help="530 to MAIL until the client has authenticated"
+    )
+    security.add_argument(
+        "--max-auth-failures",
+        type=int,
+        metavar="N",
+        help="535s a connection may get; one more is followed by 421 and close; 0 for no limit (default: 3)",
+    )
+    security.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="STAGE:CODE[:PERCENT]",
+        type=parse_fault,
+        help="inject a fault at a stage (connect, helo, auth, mail, rcpt, data, "
+        "message) with a reply code, in PERCENT%% of commands (default 100); "
+        "repeatable",
+    )
+    parser.add_argument(
+        "--loop",
+        choices=("auto", "asyncio", "uvloop"),
+        default="auto",
+        help="event loop: uvloop is faster (pip install 'mocksmtp[uvloop]'); "
+        "auto (the default) uses it when it is installed",
+    )
+    parser.add_argument("--uvloop", dest="loop", action="store_const", const="uvloop", help="the same as --loop uvloop")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
@@ -137,8 +198,10 @@ def parse_auth(values: Sequence[str]) -> str | dict[str, str]:
     for value in values:
         user, sep, password = value.partition(":")
         if not sep or not user or "=" in user:  # the password is never echoed
-            raise ConfigError(f"--auth takes 'any' or USER:PASSWORD (repeat it for more users), as in "
-                              f"--auth alice:secret; got {user!r}{'...' if sep else ''}")
+            raise ConfigError(
+                f"--auth takes 'any' or USER:PASSWORD (repeat it for more users), as in "
+                f"--auth alice:secret; got {user!r}{'...' if sep else ''}"
+            )
         users[user] = password
     return users
 
@@ -152,7 +215,8 @@ def parse_duration(value: str) -> float:
     m = _DURATION.fullmatch(value.strip())
     if m is None or float(m.group(1)) <= 0:
         raise argparse.ArgumentTypeError(
-            f"expected a duration above 0: seconds, or a number with s, m, h, d or w (30m, 7d), got {value!r}")
+            f"expected a duration above 0: seconds, or a number with s, m, h, d or w (30m, 7d), got {value!r}"
+        )
     return float(m.group(1)) * _SECONDS[(m.group(2) or "").lower()]
 
 
@@ -166,7 +230,8 @@ def parse_fault(value: str) -> tuple[str, int, float]:
         percent = float(parts[2]) if len(parts) == 3 else 100.0
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"expected STAGE:CODE[:PERCENT] such as rcpt:451 or mail:421:10, got {value!r}") from None
+            f"expected STAGE:CODE[:PERCENT] such as rcpt:451 or mail:421:10, got {value!r}"
+        ) from None
     if stage not in STAGES:
         raise argparse.ArgumentTypeError(f"STAGE must be one of {', '.join(STAGES)}, got {value!r}")
     if not 400 <= code <= 599:
@@ -237,8 +302,13 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
             return 2
         running.append(server)
         # Messages are printed in this thread, not in the engine's, until after the stop.
-        unsubscribe = _nothing if args.quiet else server.store.subscribe(
-            lambda event: arrivals.put(event.message) if isinstance(event, MessageAdded) else None)
+        unsubscribe = (
+            _nothing
+            if args.quiet
+            else server.store.subscribe(
+                lambda event: arrivals.put(event.message) if isinstance(event, MessageAdded) else None
+            )
+        )
         try:
             _serve(server, args, arrivals, out, http_note)
         finally:
@@ -282,8 +352,13 @@ def _http(args: argparse.Namespace) -> tuple[int | None, str]:
     return (HTTP_PORT if args.http_port is None else args.http_port), ""
 
 
-def _serve(server: MockSMTPServer, args: argparse.Namespace, arrivals: queue.SimpleQueue[object],
-           out: TextIO, http_note: str = "") -> None:
+def _serve(
+    server: MockSMTPServer,
+    args: argparse.Namespace,
+    arrivals: queue.SimpleQueue[object],
+    out: TextIO,
+    http_note: str = "",
+) -> None:
     """Print what arrives (in this thread, not the engine's) until a stop is requested."""
     started = server_started(server)
     print(f"mocksmtp: listening on {server.host}:{server.port} (Ctrl+C to stop)", file=out, flush=True)
@@ -293,8 +368,11 @@ def _serve(server: MockSMTPServer, args: argparse.Namespace, arrivals: queue.Sim
         print(http_note, file=out, flush=True)
     if args.database:
         kept = server.store.count()
-        print(f"mocksmtp: keeping mail in {Path(args.database).resolve()} ({_count(kept, 'message')} "
-              "there already)", file=out, flush=True)
+        print(
+            f"mocksmtp: keeping mail in {Path(args.database).resolve()} ({_count(kept, 'message')} there already)",
+            file=out,
+            flush=True,
+        )
     interval = args.stats_interval if args.stats_interval > 0 else None
     next_stats = started + interval if interval else None
     while True:
@@ -311,11 +389,11 @@ def _serve(server: MockSMTPServer, args: argparse.Namespace, arrivals: queue.Sim
             next_stats += interval
 
 
-def _stop(server: MockSMTPServer, arrivals: queue.SimpleQueue[object], out: TextIO,
-          unsubscribe: Callable[[], None]) -> None:
+def _stop(
+    server: MockSMTPServer, arrivals: queue.SimpleQueue[object], out: TextIO, unsubscribe: Callable[[], None]
+) -> None:
     """Stop gracefully, then print what arrived meanwhile (a message finished while stopping)."""
-    print("mocksmtp: stopping; sessions in DATA may finish (Ctrl+C again to stop at once)",
-          file=out, flush=True)
+    print("mocksmtp: stopping; sessions in DATA may finish (Ctrl+C again to stop at once)", file=out, flush=True)
     try:
         server.stop()
     finally:
@@ -345,14 +423,29 @@ def _config_error(parser: argparse.ArgumentParser, error: ConfigError) -> int:
 
 
 # The server options the command line sets, by their Python names (--max-message-size is max_message_size).
-_OPTION_NAMES = ("hostname", "max_message_size", "max_pending_data", "max_recipients", "max_connections",
-                 "idle_timeout", "strict", "tls", "require_tls", "certfile", "keyfile", "require_auth",
-                 "max_auth_failures", "max_age", "database", "http_port", "http_host")
+_OPTION_NAMES = (
+    "hostname",
+    "max_message_size",
+    "max_pending_data",
+    "max_recipients",
+    "max_connections",
+    "idle_timeout",
+    "strict",
+    "tls",
+    "require_tls",
+    "certfile",
+    "keyfile",
+    "require_auth",
+    "max_auth_failures",
+    "max_age",
+    "database",
+    "http_port",
+    "http_host",
+)
 
 
 @contextlib.contextmanager
-def _logging(options: SMTPOptions, *, verbose: bool, quiet: bool,
-             show: Callable[[str], None]) -> Iterator[None]:
+def _logging(options: SMTPOptions, *, verbose: bool, quiet: bool, show: Callable[[str], None]) -> Iterator[None]:
     """Log mocksmtp (only) to stderr, at DEBUG with ``verbose``; refusals and injected faults
     become lines on stdout (through ``show``) unless ``quiet``. Nothing printed on stdout is
     logged again, and other libraries' debug output (asyncio's) stays off. Restored on exit."""
@@ -388,8 +481,9 @@ def _on_stdout(record: logging.LogRecord, quiet: bool) -> bool:
     """Whether the command line prints this record's news on stdout already."""
     if getattr(record, "mocksmtp_event", None) in ("listening", "stopped"):
         return True
-    return (not quiet and record.name == "mocksmtp.smtp" and isinstance(record.msg, str)
-            and record.msg.startswith(_SHOWN))
+    return (
+        not quiet and record.name == "mocksmtp.smtp" and isinstance(record.msg, str) and record.msg.startswith(_SHOWN)
+    )
 
 
 class _EventHandler(logging.Handler):
@@ -499,9 +593,11 @@ def statistics(server: MockSMTPServer, started: float) -> str:
     """``12.0 s: 1 connection, 2 messages, 512 bytes, 0 rejected commands, 0 errors``."""
     s = server.stats
     pruned = f", {server.pruned} pruned by retention" if server.retention else ""
-    return (f"{time.monotonic() - started:.1f} s: {_count(s.connections, 'connection')}, "
-            f"{_count(s.messages, 'message')}, {_count(s.bytes, 'byte')}, "
-            f"{_count(s.rejected_commands, 'rejected command')}, {_count(s.errors, 'error')}{pruned}")
+    return (
+        f"{time.monotonic() - started:.1f} s: {_count(s.connections, 'connection')}, "
+        f"{_count(s.messages, 'message')}, {_count(s.bytes, 'byte')}, "
+        f"{_count(s.rejected_commands, 'rejected command')}, {_count(s.errors, 'error')}{pruned}"
+    )
 
 
 def _count(n: int, noun: str) -> str:
@@ -510,8 +606,6 @@ def _count(n: int, noun: str) -> str:
 
 def _printable(line: str) -> str:
     return "".join(c if c.isprintable() else "?" for c in line)
-
-
 
 
 def describe(message: Message) -> str:

@@ -31,8 +31,9 @@ class ProgressBar:
 
     WIDTH = 24
 
-    def __init__(self, verb: str, stream: TextIO, *, interval: float = 0.1,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, verb: str, stream: TextIO, *, interval: float = 0.1, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.verb = verb
         self.stream = stream
         self.interval = interval
@@ -56,8 +57,7 @@ class ProgressBar:
         share = done / total if total else 1.0
         filled = round(share * self.WIDTH)
         rate = f"  {done / elapsed:,.0f} msg/s" if elapsed > 0 and done else ""
-        return (f"{self.verb} [{'#' * filled}{'.' * (self.WIDTH - filled)}] {done:,}/{total:,}  "
-                f"{share:4.0%}{rate}")
+        return f"{self.verb} [{'#' * filled}{'.' * (self.WIDTH - filled)}] {done:,}/{total:,}  {share:4.0%}{rate}"
 
     def clear(self) -> None:
         """Erase the bar (its line is left empty for what is printed next)."""
@@ -69,25 +69,34 @@ class ProgressBar:
 
 def build_parser(command: str) -> argparse.ArgumentParser:
     if command == "export":
-        parser = _Parser(prog="mocksmtp export",
-                         description="Write the messages of a mocksmtp database to .eml files in a folder, "
-                                     "an mbox file or a Maildir, byte for byte, oldest first.")
-        parser.add_argument("--database", metavar="PATH", required=True,
-                            help="the SQLite file `mocksmtp --database` kept mail in")
-        parser.add_argument("--format", choices=("eml", "mbox", "maildir"), default="eml",
-                            help="one .eml file per message in DEST (the default), the mbox file DEST, "
-                                 "or the Maildir DEST")
-        parser.add_argument("--query", metavar="Q",
-                            help="only the messages matching this search, as in 'to:ann@example.com "
-                                 "after:2026-01-01' (docs/search.md)")
+        parser = _Parser(
+            prog="mocksmtp export",
+            description="Write the messages of a mocksmtp database to .eml files in a folder, "
+            "an mbox file or a Maildir, byte for byte, oldest first.",
+        )
+        parser.add_argument(
+            "--database", metavar="PATH", required=True, help="the SQLite file `mocksmtp --database` kept mail in"
+        )
+        parser.add_argument(
+            "--format",
+            choices=("eml", "mbox", "maildir"),
+            default="eml",
+            help="one .eml file per message in DEST (the default), the mbox file DEST, or the Maildir DEST",
+        )
+        parser.add_argument(
+            "--query",
+            metavar="Q",
+            help="only the messages matching this search, as in 'to:ann@example.com after:2026-01-01' (docs/search.md)",
+        )
         parser.add_argument("dest", metavar="DEST", help="where to write (made if missing)")
     else:
-        parser = _Parser(prog="mocksmtp import",
-                         description="Add messages to a mocksmtp database (made if missing): each SOURCE "
-                                     "is an mbox file, a Maildir, a folder searched for .eml files, or "
-                                     "one message file.")
-        parser.add_argument("--database", metavar="PATH", required=True,
-                            help="the SQLite file to add the messages to")
+        parser = _Parser(
+            prog="mocksmtp import",
+            description="Add messages to a mocksmtp database (made if missing): each SOURCE "
+            "is an mbox file, a Maildir, a folder searched for .eml files, or "
+            "one message file.",
+        )
+        parser.add_argument("--database", metavar="PATH", required=True, help="the SQLite file to add the messages to")
         parser.add_argument("sources", metavar="SOURCE", nargs="+", help="files and folders to import")
     return parser
 
@@ -111,8 +120,7 @@ def run(argv: Sequence[str], *, out: TextIO | None = None, err: TextIO | None = 
     bar = ProgressBar("exporting" if command == "export" else "importing", err) if _is_tty(err) else None
     database = Path(args.database)
     if command == "export" and not database.is_file():
-        return fail(1, f"there is no database at {database}: give the file `mocksmtp --database` kept "
-                       "mail in")
+        return fail(1, f"there is no database at {database}: give the file `mocksmtp --database` kept mail in")
     from .store.sqlite import SQLiteStore
     from .store.transfer import export_messages, import_messages
 

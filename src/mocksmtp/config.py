@@ -116,19 +116,29 @@ class SMTPOptions:
                 raise ConfigError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if not isinstance(self.hostname, str) or not self.hostname or any(c.isspace() for c in self.hostname):
             raise ConfigError(f"hostname must be a non-empty name without spaces, got {self.hostname!r}")
-        for name in ("max_message_size", "max_pending_data", "max_recipients", "max_connections", "max_bad_commands",
-                     "max_command_length", "backlog", "min_data_rate", "max_auth_failures"):
+        for name in (
+            "max_message_size",
+            "max_pending_data",
+            "max_recipients",
+            "max_connections",
+            "max_bad_commands",
+            "max_command_length",
+            "backlog",
+            "min_data_rate",
+            "max_auth_failures",
+        ):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ConfigError(f"{name} must be a non-negative integer, got {value!r}")
         if self.max_recipients < 1 or self.max_connections < 1 or self.backlog < 1:
             raise ConfigError("max_recipients, max_connections and backlog must be at least 1")
         if self.max_command_length < 512:
-            raise ConfigError(
-                f"max_command_length must be at least 512 (RFC 5321), got {self.max_command_length}"
-            )
-        if (not isinstance(self.idle_timeout, (int, float)) or isinstance(self.idle_timeout, bool)
-                or self.idle_timeout <= 0):
+            raise ConfigError(f"max_command_length must be at least 512 (RFC 5321), got {self.max_command_length}")
+        if (
+            not isinstance(self.idle_timeout, (int, float))
+            or isinstance(self.idle_timeout, bool)
+            or self.idle_timeout <= 0
+        ):
             raise ConfigError(f"idle_timeout must be a positive number of seconds, got {self.idle_timeout!r}")
 
         self._check_tls()
@@ -144,8 +154,7 @@ class SMTPOptions:
         if self.tls is None and (self.certfile or self.keyfile or self.require_tls):
             raise ConfigError("certfile, keyfile and require_tls need tls='starttls' or tls='implicit'")
         if self.keyfile and not self.certfile:
-            raise ConfigError("keyfile was given without certfile; give both, or neither for a "
-                              "throw-away certificate")
+            raise ConfigError("keyfile was given without certfile; give both, or neither for a throw-away certificate")
         timeout = self.tls_handshake_timeout
         if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0:
             raise ConfigError(f"tls_handshake_timeout must be a positive number of seconds, got {timeout!r}")

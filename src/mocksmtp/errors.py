@@ -26,8 +26,17 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .message import Message
 
-__all__ = ["ConfigError", "MessageAssertionError", "MockSMTPError", "QuerySyntaxError",
-           "ServerStartError", "ServerStateError", "StoreError", "TransferError", "WaitTimeout"]
+__all__ = [
+    "ConfigError",
+    "MessageAssertionError",
+    "MockSMTPError",
+    "QuerySyntaxError",
+    "ServerStartError",
+    "ServerStateError",
+    "StoreError",
+    "TransferError",
+    "WaitTimeout",
+]
 
 
 class MockSMTPError(Exception):
@@ -112,8 +121,7 @@ class MessageAssertionError(MockSMTPError, AssertionError):
     ``messages`` holds every message there was, ``matched`` those that matched the filters.
     """
 
-    def __init__(self, text: str, *, messages: Sequence[Message] = (),
-                 matched: Sequence[Message] = ()) -> None:
+    def __init__(self, text: str, *, messages: Sequence[Message] = (), matched: Sequence[Message] = ()) -> None:
         super().__init__(text)
         self.messages = list(messages)
         self.matched = list(matched)

@@ -52,8 +52,7 @@ def _check_address(host: object, port: object) -> tuple[str, int]:
 
 def _open_store(store: MessageStore | None, database: PathLike | None) -> MessageStore:
     if store is not None and database is not None:
-        raise ConfigError("give store= or database=, not both: database=PATH makes a SQLiteStore on "
-                          "that file")
+        raise ConfigError("give store= or database=, not both: database=PATH makes a SQLiteStore on that file")
     if database is not None:
         if not isinstance(database, (str, os.PathLike)) or not os.fspath(database):
             raise ConfigError(f"database must be the path of a SQLite file, got {database!r}")
@@ -66,8 +65,9 @@ def _open_store(store: MessageStore | None, database: PathLike | None) -> Messag
     # does not see members a wrapper provides through __getattr__.
     missing = sorted(n for n in _STORE_MEMBERS if not hasattr(store, n))
     if missing:
-        raise ConfigError(f"store must implement mocksmtp.MessageStore; {type(store).__name__} lacks "
-                          f"{', '.join(missing)}")
+        raise ConfigError(
+            f"store must implement mocksmtp.MessageStore; {type(store).__name__} lacks {', '.join(missing)}"
+        )
     return store
 
 
@@ -84,17 +84,43 @@ def _check_http(host: object, port: object) -> tuple[str, int] | None:
     return host, port
 
 
-_STORE_MEMBERS = ("version", "new_id", "add", "get", "count", "messages", "summaries", "state", "delete",
-                  "delete_matching", "clear", "mark_read", "set_tags", "prune", "subscribe", "close")
+_STORE_MEMBERS = (
+    "version",
+    "new_id",
+    "add",
+    "get",
+    "count",
+    "messages",
+    "summaries",
+    "state",
+    "delete",
+    "delete_matching",
+    "clear",
+    "mark_read",
+    "set_tags",
+    "prune",
+    "subscribe",
+    "close",
+)
 
 
 class ServerFacade(MessageQueries):
     """The state and the API common to the sync and asyncio servers (not used directly)."""
 
-    def __init__(self, host: str, port: int, verbose: bool, store: MessageStore | None,
-                 options: dict[str, Any], *, database: PathLike | None = None,
-                 max_messages: int | None = None, max_age: float | None = None,
-                 http_port: int | None = None, http_host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        verbose: bool,
+        store: MessageStore | None,
+        options: dict[str, Any],
+        *,
+        database: PathLike | None = None,
+        max_messages: int | None = None,
+        max_age: float | None = None,
+        http_port: int | None = None,
+        http_host: str = "127.0.0.1",
+    ) -> None:
         self._host, self._requested_port = _check_address(host, port)
         self._http_address = _check_http(http_host, http_port)
         self._http: HTTPService | None = None
@@ -120,15 +146,16 @@ class ServerFacade(MessageQueries):
         self._listener: Listener | None = None
 
     def __repr__(self) -> str:
-        return (f"<{type(self).__name__} {self._host}:{self._port} {self._state.value} "
-                f"messages={self.store.count()}>")
+        return f"<{type(self).__name__} {self._host}:{self._port} {self._state.value} messages={self.store.count()}>"
 
     def _start_error(self, error: OSError) -> ServerStartError:
         """The exception for an address that cannot be used, saying what to try."""
         hint = " (is another server using it? port=0 picks a free port)" if "in use" in str(error) else ""
         return ServerStartError(
             f"cannot listen on {self._host}:{self._requested_port}: {error.strerror or error}{hint}",
-            host=self._host, port=self._requested_port)
+            host=self._host,
+            port=self._requested_port,
+        )
 
     def is_running(self) -> bool:
         """Whether the server is accepting connections."""
@@ -178,15 +205,20 @@ class ServerFacade(MessageQueries):
 
             stats = self._ctx.stats
             smtp_host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(self._host, self._host)
-            context = WebContext(self.store, stats=stats.as_dict, database=self._database,
-                                 smtp=(smtp_host, listener.port),
-                                 chaos=Chaos(self.inject_fault, lambda: self.faults))
+            context = WebContext(
+                self.store,
+                stats=stats.as_dict,
+                database=self._database,
+                smtp=(smtp_host, listener.port),
+                chaos=Chaos(self.inject_fault, lambda: self.faults),
+            )
             self._http = await HTTPService.open(context, host, port)
         except OSError as e:
             await listener.close(0)
             hint = " (is another server using it? HTTP port 0 picks a free one)" if "in use" in str(e) else ""
-            raise ServerStartError(f"cannot serve HTTP on {host}:{port}: {e.strerror or e}{hint}",
-                                   host=host, port=port) from e
+            raise ServerStartError(
+                f"cannot serve HTTP on {host}:{port}: {e.strerror or e}{hint}", host=host, port=port
+            ) from e
         except BaseException:
             await listener.close(0)
             raise
@@ -270,8 +302,9 @@ class ServerFacade(MessageQueries):
         """
         tls = self._ctx.tls
         if tls is None:
-            raise ConfigError("this server has no TLS, so no CA to trust; create it with tls='starttls' "
-                              "or tls='implicit'")
+            raise ConfigError(
+                "this server has no TLS, so no CA to trust; create it with tls='starttls' or tls='implicit'"
+            )
         return tls.ca_pem
 
     # -- injected faults ----------------------------------------------------------------------
@@ -310,8 +343,16 @@ class ServerFacade(MessageQueries):
         >>> with server.inject_fault("rcpt", code=451, match="a@example.com", times=1):  # doctest: +SKIP
         ...     send_mail()   # the first RCPT TO:<a@example.com> gets 451, a retry passes
         """
-        return self._ctx.faults.add(stage, code=code, message=message, match=match, times=times,
-                                    probability=probability, delay=delay, disconnect=disconnect)
+        return self._ctx.faults.add(
+            stage,
+            code=code,
+            message=message,
+            match=match,
+            times=times,
+            probability=probability,
+            delay=delay,
+            disconnect=disconnect,
+        )
 
     def clear_faults(self) -> None:
         """Remove every injected fault."""
@@ -321,4 +362,3 @@ class ServerFacade(MessageQueries):
     def faults(self) -> list[Fault]:
         """The injected faults still registered, oldest first."""
         return self._ctx.faults.faults()
-

@@ -76,8 +76,20 @@ class FilterArgs(TypedDict, total=False):
     where: Callable[[Message], object] | None
     query: str | None
 
-FILTER_NAMES = ("to", "cc", "bcc", "from_", "recipient", "subject", "contains",
-                "has_attachment", "header", "where", "query")
+
+FILTER_NAMES = (
+    "to",
+    "cc",
+    "bcc",
+    "from_",
+    "recipient",
+    "subject",
+    "contains",
+    "has_attachment",
+    "header",
+    "where",
+    "query",
+)
 
 # A check returns None when the message matches, else a short account of what it had.
 Check = Callable[["Message"], "str | None"]
@@ -95,16 +107,18 @@ class MessageFilter:
             from .config import closest
 
             hint = " (did you mean from_?)" if "from" in unknown else closest(unknown, FILTER_NAMES)
-            raise ConfigError(f"unknown filter(s) {', '.join(unknown)}{hint}; "
-                              f"valid filters are {', '.join(FILTER_NAMES)}")
+            raise ConfigError(
+                f"unknown filter(s) {', '.join(unknown)}{hint}; valid filters are {', '.join(FILTER_NAMES)}"
+            )
         given: dict[str, Any] = {k: v for k, v in filters.items() if v is not None}
         text = given.get("query")
         self.query: Query | None = None
         """The parsed ``query``, for the store to search (``None`` when not given)."""
         if text is not None:
             if not isinstance(text, str):
-                raise ConfigError(f"query= takes the text of a search, such as 'to:a@example.com "
-                                  f"is:unread', got {text!r}")
+                raise ConfigError(
+                    f"query= takes the text of a search, such as 'to:a@example.com is:unread', got {text!r}"
+                )
             from .query import parse_query
 
             self.query = parse_query(text)
@@ -189,8 +203,9 @@ def _normalized(address: str) -> str:
 
 def _address_check(name: str, addresses: Callable[[Message], list[str]]) -> Callable[[object], Check]:
     def build(value: object) -> Check:
-        if isinstance(value, str) or (isinstance(value, Iterable) and not isinstance(value, (re.Pattern, Mapping))
-                                      and not callable(value)):
+        if isinstance(value, str) or (
+            isinstance(value, Iterable) and not isinstance(value, (re.Pattern, Mapping)) and not callable(value)
+        ):
             wanted = [value] if isinstance(value, str) else list(value)
             if not all(isinstance(w, str) for w in wanted):
                 raise ConfigError(f"{name}= takes addresses as strings, got {value!r}")

@@ -13,7 +13,6 @@ from typing import Any, NamedTuple
 __all__ = ["Address", "Headers", "decode_header", "parse_addresses"]
 
 
-
 def _policy() -> Any:
     """The parser's policy (:data:`mocksmtp.parsing.POLICY`), imported on first use so
     ``import mocksmtp`` stays cheap."""

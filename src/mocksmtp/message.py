@@ -116,10 +116,7 @@ class Message(_MessageSlots):
         raise AttributeError(f"Message is immutable; cannot delete {name!r}")
 
     def __repr__(self) -> str:
-        return (
-            f"<Message id={self.id!r} from={self.mail_from!r} to={list(self.rcpt_tos)!r} "
-            f"size={self.size}>"
-        )
+        return f"<Message id={self.id!r} from={self.mail_from!r} to={list(self.rcpt_tos)!r} size={self.size}>"
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Message):
@@ -139,9 +136,22 @@ class Message(_MessageSlots):
         return self
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_unpickle, (self.id, self.raw, self.mail_from, self.rcpt_tos, self.mail_options,
-                            self.peer, self.helo, self.received_at, self.tls, self.auth_user,
-                            self._engine_flags))
+        return (
+            _unpickle,
+            (
+                self.id,
+                self.raw,
+                self.mail_from,
+                self.rcpt_tos,
+                self.mail_options,
+                self.peer,
+                self.helo,
+                self.received_at,
+                self.tls,
+                self.auth_user,
+                self._engine_flags,
+            ),
+        )
 
     @property
     def received_at(self) -> datetime:
@@ -239,8 +249,10 @@ class Message(_MessageSlots):
         from .headers import parse_addresses  # parsing code loads when a message is first read
 
         name = field.replace("_", "-")
-        return self._cached(f"addresses:{name}",  # type: ignore[no-any-return]
-                            lambda: parse_addresses(name, self.headers.get_raw(name))[0])
+        found: list[Address] = self._cached(
+            f"addresses:{name}", lambda: parse_addresses(name, self.headers.get_raw(name))[0]
+        )
+        return found
 
     @property
     def from_(self) -> str:
@@ -274,6 +286,7 @@ class Message(_MessageSlots):
     def date(self) -> datetime | None:
         """The ``Date`` header as a datetime (naive when it names no zone); ``None`` when
         absent or unreadable."""
+
         def compute() -> datetime | None:
             import email.utils
 
@@ -330,8 +343,7 @@ class Message(_MessageSlots):
         for p in parts:
             if p.id == id:
                 return p.content
-        raise KeyError(f"message {self.id} has no MIME part {id!r}; its parts are "
-                       f"{[p.id for p in parts]!r}")
+        raise KeyError(f"message {self.id} has no MIME part {id!r}; its parts are {[p.id for p in parts]!r}")
 
     def _outline(self) -> Outline:
         """The body as a list view needs it (see :func:`mocksmtp.parsing.outline`): from the
@@ -342,12 +354,14 @@ class Message(_MessageSlots):
         if parsed is None:
             return self._cached("outline", lambda: outline(self.raw))  # type: ignore[no-any-return]
         inline = sum(a.inline for a in parsed.attachments)
-        return Outline(parsed.text, parsed.html if parsed.text is None else None,
-                       len(parsed.attachments) - inline, inline)
+        return Outline(
+            parsed.text, parsed.html if parsed.text is None else None, len(parsed.attachments) - inline, inline
+        )
 
     @property
     def links(self) -> list[str]:
         """``http(s)`` URLs in the text and HTML bodies, each once, in order of appearance."""
+
         def compute() -> list[str]:
             from .parsing import extract_links
 
@@ -377,13 +391,31 @@ class Message(_MessageSlots):
         }
 
 
-def _unpickle(id: str, raw: bytes, mail_from: str, rcpt_tos: tuple[str, ...],
-              mail_options: tuple[str, ...], peer: Peer, helo: str, received_at: datetime,
-              tls: str | None, auth_user: str | None,
-              engine_flags: frozenset[str] = frozenset()) -> Message:
-    m = Message(id=id, raw=raw, mail_from=mail_from, rcpt_tos=rcpt_tos,
-                mail_options=mail_options, peer=peer, helo=helo, received_at=received_at,
-                tls=tls, auth_user=auth_user)
+def _unpickle(
+    id: str,
+    raw: bytes,
+    mail_from: str,
+    rcpt_tos: tuple[str, ...],
+    mail_options: tuple[str, ...],
+    peer: Peer,
+    helo: str,
+    received_at: datetime,
+    tls: str | None,
+    auth_user: str | None,
+    engine_flags: frozenset[str] = frozenset(),
+) -> Message:
+    m = Message(
+        id=id,
+        raw=raw,
+        mail_from=mail_from,
+        rcpt_tos=rcpt_tos,
+        mail_options=mail_options,
+        peer=peer,
+        helo=helo,
+        received_at=received_at,
+        tls=tls,
+        auth_user=auth_user,
+    )
     object.__setattr__(m, "_engine_flags", engine_flags)
     return m
 
@@ -394,9 +426,18 @@ class _UnsealedMessage(_MessageSlots):
     __slots__ = ()
 
 
-def _new_message(id: str, raw: bytes, mail_from: str, rcpt_tos: tuple[str, ...],
-                 mail_options: tuple[str, ...], peer: Peer, helo: str, tls: str | None,
-                 auth_user: str | None, flags: frozenset[str] = frozenset()) -> Message:
+def _new_message(
+    id: str,
+    raw: bytes,
+    mail_from: str,
+    rcpt_tos: tuple[str, ...],
+    mail_options: tuple[str, ...],
+    peer: Peer,
+    helo: str,
+    tls: str | None,
+    auth_user: str | None,
+    flags: frozenset[str] = frozenset(),
+) -> Message:
     """The engine's way to make a :class:`Message`: once per accepted message, so it counts.
 
     ``Message.__init__`` must go through ``object.__setattr__`` for every field (its own

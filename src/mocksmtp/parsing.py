@@ -31,8 +31,17 @@ from .attachment import Attachment
 from .headers import Headers
 from .parts import MessagePart, numbered_leaves
 
-__all__ = ["MAX_DEPTH", "MAX_PARTS", "POLICY", "Outline", "Parsed", "extract_links", "outline", "parse",
-           "parse_headers"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_PARTS",
+    "POLICY",
+    "Outline",
+    "Parsed",
+    "extract_links",
+    "outline",
+    "parse",
+    "parse_headers",
+]
 
 MAX_PARTS = 1000
 """More boundary lines than this and only the headers are parsed."""
@@ -47,13 +56,16 @@ _BOUNDARY_PARAM = re.compile(rb"boundary\s*=", re.IGNORECASE)
 # the next ";", and so do we, by quoting it before email parses the header. Quoted strings
 # are matched first so that nothing inside one is touched; comments and backslashes are left
 # to email, and so are RFC 2231 ``name*=`` values.
-_BARE_PARAMETER = re.compile(r"""
+_BARE_PARAMETER = re.compile(
+    r"""
     "(?:[^"\\]|\\.)*"?
   | (;\s*[^\s;=*"()]+\s*=\s*)
     ( (?:=\?[^?\s]+\?[BbQq]\?[^?\s]*\?=\s*)+
     | [^\s;"()\\]*[/@?:,\[\]<>=][^\s;"()\\]* )
     (?=\s*(?:;|$))
-""", re.VERBOSE)
+""",
+    re.VERBOSE,
+)
 
 
 # What every such value starts with, found without the care for quoted strings: nearly every
@@ -66,8 +78,9 @@ def _quote_bare_parameters(value: str, kwds: dict[str, Any]) -> str:
         return value
     quoted = _BARE_PARAMETER.sub(lambda m: m[0] if m[1] is None else f'{m[1]}"{m[2].strip()}"', value)
     if quoted != value:
-        kwds["defects"].append(errors.InvalidHeaderDefect(
-            "parameter value with special characters is not quoted; read up to the next ';'"))
+        kwds["defects"].append(
+            errors.InvalidHeaderDefect("parameter value with special characters is not quoted; read up to the next ';'")
+        )
     return quoted
 
 
@@ -124,8 +137,9 @@ def _reading_headers_with(pattern: re.Pattern[str], parsegen: Any) -> Any:
     if "headerRE" not in parsegen.__code__.co_names:  # pragma: no cover - a future email
         return parsegen
     namespace = {**vars(email.feedparser), "headerRE": pattern}
-    return types.FunctionType(parsegen.__code__, namespace, parsegen.__name__,
-                              parsegen.__defaults__, parsegen.__closure__)
+    return types.FunctionType(
+        parsegen.__code__, namespace, parsegen.__name__, parsegen.__defaults__, parsegen.__closure__
+    )
 
 
 class _Parser(FeedParser):
@@ -182,9 +196,9 @@ class _Parser(FeedParser):
         found = _OBSOLETE_NAME.match(line)
         if found is None:
             return line
-        self.policy.handle_defect(self._cur, errors.ObsoleteHeaderDefect(  # type: ignore[attr-defined]
-            f"white space before the colon of {found[1]!r}"))
-        return f"{found[1]}:{line[found.end():]}"
+        defect = errors.ObsoleteHeaderDefect(f"white space before the colon of {found[1]!r}")
+        self.policy.handle_defect(self._cur, defect)  # type: ignore[attr-defined]
+        return f"{found[1]}:{line[found.end() :]}"
 
     def body(self, part: MIMEPart) -> str | None:
         """The body of a ``message/*`` part of this parse as sent (transfer encoding not
@@ -200,7 +214,7 @@ class _Parser(FeedParser):
         end, enclosed = span
         text = "".join(self._all[start:end])
         if enclosed and (line_end := _LINE_END.search(text)):  # RFC 2046 §5.1.1
-            text = text[:line_end.start()]
+            text = text[: line_end.start()]
         return text
 
 
@@ -299,18 +313,15 @@ def _parse_tree(raw: bytes, notes: list[str]) -> tuple[EmailMessage, _Parser]:
     parts = raw.count(b"\n--")
     depth = len(_BOUNDARY_PARAM.findall(raw)) if parts else 0
     if parts > MAX_PARTS:
-        notes.append(f"mocksmtp: {parts} MIME boundary lines (limit {MAX_PARTS}); "
-                     "parsed the headers only")
+        notes.append(f"mocksmtp: {parts} MIME boundary lines (limit {MAX_PARTS}); parsed the headers only")
     elif depth > MAX_DEPTH:
-        notes.append(f"mocksmtp: {depth} multipart containers (limit {MAX_DEPTH}); "
-                     "parsed the headers only")
+        notes.append(f"mocksmtp: {depth} multipart containers (limit {MAX_DEPTH}); parsed the headers only")
     else:
         parser = _Parser()
         try:
             return parser.parse(raw), parser
         except (Exception, RecursionError) as e:
-            notes.append(f"mocksmtp: MIME parsing failed ({type(e).__name__}); "
-                         "parsed the headers only")
+            notes.append(f"mocksmtp: MIME parsing failed ({type(e).__name__}); parsed the headers only")
     parser = _Parser(headers_only=True)
     return parser.parse(raw), parser
 
@@ -325,8 +336,9 @@ def _mime_defects(msg: EmailMessage) -> list[str]:
     return found
 
 
-def _bodies(msg: EmailMessage, parser: _Parser, notes: list[str]
-            ) -> tuple[str | None, str | None, list[Attachment], list[MessagePart]]:
+def _bodies(
+    msg: EmailMessage, parser: _Parser, notes: list[str]
+) -> tuple[str | None, str | None, list[Attachment], list[MessagePart]]:
     if msg.get_content_maintype() == "multipart" and not msg.is_multipart():
         # multipart without a usable boundary: the parser kept the body as one string
         notes.append("mocksmtp: multipart body without parts; shown as text")
@@ -444,8 +456,14 @@ def _disposition_and_cid(part: MIMEPart) -> tuple[str | None, str | None]:
 def _attachment(part: MIMEPart, parser: _Parser, notes: list[str], part_id: str | None = None) -> Attachment:
     content = _enclosed(part, parser, notes) if part.is_multipart() else _payload(part, notes)
     disposition, cid = _disposition_and_cid(part)
-    return Attachment(filename=_filename(part), content_type=part.get_content_type(), content=content,
-                      content_id=cid, disposition=disposition, part_id=part_id)
+    return Attachment(
+        filename=_filename(part),
+        content_type=part.get_content_type(),
+        content=content,
+        content_id=cid,
+        disposition=disposition,
+        part_id=part_id,
+    )
 
 
 _URL = re.compile(r"""https?://[^\s<>"'`{}|\\^\[\]]+""", re.IGNORECASE)

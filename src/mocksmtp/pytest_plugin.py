@@ -53,9 +53,11 @@ def _mocksmtp_session(mocksmtp_options: dict[str, Any]) -> Iterator[MockSMTPServ
     if pruning:
         from mocksmtp import ConfigError
 
-        raise ConfigError(f"mocksmtp_options has {', '.join(pruning)}, but the mocksmtp fixture never "
-                          "deletes a test's mail behind its back (each test starts empty anyway); "
-                          "remove it, or start a server with it from mocksmtp_factory")
+        raise ConfigError(
+            f"mocksmtp_options has {', '.join(pruning)}, but the mocksmtp fixture never "
+            "deletes a test's mail behind its back (each test starts empty anyway); "
+            "remove it, or start a server with it from mocksmtp_factory"
+        )
     server = _start(mocksmtp_options)
     try:
         yield server

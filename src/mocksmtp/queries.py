@@ -28,8 +28,16 @@ if TYPE_CHECKING:
 
     from .filters import FilterArgs, MessageFilter
 
-__all__ = ["MessageQueries", "check_count", "check_timeout", "report", "summary", "wait_async",
-           "wait_steps", "wait_sync"]
+__all__ = [
+    "MessageQueries",
+    "check_count",
+    "check_timeout",
+    "report",
+    "summary",
+    "wait_async",
+    "wait_steps",
+    "wait_sync",
+]
 
 REPORT_LIMIT = 20
 """At most this many messages are listed in a failure text (the newest ones)."""
@@ -76,8 +84,10 @@ class MessageQueries:
             return matched
         wanted = "at least 1 message" if count is None else _plural(count, "message")
         raise MessageAssertionError(
-            f"expected {wanted}{_matching(match)}; {_found(matched)}.\n"
-            + report(messages, match, in_query), messages=messages, matched=matched)
+            f"expected {wanted}{_matching(match)}; {_found(matched)}.\n" + report(messages, match, in_query),
+            messages=messages,
+            matched=matched,
+        )
 
     def assert_nothing_sent(self, **filters: Unpack[FilterArgs]) -> None:
         """Assert that no kept message matches ``filters`` (with none: that nothing arrived).
@@ -92,8 +102,10 @@ class MessageQueries:
         matched = [m for m in messages if _matches(match, m, in_query)]
         if matched:
             raise MessageAssertionError(
-                f"expected no message{_matching(match)}; {_found(matched)}.\n"
-                + report(messages, match, in_query), messages=messages, matched=matched)
+                f"expected no message{_matching(match)}; {_found(matched)}.\n" + report(messages, match, in_query),
+                messages=messages,
+                matched=matched,
+            )
 
 
 def _everything(store: MessageStore, match: MessageFilter) -> tuple[list[Message], Collection[str] | None]:
@@ -116,6 +128,7 @@ def check_count(count: object, *, minimum: int = 1) -> int:
 
 # -- waiting: one implementation, driven by a thread (wait_sync) or a coroutine (wait_async) --
 
+
 class _Changes:
     """Subscribed to the store while a wait runs: wakes it on every event, and remembers
     whether anything but additions happened (then the wait reads everything again)."""
@@ -132,9 +145,15 @@ class _Changes:
         self.wake()
 
 
-def wait_steps(store: MessageStore, count: int, timeout: float, match: MessageFilter,
-               changes: _Changes, rearm: Callable[[], object], clock: Callable[[], float]
-               ) -> Generator[float, None, list[Message]]:
+def wait_steps(
+    store: MessageStore,
+    count: int,
+    timeout: float,
+    match: MessageFilter,
+    changes: _Changes,
+    rearm: Callable[[], object],
+    clock: Callable[[], float],
+) -> Generator[float, None, list[Message]]:
     """The wait itself: returns once ``count`` messages match; otherwise yields the seconds
     left, for the driver to block until ``changes`` wakes it or the time is up; raises
     :class:`WaitTimeout` at the deadline.
@@ -175,7 +194,9 @@ def wait_steps(store: MessageStore, count: int, timeout: float, match: MessageFi
             raise WaitTimeout(
                 f"waited {timeout} s for {_plural(count, 'message')}{_matching(match)}; "
                 f"{_found(matched)}.\n" + report(messages, match, in_query),
-                messages=messages, matched=matched)
+                messages=messages,
+                matched=matched,
+            )
         yield remaining
 
 
@@ -250,8 +271,12 @@ def _found(matched: Sequence[Message]) -> str:
     return "none matched" if not matched else f"{len(matched)} matched"
 
 
-def report(messages: Sequence[Message], match: MessageFilter, in_query: Collection[str] | None = None,
-           limit: int = REPORT_LIMIT) -> str:
+def report(
+    messages: Sequence[Message],
+    match: MessageFilter,
+    in_query: Collection[str] | None = None,
+    limit: int = REPORT_LIMIT,
+) -> str:
     """What arrived, one message per line (time UTC, from, to, subject), each followed by the
     filters it missed; the newest ``limit`` messages. ``in_query``: the ids the store found
     for the filter's ``query``."""

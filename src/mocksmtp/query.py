@@ -27,21 +27,33 @@ from typing import ClassVar, Literal, Union
 
 from .errors import ConfigError, QuerySyntaxError
 
-__all__ = ["ADDRESS_FIELDS", "FIELDS", "AddressField", "AddressTerm", "DateTerm", "Flag", "FlagTerm",
-           "Query", "SizeTerm", "TagTerm", "Term", "TextTerm", "fold", "parse_query"]
+__all__ = [
+    "ADDRESS_FIELDS",
+    "FIELDS",
+    "AddressField",
+    "AddressTerm",
+    "DateTerm",
+    "Flag",
+    "FlagTerm",
+    "Query",
+    "SizeTerm",
+    "TagTerm",
+    "Term",
+    "TextTerm",
+    "fold",
+    "parse_query",
+]
 
 AddressField = Literal["from", "to", "cc", "bcc", "reply-to", "addressed"]
 Flag = Literal["read", "unread", "tagged", "attachment", "inline"]
 
 ADDRESS_FIELDS: tuple[AddressField, ...] = ("from", "to", "cc", "bcc", "reply-to", "addressed")
-FIELDS = (*ADDRESS_FIELDS, "subject", "message-id", "tag", "is", "has", "larger", "smaller",
-          "before", "after")
+FIELDS = (*ADDRESS_FIELDS, "subject", "message-id", "tag", "is", "has", "larger", "smaller", "before", "after")
 """Every field name a term may start with (followed by ``:``)."""
 
 _FLAGS: dict[str, dict[str, Flag]] = {
     "is": {"read": "read", "unread": "unread", "tagged": "tagged"},
-    "has": {"attachment": "attachment", "attachments": "attachment", "inline": "inline",
-            "inlines": "inline"},
+    "has": {"attachment": "attachment", "attachments": "attachment", "inline": "inline", "inlines": "inline"},
 }
 _UTC = timezone.utc
 _EPOCH = datetime(1970, 1, 1, tzinfo=_UTC)
@@ -53,6 +65,7 @@ def fold(text: str) -> str:
 
 
 # -- the terms -------------------------------------------------------------------------------
+
 
 def _quoted(value: str, *, bare: bool) -> str:
     if bare and value and not any(c.isspace() or c == '"' for c in value):
@@ -144,8 +157,10 @@ class DateTerm:
     def __str__(self) -> str:
         v = self.value.astimezone(_UTC)
         fraction = f".{v.microsecond:06d}" if v.microsecond else ""
-        return (f"{'-' * self.negated}{self.field}:{v.year:04d}-{v.month:02d}-{v.day:02d}"
-                f"T{v.hour:02d}:{v.minute:02d}:{v.second:02d}{fraction}Z")
+        return (
+            f"{'-' * self.negated}{self.field}:{v.year:04d}-{v.month:02d}-{v.day:02d}"
+            f"T{v.hour:02d}:{v.minute:02d}:{v.second:02d}{fraction}Z"
+        )
 
 
 Term = Union[TextTerm, AddressTerm, TagTerm, FlagTerm, SizeTerm, DateTerm]  # noqa: UP007 (3.10 runtime)
@@ -203,8 +218,10 @@ def _zone(tz: tzinfo | str | None) -> tzinfo:
     try:
         return zoneinfo.ZoneInfo(tz)
     except (ValueError, zoneinfo.ZoneInfoNotFoundError) as e:
-        raise ConfigError(f"tz={tz!r} is not a time zone this machine knows; give an IANA name "
-                          "such as 'Europe/Paris', a datetime.tzinfo, or None for UTC") from e
+        raise ConfigError(
+            f"tz={tz!r} is not a time zone this machine knows; give an IANA name "
+            "such as 'Europe/Paris', a datetime.tzinfo, or None for UTC"
+        ) from e
 
 
 def _term(text: str, start: int, zone: tzinfo) -> tuple[Term, int]:
@@ -214,9 +231,12 @@ def _term(text: str, start: int, zone: tzinfo) -> tuple[Term, int]:
     if negated:
         i += 1
         if i == n or text[i].isspace():
-            raise QuerySyntaxError(f"nothing to exclude after `{text[start]}` at position {start}: write the "
-                                   f'term right after it (`-word`), or quote it (`"{text[start]}"`) to '
-                                   "search for the character", start)
+            raise QuerySyntaxError(
+                f"nothing to exclude after `{text[start]}` at position {start}: write the "
+                f'term right after it (`-word`), or quote it (`"{text[start]}"`) to '
+                "search for the character",
+                start,
+            )
     if text[i] == '"':
         value, end = _phrase(text, i)
         return TextTerm("text", value, negated), end
@@ -227,8 +247,9 @@ def _term(text: str, start: int, zone: tzinfo) -> tuple[Term, int]:
     field_match = _FIELD_LIKE.match(word)
     quoted = j < n and text[j] == '"'
     if quoted and not (field_match and field_match.end() == len(word)):
-        raise QuerySyntaxError(f"unexpected quote at position {j}: quote a whole phrase "
-                               '(`"a b"`) or a field\'s value (`subject:"a b"`)', j)
+        raise QuerySyntaxError(
+            f'unexpected quote at position {j}: quote a whole phrase (`"a b"`) or a field\'s value (`subject:"a b"`)', j
+        )
     if not field_match:
         return TextTerm("text", word, negated), j
     name = field_match.group()[:-1]
@@ -236,8 +257,7 @@ def _term(text: str, start: int, zone: tzinfo) -> tuple[Term, int]:
         import difflib
 
         close = difflib.get_close_matches(name.lower(), FIELDS, n=1)
-        hint = (f"did you mean `{close[0]}:`?" if close
-                else f"fields are {', '.join(f'`{f}:`' for f in FIELDS)}")
+        hint = f"did you mean `{close[0]}:`?" if close else f"fields are {', '.join(f'`{f}:`' for f in FIELDS)}"
         literal = "" if quoted else f' (to search for the text, quote it: `"{word}"`)'
         raise QuerySyntaxError(f"unknown field `{name}:` at position {i}: {hint}{literal}", i)
     value_at = i + len(name) + 1
@@ -255,12 +275,10 @@ def _phrase(text: str, start: int) -> tuple[str, int]:
     if end < 0:
         raise QuerySyntaxError(f'unterminated quote at position {start}: add the closing `"`', start)
     if end + 1 < len(text) and not text[end + 1].isspace():
-        raise QuerySyntaxError(f"expected a space after the closing quote at position {end + 1}",
-                               end + 1)
-    value = text[start + 1:end]
+        raise QuerySyntaxError(f"expected a space after the closing quote at position {end + 1}", end + 1)
+    value = text[start + 1 : end]
     if not value.strip():
-        raise QuerySyntaxError(f"empty quotes at position {start}: put the text to search "
-                               "between them", start)
+        raise QuerySyntaxError(f"empty quotes at position {start}: put the text to search between them", start)
     return value, end + 1
 
 
@@ -282,25 +300,29 @@ def _field_term(name: str, value: str, negated: bool, start: int, value_at: int,
         flag = _FLAGS[field].get(value.lower())
         if flag is None:
             choices = ", ".join(f"`{field}:{v}`" for v in dict.fromkeys(_FLAGS[field].values()))
-            raise QuerySyntaxError(f"unknown `{name}:{value}` at position {start}: "
-                                   f"expected {choices}", start)
+            raise QuerySyntaxError(f"unknown `{name}:{value}` at position {start}: expected {choices}", start)
         return FlagTerm(flag, negated)
     if field in ("larger", "smaller"):
         size = _size(value)
         if size is None:
-            raise QuerySyntaxError(f"bad size `{name}:{value}` at position {start}: write bytes or "
-                                   "a number with K, M or G (`larger:500K`, `smaller:1.5M`)", start)
+            raise QuerySyntaxError(
+                f"bad size `{name}:{value}` at position {start}: write bytes or "
+                "a number with K, M or G (`larger:500K`, `smaller:1.5M`)",
+                start,
+            )
         return SizeTerm(field, size, negated)  # type: ignore[arg-type]
     at = _date(value, zone)
     if at is None:
-        raise QuerySyntaxError(f"bad date `{name}:{value}` at position {start}: write YYYY-MM-DD, an "
-                               'ISO 8601 time (`2024-05-01T09:30Z`) or `"1 May 2024"`', start)
+        raise QuerySyntaxError(
+            f"bad date `{name}:{value}` at position {start}: write YYYY-MM-DD, an "
+            'ISO 8601 time (`2024-05-01T09:30Z`) or `"1 May 2024"`',
+            start,
+        )
     return DateTerm(field, at, negated)  # type: ignore[arg-type]
 
 
 _SIZE = re.compile(r"([0-9]{1,18})(?:\.([0-9]{1,18}))? ?(b|k|kb|m|mb|g|gb)?", re.IGNORECASE)
-_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3,
-          "gb": 1024**3}
+_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3, "gb": 1024**3}
 
 
 def _size(value: str) -> int | None:
@@ -315,12 +337,12 @@ def _size(value: str) -> int | None:
 
 _TIME = r"(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:[.,](?P<f>\d{1,9}))?)?"
 _ZONE = r"(?P<z>z|utc|gmt|[+-]\d{2}(?::?\d{2})?)"
-_NUMERIC_DATE = (
-    rf"(?P<y>\d{{4}})(?P<sep>[-/.]?)(?P<mo>\d{{1,2}})(?P=sep)(?P<d>\d{{1,2}})(?:(?:t| +){_TIME})? *{_ZONE}?")
+_NUMERIC_DATE = rf"(?P<y>\d{{4}})(?P<sep>[-/.]?)(?P<mo>\d{{1,2}})(?P=sep)(?P<d>\d{{1,2}})(?:(?:t| +){_TIME})? *{_ZONE}?"
 _NAMED_DATE = (  # [Mon, ]1 May 2024 | May 1[,] 2024, then [09:30[:00] [pm]] [zone]
     r"(?:(?P<wd>[a-z]{3,9}),? +)?(?:(?P<d1>\d{1,2})(?:st|nd|rd|th)? +(?P<m1>[a-z]{3,9})\.?"
     r"|(?P<m2>[a-z]{3,9})\.? +(?P<d2>\d{1,2})(?:st|nd|rd|th)?,?)"
-    rf" +(?P<y>\d{{4}})(?:,? +{_TIME} *(?P<ap>am|pm)?)? *{_ZONE}?(?: *\(.*\))?")
+    rf" +(?P<y>\d{{4}})(?:,? +{_TIME} *(?P<ap>am|pm)?)? *{_ZONE}?(?: *\(.*\))?"
+)
 
 
 @functools.cache
@@ -329,8 +351,20 @@ def _date_pattern(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.IGNORECASE | re.ASCII)
 
 
-_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
-           "october", "november", "december")
+_MONTHS = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
 _DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 

@@ -54,6 +54,7 @@ class Searchable(Protocol):
     @property
     def text(self) -> str:
         """The body text bare words search, besides the subject and the addresses."""
+
     @property
     def tags(self) -> Collection[str]: ...
     @property
@@ -61,9 +62,11 @@ class Searchable(Protocol):
     @property
     def attachments(self) -> int:
         """How many attachments that are not inline."""
+
     @property
     def inline(self) -> int:
         """How many inline parts (images an HTML body shows)."""
+
     @property
     def size(self) -> int: ...
     @property
@@ -103,8 +106,9 @@ def matches(query: Query, record: Searchable) -> bool:
 def _pairs(record: Searchable, field: AddressField) -> Sequence[Pair]:
     if field == "addressed":
         return [*record.to, *record.from_, *record.cc, *record.bcc, *record.reply_to]
-    return {"from": record.from_, "to": record.to, "cc": record.cc, "bcc": record.bcc,
-            "reply-to": record.reply_to}[field]
+    return {"from": record.from_, "to": record.to, "cc": record.cc, "bcc": record.bcc, "reply-to": record.reply_to}[
+        field
+    ]
 
 
 def _matches(term: Term, record: Searchable, words: list[str]) -> bool:
@@ -141,6 +145,7 @@ def _matches(term: Term, record: Searchable, words: list[str]) -> bool:
 
 
 # -- messages --------------------------------------------------------------------------------
+
 
 class _MessageRecord:
     """A :class:`Searchable` view of a :class:`~mocksmtp.Message`; each field is read from the

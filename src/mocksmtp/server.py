@@ -75,9 +75,18 @@ class MockSMTPServer(ServerFacade):
         http_host: str = "127.0.0.1",
         **options: Unpack[ServerOptions],
     ) -> None:
-        super().__init__(host, port, verbose, store, dict(options), database=database,
-                         max_messages=max_messages, max_age=max_age, http_port=http_port,
-                         http_host=http_host)
+        super().__init__(
+            host,
+            port,
+            verbose,
+            store,
+            dict(options),
+            database=database,
+            max_messages=max_messages,
+            max_age=max_age,
+            http_port=http_port,
+            http_host=http_host,
+        )
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -102,8 +111,9 @@ class MockSMTPServer(ServerFacade):
                 raise ServerStateError(f"{self!r} is already running; stop() it first")
             ready: concurrent.futures.Future[tuple[Listener, asyncio.AbstractEventLoop]]
             ready = concurrent.futures.Future()
-            thread = threading.Thread(target=self._run, args=(ready,), daemon=True,
-                                      name=f"mocksmtp-{self._host}:{self._requested_port}")
+            thread = threading.Thread(
+                target=self._run, args=(ready,), daemon=True, name=f"mocksmtp-{self._host}:{self._requested_port}"
+            )
             thread.start()
             try:
                 try:
@@ -123,7 +133,9 @@ class MockSMTPServer(ServerFacade):
                 thread.join(timeout)
                 raise ServerStartError(
                     f"server on {self._host}:{self._requested_port} failed to start: {e!r}",
-                    host=self._host, port=self._requested_port) from e
+                    host=self._host,
+                    port=self._requested_port,
+                ) from e
             except BaseException:  # a KeyboardInterrupt while waiting: leave nothing behind either
                 if not ready.cancel() and ready.exception() is None:
                     import asyncio
@@ -138,18 +150,19 @@ class MockSMTPServer(ServerFacade):
             self._port = listener.port
             self._state = ServerState.RUNNING
             self._started_monotonic = time.monotonic()
-        logger.info("mocksmtp listening on %s:%d", self._host, self._port,
-                    extra={"mocksmtp_event": "listening"})
+        logger.info("mocksmtp listening on %s:%d", self._host, self._port, extra={"mocksmtp_event": "listening"})
         return self
 
     def _timed_out(self, timeout: float, alive: bool) -> ServerStartError:
         left = "; its thread is still finishing" if alive else ""
         return ServerStartError(
             f"server on {self._host}:{self._requested_port} did not start within {timeout} s{left}; "
-            "try a larger timeout", host=self._host, port=self._requested_port)
+            "try a larger timeout",
+            host=self._host,
+            port=self._requested_port,
+        )
 
-    def _run(self, ready: concurrent.futures.Future[tuple[Listener, asyncio.AbstractEventLoop]]
-             ) -> None:
+    def _run(self, ready: concurrent.futures.Future[tuple[Listener, asyncio.AbstractEventLoop]]) -> None:
         import asyncio
         import concurrent.futures
 
@@ -157,8 +170,7 @@ class MockSMTPServer(ServerFacade):
         try:
             opening = loop.create_task(self._open_services())
 
-            def abandon(future: concurrent.futures.Future[tuple[Listener, asyncio.AbstractEventLoop]]
-                        ) -> None:
+            def abandon(future: concurrent.futures.Future[tuple[Listener, asyncio.AbstractEventLoop]]) -> None:
                 if future.cancelled():  # start() gave up waiting: stop opening
                     try:
                         loop.call_soon_threadsafe(opening.cancel)
@@ -205,8 +217,7 @@ class MockSMTPServer(ServerFacade):
                 raise ServerStateError(f"{self!r} is running but has no loop; this is a bug")
             # One hop into the loop (close, then stop the loop), then join: a hop between
             # threads is the dearest part of stopping on a busy machine.
-            future = asyncio.run_coroutine_threadsafe(
-                _close_and_stop(listener, timeout * 0.8, self._close_http), loop)
+            future = asyncio.run_coroutine_threadsafe(_close_and_stop(listener, timeout * 0.8, self._close_http), loop)
             try:
                 thread.join(timeout)
                 if thread.is_alive():
@@ -217,8 +228,13 @@ class MockSMTPServer(ServerFacade):
             finally:
                 self._state = ServerState.STOPPED
                 self._thread = self._loop = self._listener = None
-        logger.info("mocksmtp on %s:%d stopped: %s", self._host, self._port,
-                    self._ctx.stats.as_dict(), extra={"mocksmtp_event": "stopped"})
+        logger.info(
+            "mocksmtp on %s:%d stopped: %s",
+            self._host,
+            self._port,
+            self._ctx.stats.as_dict(),
+            extra={"mocksmtp_event": "stopped"},
+        )
 
     def _drop_sessions(self, timeout: float | None = None) -> None:
         """Drop every open connection now; a message in progress is discarded (never half
@@ -246,8 +262,9 @@ class MockSMTPServer(ServerFacade):
     def __enter__(self) -> MockSMTPServer:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     def get_messages(self) -> list[dict[str, Any]]:
@@ -322,6 +339,7 @@ class MockSMTPServer(ServerFacade):
 
         return import_messages(self.store, sources)
 
+
 def _finish_pending(loop: asyncio.AbstractEventLoop) -> None:
     """Cancel what still runs in a stopped loop (a stop that ran out of time, a TLS handshake,
     a delayed reply) and let it unwind there, as ``asyncio.run`` does, so nothing is left to
@@ -348,8 +366,9 @@ async def _abort_sessions(ctx: EngineContext) -> None:
         await asyncio.sleep(0)
 
 
-async def _close_and_stop(listener: Listener, grace: float,
-                          close_http: Callable[[float], Awaitable[None]] | None = None) -> None:
+async def _close_and_stop(
+    listener: Listener, grace: float, close_http: Callable[[float], Awaitable[None]] | None = None
+) -> None:
     """Close HTTP (``close_http``) and ``listener`` (see :meth:`Listener.close`), then stop the
     loop they run in."""
     import asyncio

@@ -91,9 +91,23 @@ def summarize(message: Message, *, read: bool = False, tags: Iterable[str] = ())
     m = message
     body = m._outline()
     return Summary(
-        id=m.id, message_id=(m.message_id or "").strip("<>"),
-        from_=tuple(m.addresses("from")), to=tuple(m.addresses("to")), cc=tuple(m.addresses("cc")),
-        bcc=tuple(Address("", address) for address in m.bcc), reply_to=tuple(m.addresses("reply_to")),
-        subject=m.subject, date=m.date, received_at=m.received_at, size=m.size,
-        attachments=body.attachments, inline=body.inline, snippet=snippet(m), read=read,
-        tags=tuple(sorted(tags)), flags=m.flags, mail_from=m.mail_from, auth_user=m.auth_user)
+        id=m.id,
+        message_id=(m.message_id or "").strip("<>"),
+        from_=tuple(m.addresses("from")),
+        to=tuple(m.addresses("to")),
+        cc=tuple(m.addresses("cc")),
+        bcc=tuple(Address("", address) for address in m.bcc),
+        reply_to=tuple(m.addresses("reply_to")),
+        subject=m.subject,
+        date=m.date,
+        received_at=m.received_at,
+        size=m.size,
+        attachments=body.attachments,
+        inline=body.inline,
+        snippet=snippet(m),
+        read=read,
+        tags=tuple(sorted(tags)),
+        flags=m.flags,
+        mail_from=m.mail_from,
+        auth_user=m.auth_user,
+    )

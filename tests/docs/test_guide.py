@@ -28,13 +28,20 @@ def examples() -> list[tuple[str, str, str | None]]:
 def test_the_guide_has_every_kind_of_example() -> None:
     """pytest, unittest, asyncio, Django and Flask-Mail examples are all there."""
     names = {name for name, _, _ in examples()}
-    assert {"test_signup.py", "test_options.py", "test_unittest_style.py", "test_asyncio_style.py",
-            "test_django_mail.py", "test_flask_mail.py"} <= names
+    assert {
+        "test_signup.py",
+        "test_options.py",
+        "test_unittest_style.py",
+        "test_asyncio_style.py",
+        "test_django_mail.py",
+        "test_flask_mail.py",
+    } <= names
 
 
 @pytest.mark.parametrize(("name", "source", "conftest"), examples(), ids=[e[0] for e in examples()])
-def test_guide_example_passes(pytester: pytest.Pytester, plugin_args: list[str], name: str, source: str,
-                              conftest: str | None) -> None:
+def test_guide_example_passes(
+    pytester: pytest.Pytester, plugin_args: list[str], name: str, source: str, conftest: str | None
+) -> None:
     """The example passes as a test file of its own, or skips when its library is missing."""
     pytester.makepyfile(**{name[:-3]: source})
     if conftest:

@@ -10,8 +10,9 @@ import httpx
 from mocksmtp import MockSMTPServer
 
 
-def send(server: MockSMTPServer, raw: str | bytes, *, to: tuple[str, ...] = ("b@example.com",),
-         sender: str = "a@example.com") -> str:
+def send(
+    server: MockSMTPServer, raw: str | bytes, *, to: tuple[str, ...] = ("b@example.com",), sender: str = "a@example.com"
+) -> str:
     """Send ``raw`` over SMTP; return the id the 250 names."""
     with smtplib.SMTP(server.host, server.port) as client:
         client.ehlo()

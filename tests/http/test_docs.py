@@ -8,8 +8,11 @@ from pathlib import Path
 import pytest
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "http.md"
-EXAMPLES = [code for code in re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), re.DOTALL)
-            if "@pytest.fixture" not in code]
+EXAMPLES = [
+    code
+    for code in re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), re.DOTALL)
+    if "@pytest.fixture" not in code
+]
 
 
 def test_the_guide_has_examples() -> None:

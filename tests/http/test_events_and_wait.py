@@ -61,6 +61,7 @@ def test_stopping_the_server_closes_websockets() -> None:
 
 # -- the long-poll wait -----------------------------------------------------------------------
 
+
 @pytest.fixture
 def counted() -> Iterator[tuple[MockSMTPServer, CountingStore]]:
     """A server with HTTP whose store counts reads (``listed`` is set on each list)."""
@@ -82,8 +83,9 @@ def test_the_wait_returns_when_the_matching_mail_arrives(counted: tuple[MockSMTP
     server, store = counted
     send(server, "Subject: unrelated\r\n\r\nx\r\n")
     store.listed.clear()
-    thread, answers = _request_in_thread(f"{server.http_url}/api/mocksmtp/wait",
-                                         {"query": "subject:welcome", "timeout": "60"})
+    thread, answers = _request_in_thread(
+        f"{server.http_url}/api/mocksmtp/wait", {"query": "subject:welcome", "timeout": "60"}
+    )
     assert store.listed.wait(10), "the wait never read the store"
     reads_before = store.calls["messages"]
     id = send(server, "Subject: Welcome aboard\r\n\r\nhi\r\n")
@@ -101,8 +103,11 @@ def test_the_wait_returns_when_the_matching_mail_arrives(counted: tuple[MockSMTP
 def test_the_wait_for_mail_already_there_answers_at_once(web: MockSMTPServer) -> None:
     """Messages already stored count: count=2 with two matching answers 200 straight away."""
     ids = [send(web, f"Subject: order {n}\r\n\r\nx\r\n") for n in range(2)]
-    answer = httpx.get(f"{web.http_url}/api/mocksmtp/wait", params={"query": "subject:order", "count": "2",
-                                                                     "timeout": "30"}, timeout=60)
+    answer = httpx.get(
+        f"{web.http_url}/api/mocksmtp/wait",
+        params={"query": "subject:order", "count": "2", "timeout": "30"},
+        timeout=60,
+    )
     assert answer.status_code == 200
     assert [m["ID"] for m in answer.json()["messages"]] == ids
 
@@ -112,8 +117,11 @@ def test_the_wait_times_out_with_408_listing_what_arrived(web: MockSMTPServer) -
     WaitTimeout's text saying what arrived."""
     match = send(web, "Subject: reset password\r\n\r\nx\r\n")
     send(web, "To: bob@example.com\r\nSubject: other\r\n\r\nx\r\n")
-    answer = httpx.get(f"{web.http_url}/api/mocksmtp/wait",
-                       params={"query": "subject:reset", "count": "2", "timeout": "0.2"}, timeout=30)
+    answer = httpx.get(
+        f"{web.http_url}/api/mocksmtp/wait",
+        params={"query": "subject:reset", "count": "2", "timeout": "0.2"},
+        timeout=30,
+    )
     assert answer.status_code == 408
     body = answer.json()
     assert body["timed_out"] is True

@@ -53,8 +53,11 @@ def test_every_name_is_accepted_when_serving_on_all_interfaces() -> None:
     """Served on 0.0.0.0 or ::, any Host is accepted (clients use names we cannot know);
     foreign origins are still refused changes."""
     assert own_hosts("0.0.0.0") is None
-    scope = {"type": "http", "method": "DELETE", "headers": [(b"host", b"mail.internal:8025"),
-                                                              (b"origin", b"https://evil.example")]}
+    scope = {
+        "type": "http",
+        "method": "DELETE",
+        "headers": [(b"host", b"mail.internal:8025"), (b"origin", b"https://evil.example")],
+    }
     assert refusal({**scope, "headers": scope["headers"][:1]}, None) is None
     assert refusal(scope, None) is not None
     assert refusal(scope, own_hosts("127.0.0.1")) is not None

@@ -12,10 +12,12 @@ from tests.http.helpers import get_json, send
 
 from mocksmtp import MockSMTPServer
 
-MULTIPART = ("From: =?utf-8?q?J=C3=B6rg?= <joerg@example.com>\r\nTo: ann@example.com\r\n"
-             "Subject: Two parts\r\nContent-Type: multipart/alternative; boundary=XX\r\n\r\n"
-             "--XX\r\nContent-Type: text/plain\r\n\r\nplain text\r\n"
-             "--XX\r\nContent-Type: text/html\r\n\r\n<p>html</p>\r\n--XX--\r\n")
+MULTIPART = (
+    "From: =?utf-8?q?J=C3=B6rg?= <joerg@example.com>\r\nTo: ann@example.com\r\n"
+    "Subject: Two parts\r\nContent-Type: multipart/alternative; boundary=XX\r\n\r\n"
+    "--XX\r\nContent-Type: text/plain\r\n\r\nplain text\r\n"
+    "--XX\r\nContent-Type: text/html\r\n\r\n<p>html</p>\r\n--XX--\r\n"
+)
 
 
 def test_v2_messages_have_mailhogs_shape_newest_first(web: MockSMTPServer) -> None:
@@ -41,15 +43,24 @@ def test_v2_messages_have_mailhogs_shape_newest_first(web: MockSMTPServer) -> No
     assert page["items"][0]["Content"]["Body"] == "only\r\n"
 
 
-@pytest.mark.parametrize(("kind", "query", "found"), [
-    ("from", "JOERG@", ["multi"]), ("from", "bounce", ["multi"]), ("to", "bcc@", ["multi"]),
-    ("to", "nobody", []), ("containing", "<p>HTML", ["multi"]), ("containing", "single", ["single"]),
-])
+@pytest.mark.parametrize(
+    ("kind", "query", "found"),
+    [
+        ("from", "JOERG@", ["multi"]),
+        ("from", "bounce", ["multi"]),
+        ("to", "bcc@", ["multi"]),
+        ("to", "nobody", []),
+        ("containing", "<p>HTML", ["multi"]),
+        ("containing", "single", ["single"]),
+    ],
+)
 def test_v2_search_by_kind(web: MockSMTPServer, kind: str, query: str, found: list[str]) -> None:
     """GET /api/v2/search?kind=from|to|containing: a substring ignoring case of the envelope
     or the From/To header, or of the body or any header."""
-    ids = {"multi": send(web, MULTIPART, to=("ann@example.com", "bcc@example.com"), sender="bounce@example.com"),
-           "single": send(web, "Subject: single\r\n\r\nonly\r\n")}
+    ids = {
+        "multi": send(web, MULTIPART, to=("ann@example.com", "bcc@example.com"), sender="bounce@example.com"),
+        "single": send(web, "Subject: single\r\n\r\nonly\r\n"),
+    }
     page = get_json(web, "/api/v2/search", kind=kind, query=query)
     assert [m["ID"] for m in page["items"]] == [ids[name] for name in found]
     assert page["total"] == len(found)
@@ -96,8 +107,10 @@ def test_mailhog_event_stream_and_websocket_push_each_new_message(web: MockSMTPS
     message, whole, in MailHog's shape."""
     websockets_client = pytest.importorskip("websockets.sync.client")
     ws_url = str(web.http_url).replace("http://", "ws://", 1) + "/api/v2/websocket"
-    with httpx.stream("GET", f"{web.http_url}/api/v1/events", timeout=10) as stream, \
-            websockets_client.connect(ws_url, open_timeout=10) as ws:
+    with (
+        httpx.stream("GET", f"{web.http_url}/api/v1/events", timeout=10) as stream,
+        websockets_client.connect(ws_url, open_timeout=10) as ws,
+    ):
         assert stream.headers["content-type"].startswith("text/event-stream")
         lines = stream.iter_lines()
         assert next(lines).startswith(":")  # the stream is open: the comment that starts it

@@ -35,7 +35,7 @@ def report_mail(subject: str = "Monthly report") -> EmailMessage:
     m["Received"] = "from c by d; Sat, 05 Dec 2026 11:59:59 +0100"
     m["List-Unsubscribe"] = "<https://example.com/u/1>, <mailto:u@example.com>"
     m.set_content("See the attached report.\n")
-    m.add_alternative("<p>See <img src=\"cid:logo@x\"> the report</p>", subtype="html")
+    m.add_alternative('<p>See <img src="cid:logo@x"> the report</p>', subtype="html")
     payload = m.get_payload()
     assert isinstance(payload, list)
     html_part = payload[1]
@@ -47,12 +47,31 @@ def report_mail(subject: str = "Monthly report") -> EmailMessage:
 
 def send_report(server: MockSMTPServer, subject: str = "Monthly report") -> str:
     """Send :func:`report_mail` to two shown recipients and a hidden one; its id."""
-    return send(server, report_mail(subject).as_bytes(),
-                to=("bob@example.com", "carol@example.com", "secret@example.com"), sender="bounce@example.com")
+    return send(
+        server,
+        report_mail(subject).as_bytes(),
+        to=("bob@example.com", "carol@example.com", "secret@example.com"),
+        sender="bounce@example.com",
+    )
 
 
-SUMMARY_KEYS = ["ID", "MessageID", "Read", "From", "To", "Cc", "Bcc", "ReplyTo", "Subject", "Created",
-                "Username", "Tags", "Size", "Attachments", "Snippet"]
+SUMMARY_KEYS = [
+    "ID",
+    "MessageID",
+    "Read",
+    "From",
+    "To",
+    "Cc",
+    "Bcc",
+    "ReplyTo",
+    "Subject",
+    "Created",
+    "Username",
+    "Tags",
+    "Size",
+    "Attachments",
+    "Snippet",
+]
 
 
 def test_the_list_has_mailpits_envelope_and_summaries_newest_first(web: MockSMTPServer) -> None:
@@ -61,8 +80,7 @@ def test_the_list_has_mailpits_envelope_and_summaries_newest_first(web: MockSMTP
     first = send_report(web, "first")
     second = send(web, "Subject: second\r\n\r\nplain\r\n")
     page = get_json(web, "/api/v1/messages")
-    assert list(page) == ["total", "unread", "count", "messages_count", "messages_unread", "start", "tags",
-                          "messages"]
+    assert list(page) == ["total", "unread", "count", "messages_count", "messages_unread", "start", "tags", "messages"]
     assert (page["total"], page["unread"], page["count"], page["messages_count"], page["start"]) == (2, 2, 2, 2, 0)
     assert [m["ID"] for m in page["messages"]] == [second, first]
     item = page["messages"][1]
@@ -71,8 +89,12 @@ def test_the_list_has_mailpits_envelope_and_summaries_newest_first(web: MockSMTP
     assert item["To"] == [{"Name": "Bob", "Address": "bob@example.com"}]
     assert item["Bcc"] == [{"Name": "", "Address": "secret@example.com"}]
     assert item["ReplyTo"] == [{"Name": "", "Address": "replies@example.com"}]
-    assert (item["MessageID"], item["Subject"], item["Attachments"], item["Read"]) == ("r1@example.com", "first",
-                                                                                       2, False)
+    assert (item["MessageID"], item["Subject"], item["Attachments"], item["Read"]) == (
+        "r1@example.com",
+        "first",
+        2,
+        False,
+    )
     assert item["Snippet"] == "See the attached report."
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", item["Created"]), item["Created"]
     datetime.fromisoformat(item["Created"])
@@ -98,7 +120,7 @@ def test_search_uses_the_query_language_and_bad_syntax_is_a_400(web: MockSMTPSer
     assert (found["total"], found["messages_count"], found["messages_unread"]) == (2, 1, 1)
     bad = httpx.get(f"{web.http_url}/api/v1/search", params={"query": 'subject:"open'}, timeout=10)
     assert bad.status_code == 400
-    assert bad.text == "unterminated quote at position 8: add the closing `\"`"
+    assert bad.text == 'unterminated quote at position 8: add the closing `"`'
     assert httpx.get(f"{web.http_url}/api/v1/search", timeout=10).status_code == 400
 
 
@@ -114,8 +136,12 @@ def test_one_message_by_id_and_latest_and_reading_marks_it_read(web: MockSMTPSer
     assert m["HTML"].startswith("<p>See <img")
     assert m["ListUnsubscribe"]["Links"] == ["https://example.com/u/1", "mailto:u@example.com"]
     (pdf,) = m["Attachments"]
-    assert (pdf["PartID"], pdf["FileName"], pdf["ContentType"], pdf["Size"]) == ("2", "report.pdf",
-                                                                                 "application/pdf", len(PDF))
+    assert (pdf["PartID"], pdf["FileName"], pdf["ContentType"], pdf["Size"]) == (
+        "2",
+        "report.pdf",
+        "application/pdf",
+        len(PDF),
+    )
     assert set(pdf["Checksums"]) == {"MD5", "SHA1", "SHA256"}
     (logo,) = m["Inline"]
     assert (logo["PartID"], logo["ContentID"], logo["ContentType"]) == ("1.2.2", "logo@x", "image/png")
@@ -131,8 +157,10 @@ def test_headers_are_go_canonical_with_repeats_in_order(web: MockSMTPServer) -> 
     id = send_report(web)
     headers = get_json(web, f"/api/v1/message/{id}/headers")
     assert headers["Message-Id"] == ["<r1@example.com>"]
-    assert headers["Received"] == ["from a by b; Sat, 05 Dec 2026 11:59:58 +0100",
-                                   "from c by d; Sat, 05 Dec 2026 11:59:59 +0100"]
+    assert headers["Received"] == [
+        "from a by b; Sat, 05 Dec 2026 11:59:58 +0100",
+        "from c by d; Sat, 05 Dec 2026 11:59:59 +0100",
+    ]
     assert headers["Subject"] == ["Monthly report"]
 
 
@@ -216,8 +244,16 @@ def test_info_webui_livez_and_readyz(web: MockSMTPServer) -> None:
     """info and webui have Mailpit's fields; /livez and /readyz answer 200."""
     send(web, "Subject: a\r\n\r\nx\r\n")
     info = get_json(web, "/api/v1/info")
-    assert {"Version", "LatestVersion", "Database", "DatabaseSize", "Messages", "Unread", "Tags",
-            "RuntimeStats"} <= set(info)
+    assert {
+        "Version",
+        "LatestVersion",
+        "Database",
+        "DatabaseSize",
+        "Messages",
+        "Unread",
+        "Tags",
+        "RuntimeStats",
+    } <= set(info)
     assert (info["Messages"], info["Unread"], info["RuntimeStats"]["SMTPAccepted"]) == (1, 1, 1)
     webui = get_json(web, "/api/v1/webui")
     assert {"Label", "ChaosEnabled", "MessageRelay"} <= set(webui)
@@ -245,22 +281,26 @@ def test_views_show_html_sandboxed_and_text(web: MockSMTPServer) -> None:
     assert double.headers["location"] == f"/view/{id}.html?embed=1"
 
 
-@pytest.mark.parametrize(("method", "path", "kwargs"), [
-    ("GET", "/api/v1/messages?start=-1", {}),
-    ("GET", "/api/v1/messages?limit=lots", {}),
-    ("PUT", "/api/v1/messages", {"content": b"{not json"}),
-    ("PUT", "/api/v1/messages", {"json": ["a list"]}),
-    ("PUT", "/api/v1/messages", {"json": {"IDs": "one", "Read": True}}),
-    ("PUT", "/api/v1/messages", {"json": {"IDs": [], "Read": "maybe"}}),
-    ("DELETE", "/api/v1/messages", {"json": {"IDs": [1, 2]}}),
-    ("PUT", "/api/v1/tags/x", {"json": {}}),
-    ("GET", "/api/v1/search?query=before:notadate", {}),
-    ("GET", "/api/mocksmtp/wait?count=0", {}),
-    ("GET", "/api/mocksmtp/wait?timeout=soon", {}),
-    ("PUT", "/api/v1/messages", {"content": b"[" * 100_000}),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs"),
+    [
+        ("GET", "/api/v1/messages?start=-1", {}),
+        ("GET", "/api/v1/messages?limit=lots", {}),
+        ("PUT", "/api/v1/messages", {"content": b"{not json"}),
+        ("PUT", "/api/v1/messages", {"json": ["a list"]}),
+        ("PUT", "/api/v1/messages", {"json": {"IDs": "one", "Read": True}}),
+        ("PUT", "/api/v1/messages", {"json": {"IDs": [], "Read": "maybe"}}),
+        ("DELETE", "/api/v1/messages", {"json": {"IDs": [1, 2]}}),
+        ("PUT", "/api/v1/tags/x", {"json": {}}),
+        ("GET", "/api/v1/search?query=before:notadate", {}),
+        ("GET", "/api/mocksmtp/wait?count=0", {}),
+        ("GET", "/api/mocksmtp/wait?timeout=soon", {}),
+        ("PUT", "/api/v1/messages", {"content": b"[" * 100_000}),
+    ],
+)
 def test_bad_requests_are_4xx_with_one_line_and_the_server_lives_on(
-        web: MockSMTPServer, method: str, path: str, kwargs: dict[str, object]) -> None:
+    web: MockSMTPServer, method: str, path: str, kwargs: dict[str, object]
+) -> None:
     """Every bad request is a 4xx with a one-line reason; the server keeps serving SMTP and HTTP."""
     response = httpx.request(method, f"{web.http_url}{path}", timeout=10, **kwargs)  # type: ignore[arg-type]
     assert 400 <= response.status_code < 500, (response.status_code, response.text)
@@ -271,6 +311,7 @@ def test_bad_requests_are_4xx_with_one_line_and_the_server_lives_on(
 
 
 # -- curl ---------------------------------------------------------------------------------------
+
 
 def _curl() -> str:
     found = shutil.which("curl")
@@ -294,13 +335,24 @@ def test_curl_lists_reads_raw_byte_exact_and_deletes(web: MockSMTPServer) -> Non
 
     assert b'"messages_count":1' in run(f"{web.http_url}/api/v1/messages")
     assert run(f"{web.http_url}/api/v1/message/{id}/raw") == raw
-    assert run("-X", "PUT", "-H", "Content-Type: application/json", "--data", f'{{"IDs":["{id}"],"Read":true}}',
-               f"{web.http_url}/api/v1/messages") == b"ok"
+    assert (
+        run(
+            "-X",
+            "PUT",
+            "-H",
+            "Content-Type: application/json",
+            "--data",
+            f'{{"IDs":["{id}"],"Read":true}}',
+            f"{web.http_url}/api/v1/messages",
+        )
+        == b"ok"
+    )
     assert run("-X", "DELETE", f"{web.http_url}/api/v1/messages") == b"ok"
     assert web.messages == []
 
 
 # -- the mailpit-api-client library (PyPI) ------------------------------------------------------
+
 
 def test_mailpit_api_client_lists_gets_reads_parts_marks_and_deletes(web: MockSMTPServer) -> None:
     """mailpit-api-client, unchanged: get_messages, get_message, get_message_headers,

@@ -14,10 +14,12 @@ from tests.integration.clients import CLIENTS, missing, require
 from mocksmtp import MockSMTPServer
 
 PDF = b"%PDF-1.4 \x00\xff\x80"
-RAW = (b"Subject: Quarterly report\r\nMessage-ID: <q@example.com>\r\n"
-       b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n"
-       b"--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=q.pdf\r\n"
-       b"Content-Transfer-Encoding: base64\r\n\r\n" + base64.b64encode(PDF) + b"\r\n--b--\r\n")
+RAW = (
+    b"Subject: Quarterly report\r\nMessage-ID: <q@example.com>\r\n"
+    b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n"
+    b"--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=q.pdf\r\n"
+    b"Content-Transfer-Encoding: base64\r\n\r\n" + base64.b64encode(PDF) + b"\r\n--b--\r\n"
+)
 
 
 def test_the_mailpit_api_npm_client_works_unchanged(web: MockSMTPServer) -> None:
@@ -26,8 +28,12 @@ def test_the_mailpit_api_npm_client_works_unchanged(web: MockSMTPServer) -> None
     if not (CLIENTS / "node_modules" / "mailpit-api").is_dir():
         missing(f"mailpit-api is not installed (cd {CLIENTS} && npm ci)")
     id = send(web, RAW)
-    done = subprocess.run([node, str(CLIENTS / "read-mailpit-api.mjs"), str(web.http_url), id],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [node, str(CLIENTS / "read-mailpit-api.mjs"), str(web.http_url), id],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     out = json.loads(done.stdout)
     assert (out["info"], out["list"], out["search"]) == (1, [id], 1)

@@ -20,13 +20,22 @@ def test_send_goes_through_smtp_and_names_the_stored_message(web: MockSMTPServer
     body = {
         "From": {"Email": "app@example.com", "Name": "App"},
         "To": [{"Email": "ann@example.com", "Name": "Ann"}],
-        "Cc": [], "Bcc": ["audit@example.com"],
-        "Subject": "Welcome", "Text": "Hello Ann\n", "HTML": "<p>Hello <img src=\"cid:logo\"></p>",
-        "Headers": {"X-Campaign": "spring"}, "Tags": ["signup"],
-        "Attachments": [{"Content": base64.b64encode(PDF).decode(), "Filename": "terms.pdf",
-                         "ContentType": "application/pdf"},
-                        {"Content": base64.b64encode(b"PNG").decode(), "Filename": "logo.png",
-                         "ContentType": "image/png", "ContentID": "logo"}],
+        "Cc": [],
+        "Bcc": ["audit@example.com"],
+        "Subject": "Welcome",
+        "Text": "Hello Ann\n",
+        "HTML": '<p>Hello <img src="cid:logo"></p>',
+        "Headers": {"X-Campaign": "spring"},
+        "Tags": ["signup"],
+        "Attachments": [
+            {"Content": base64.b64encode(PDF).decode(), "Filename": "terms.pdf", "ContentType": "application/pdf"},
+            {
+                "Content": base64.b64encode(b"PNG").decode(),
+                "Filename": "logo.png",
+                "ContentType": "image/png",
+                "ContentID": "logo",
+            },
+        ],
     }
     answer = httpx.post(f"{web.http_url}/api/v1/send", json=body, timeout=30)
     assert answer.status_code == 200, answer.text
@@ -38,8 +47,10 @@ def test_send_goes_through_smtp_and_names_the_stored_message(web: MockSMTPServer
     assert mail.bcc == ["audit@example.com"]
     assert b"audit@example.com" not in mail.raw
     assert mail.headers["X-Campaign"] == "spring"
-    assert [(a.filename, a.content, a.inline) for a in mail.attachments] == [("logo.png", b"PNG", True),
-                                                                           ("terms.pdf", PDF, False)]
+    assert [(a.filename, a.content, a.inline) for a in mail.attachments] == [
+        ("logo.png", b"PNG", True),
+        ("terms.pdf", PDF, False),
+    ]
     assert web.stats.messages == 1
     assert get_json(web, f"/api/v1/message/{id}")["Tags"] == ["signup"]
 
@@ -48,8 +59,11 @@ def test_send_refused_by_an_injected_fault_is_an_error_naming_the_reply(web: Moc
     """A fault at RCPT refuses the send like any SMTP client's: a JSON Error naming the reply,
     nothing stored."""
     web.inject_fault("rcpt", code=550, message="no such user")
-    answer = httpx.post(f"{web.http_url}/api/v1/send", timeout=30,
-                        json={"From": {"Email": "app@example.com"}, "To": [{"Email": "x@example.com"}]})
+    answer = httpx.post(
+        f"{web.http_url}/api/v1/send",
+        timeout=30,
+        json={"From": {"Email": "app@example.com"}, "To": [{"Email": "x@example.com"}]},
+    )
     assert answer.status_code == 500
     assert "550" in answer.json()["Error"]
     assert web.messages == []
@@ -57,10 +71,15 @@ def test_send_refused_by_an_injected_fault_is_an_error_naming_the_reply(web: Moc
 
 def test_a_bad_send_request_is_a_400_with_a_json_error(web: MockSMTPServer) -> None:
     """No From, no recipient, bad base64: 400 with {"Error": "..."}; nothing sent."""
-    for body in ({"To": [{"Email": "a@example.com"}]},
-                 {"From": {"Email": "app@example.com"}},
-                 {"From": {"Email": "app@example.com"}, "To": [{"Email": "a@example.com"}],
-                  "Attachments": [{"Content": "***", "Filename": "x"}]}):
+    for body in (
+        {"To": [{"Email": "a@example.com"}]},
+        {"From": {"Email": "app@example.com"}},
+        {
+            "From": {"Email": "app@example.com"},
+            "To": [{"Email": "a@example.com"}],
+            "Attachments": [{"Content": "***", "Filename": "x"}],
+        },
+    ):
         answer = httpx.post(f"{web.http_url}/api/v1/send", json=body, timeout=30)
         assert answer.status_code == 400, answer.text
         assert answer.json()["Error"]

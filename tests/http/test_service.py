@@ -67,6 +67,7 @@ def test_a_failed_http_bind_fails_start_and_leaves_nothing_behind() -> None:
 
 def test_the_async_server_serves_http_in_the_callers_loop() -> None:
     """AsyncMockSMTPServer(http_port=0) serves HTTP in the running loop, no thread of its own."""
+
     async def main() -> dict[str, object]:
         threads = threading.active_count()
         async with AsyncMockSMTPServer(http_port=0) as server:
@@ -94,14 +95,14 @@ def test_without_the_web_extra_asking_for_http_says_what_to_install(monkeypatch:
 def test_the_plugin_serves_http_when_the_options_ask(pytester: pytest.Pytester, plugin_args: list[str]) -> None:
     """mocksmtp_options {"http_port": 0}: the fixture's server has an http_url, and each test
     starts with an empty mailbox over HTTP too."""
-    pytester.makeconftest('''
+    pytester.makeconftest("""
 import pytest
 
 @pytest.fixture(scope="session")
 def mocksmtp_options():
     return {"http_port": 0}
-''')
-    pytester.makepyfile('''
+""")
+    pytester.makepyfile("""
 import json, smtplib, urllib.request
 import pytest
 
@@ -116,11 +117,12 @@ def test_each_test_sees_its_own_mail(mocksmtp, n):
     with smtplib.SMTP(mocksmtp.host, mocksmtp.port) as client:
         client.sendmail("a@example.com", ["b@example.com"], "Subject: hi\\r\\n\\r\\nbody\\r\\n")
     assert listed(mocksmtp) == 1
-''')
+""")
     pytester.runpytest(*plugin_args).assert_outcomes(passed=2)
 
 
 # -- the command line -------------------------------------------------------------------------
+
 
 def _start(argv: list[str]) -> tuple[Process, list[str]]:
     proc = Process(argv)
@@ -139,8 +141,9 @@ def _stop(proc: Process) -> str:
 def test_the_command_prints_the_http_url_and_serves_it() -> None:
     """mocksmtp --http-port 0 prints `web UI and API on http://127.0.0.1:PORT` after the
     listening line, and that URL answers."""
-    proc, lines = _start([PYTHON, "-m", "mocksmtp", "--host", "127.0.0.1", "--port", "0", "--http-port", "0",
-                          "--stats-interval", "0"])
+    proc, lines = _start(
+        [PYTHON, "-m", "mocksmtp", "--host", "127.0.0.1", "--port", "0", "--http-port", "0", "--stats-interval", "0"]
+    )
     try:
         match = re.fullmatch(r"mocksmtp: web UI and API on (http://127\.0\.0\.1:\d+)", lines[1])
         assert match, lines
@@ -152,8 +155,9 @@ def test_the_command_prints_the_http_url_and_serves_it() -> None:
 
 def test_no_http_serves_smtp_only() -> None:
     """mocksmtp --no-http prints no URL and serves no HTTP."""
-    proc = Process([PYTHON, "-m", "mocksmtp", "--host", "127.0.0.1", "--port", "0", "--no-http",
-                    "--stats-interval", "0"])
+    proc = Process(
+        [PYTHON, "-m", "mocksmtp", "--host", "127.0.0.1", "--port", "0", "--no-http", "--stats-interval", "0"]
+    )
     try:
         proc.read_line()
         out = _stop(proc)
@@ -162,17 +166,16 @@ def test_no_http_serves_smtp_only() -> None:
     assert "http://" not in " ".join(proc.lines) + out
 
 
-WITHOUT_WEB = ("import sys; sys.modules['starlette'] = None; from mocksmtp.cli import main; "
-               "sys.exit(main())")
+WITHOUT_WEB = "import sys; sys.modules['starlette'] = None; from mocksmtp.cli import main; sys.exit(main())"
 
 
 def test_without_the_extra_the_command_says_once_how_to_get_it_and_serves_smtp() -> None:
     """Without the web extra, mocksmtp says in one line what to install and serves SMTP."""
-    proc, lines = _start([PYTHON, "-c", WITHOUT_WEB, "--host", "127.0.0.1", "--port", "0",
-                          "--stats-interval", "0"])
+    proc, lines = _start([PYTHON, "-c", WITHOUT_WEB, "--host", "127.0.0.1", "--port", "0", "--stats-interval", "0"])
     try:
-        assert lines[1] == ("mocksmtp: no web UI or API (Mailpit's, on port 8025): pip install 'mocksmtp[web]' "
-                            "to serve them")
+        assert lines[1] == (
+            "mocksmtp: no web UI or API (Mailpit's, on port 8025): pip install 'mocksmtp[web]' to serve them"
+        )
         out = _stop(proc)
     finally:
         proc.kill()

@@ -17,8 +17,7 @@ def netns_available() -> bool:
     """Whether we may run a command in a private network namespace (root, unshare, ip)."""
     if shutil.which("unshare") is None or shutil.which("ip") is None:
         return False
-    probe = subprocess.run(["unshare", "--net", "ip", "link", "set", "lo", "up"],
-                           capture_output=True, timeout=10)
+    probe = subprocess.run(["unshare", "--net", "ip", "link", "set", "lo", "up"], capture_output=True, timeout=10)
     return probe.returncode == 0
 
 
@@ -38,8 +37,9 @@ class Process:
     def __init__(self, argv: list[str], *, cwd: Path = ROOT) -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT / "src")}
         # Unbuffered: two lines written at once must not hide the second from select().
-        self.proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0,
-                                     stdin=subprocess.DEVNULL, env=env)
+        self.proc = subprocess.Popen(
+            argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0, stdin=subprocess.DEVNULL, env=env
+        )
         assert self.proc.stdout is not None
         self._selector = selectors.DefaultSelector()
         self._selector.register(self.proc.stdout, selectors.EVENT_READ)

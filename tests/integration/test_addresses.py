@@ -74,8 +74,9 @@ def test_bare_postmaster_is_not_a_sender(server: MockSMTPServer) -> None:
     assert_healthy(server, stored=0)
 
 
-@pytest.mark.parametrize("line", ["MAIL FROM: <a@example.com>", "MAIL FROM:a@example.com",
-                                  "MAIL FROM:  <a@example.com>  SIZE=10"])
+@pytest.mark.parametrize(
+    "line", ["MAIL FROM: <a@example.com>", "MAIL FROM:a@example.com", "MAIL FROM:  <a@example.com>  SIZE=10"]
+)
 def test_lenient_spacing_and_missing_brackets_are_tolerated(server: MockSMTPServer, line: str) -> None:
     """Common client deviations (space after the colon, no angle brackets) are accepted."""
     with RawClient(server.port) as c:
@@ -91,11 +92,30 @@ def test_lenient_spacing_and_missing_brackets_are_tolerated(server: MockSMTPServ
 
 
 BAD = [
-    "user@", "@example.com", "@x", "user", "user@@example.com", "us er@example.com", "user@exa mple.com",
-    "user@.example.com", "user@example..com", "user@example.com.", "user@-example.com", ".user@example.com",
-    "user.@example.com", "us..er@example.com", '"unterminated@example.com', "user@[127.0.0.1",
-    "user@[1.2.3.4.5]", "user@[IPv6:]", "user@[]", "@a.example:", "@a.example,user@example.com",
-    "a@b@c", "user@exa_mple.com", "(comment)user@example.com",
+    "user@",
+    "@example.com",
+    "@x",
+    "user",
+    "user@@example.com",
+    "us er@example.com",
+    "user@exa mple.com",
+    "user@.example.com",
+    "user@example..com",
+    "user@example.com.",
+    "user@-example.com",
+    ".user@example.com",
+    "user.@example.com",
+    "us..er@example.com",
+    '"unterminated@example.com',
+    "user@[127.0.0.1",
+    "user@[1.2.3.4.5]",
+    "user@[IPv6:]",
+    "user@[]",
+    "@a.example:",
+    "@a.example,user@example.com",
+    "a@b@c",
+    "user@exa_mple.com",
+    "(comment)user@example.com",
 ]
 
 
@@ -111,10 +131,17 @@ def test_malformed_addresses_are_refused(server: MockSMTPServer, address: str) -
     assert_healthy(server, stored=0)
 
 
-@pytest.mark.parametrize("line", [
-    "MAIL FROM:<a@example.com", "MAIL FROM:a@example.com>", "MAIL FROM:<<a@example.com>",
-    "MAIL FROM:<a@example.com>>", "MAIL FROM:<a@exa<mple.com>", 'MAIL FROM:<"a@example.com>',
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "MAIL FROM:<a@example.com",
+        "MAIL FROM:a@example.com>",
+        "MAIL FROM:<<a@example.com>",
+        "MAIL FROM:<a@example.com>>",
+        "MAIL FROM:<a@exa<mple.com>",
+        'MAIL FROM:<"a@example.com>',
+    ],
+)
 def test_unbalanced_brackets_are_501(server: MockSMTPServer, line: str) -> None:
     """Angle brackets (and quotes) must balance: 501 otherwise."""
     with RawClient(server.port) as c:
@@ -124,8 +151,7 @@ def test_unbalanced_brackets_are_501(server: MockSMTPServer, line: str) -> None:
 
 
 @pytest.mark.parametrize("control", [b"\r", b"\t", b"\x00", b"\x1b", b"\x7f", b"\x0b", b"\x0c"])
-def test_control_characters_in_a_path_are_refused_and_never_stored(server: MockSMTPServer,
-                                                                   control: bytes) -> None:
+def test_control_characters_in_a_path_are_refused_and_never_stored(server: MockSMTPServer, control: bytes) -> None:
     """CR, NUL, tab and other control octets in a path are refused; none reaches anything stored."""
     evil = b"a" + control + b"Bcc: injected@evil.example@example.com"
     with RawClient(server.port) as c:
@@ -158,8 +184,7 @@ def test_a_bare_lf_inside_a_path_splits_the_line_and_both_halves_fail(server: Mo
 
 @pytest.mark.parametrize("verb", ["HELO", "EHLO"])
 @pytest.mark.parametrize("control", [b"\r", b"\t", b"\x1b", b"\x7f", b"\x0b"])
-def test_control_characters_in_the_helo_name_are_refused(server: MockSMTPServer, verb: str,
-                                                         control: bytes) -> None:
+def test_control_characters_in_the_helo_name_are_refused(server: MockSMTPServer, verb: str, control: bytes) -> None:
     """A HELO/EHLO name with a control octet gets 501 and never reaches a stored message."""
     with RawClient(server.port) as c:
         assert c.code(verb.encode() + b" evil" + control + b"X-Injected: yes") == 501

@@ -37,6 +37,7 @@ async def smtp_send(address: tuple[str, int], to: str, subject: str) -> None:
 
 def test_async_server_in_the_callers_loop() -> None:
     """A client in the same loop sends; the awaited wait_for returns the parsed message."""
+
     async def main() -> None:
         async with AsyncMockSMTPServer() as server:
             assert server.is_running()
@@ -55,6 +56,7 @@ def test_async_server_in_the_callers_loop() -> None:
 
 def test_async_wait_wakes_for_mail_from_another_thread() -> None:
     """Mail stored by another thread's client wakes the awaiting coroutine."""
+
     async def main() -> list[str]:
         async with AsyncMockSMTPServer() as server:
             sending = asyncio.create_task(asyncio.to_thread(send_blocking, server.address, "b@example.com", "t"))
@@ -67,6 +69,7 @@ def test_async_wait_wakes_for_mail_from_another_thread() -> None:
 
 def test_async_wait_timeout_lists_what_arrived() -> None:
     """The async wait raises the same WaitTimeout with the same report."""
+
     async def main() -> None:
         async with AsyncMockSMTPServer() as server:
             await smtp_send(server.address, "ann@example.com", "Hello")
@@ -78,6 +81,7 @@ def test_async_wait_timeout_lists_what_arrived() -> None:
 
 def test_async_lifecycle_errors_and_reset() -> None:
     """Starting twice is a ServerStateError, a taken port a ServerStartError; stop is idempotent."""
+
     async def main() -> None:
         server = AsyncMockSMTPServer()
         assert "new" in repr(server)
@@ -102,6 +106,7 @@ def test_async_lifecycle_errors_and_reset() -> None:
 def test_async_server_injects_faults_like_the_threaded_one() -> None:
     """inject_fault works on the asyncio server too: the first RCPT fails with 451, the retry
     passes, and the fault removes itself on exit."""
+
     async def main() -> None:
         async with AsyncMockSMTPServer() as server:
             with server.inject_fault("rcpt", code=451, match="ann@example.com", times=1) as fault:

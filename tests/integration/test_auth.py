@@ -135,6 +135,7 @@ def test_login_with_initial_user(make_server: MakeServer) -> None:
 
 # -- catalogue group J ------------------------------------------------------------------------
 
+
 def test_bad_base64_is_501(make_server: MakeServer) -> None:
     """Bad base64, in the initial response or a continuation, gets 501; the session goes on."""
     server = make_server(auth=USERS)
@@ -241,12 +242,12 @@ def test_passwords_are_never_logged(caplog: pytest.LogCaptureFixture) -> None:
 
 # -- swaks ------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("mechanism", MECHANISMS)
 def test_swaks_auth(make_server: MakeServer, mechanism: str) -> None:
     """swaks --auth MECHANISM authenticates and delivers; a wrong password fails."""
     server = make_server(auth=USERS)
-    ok = swaks(server.port, "--auth", mechanism, "--auth-user", "alice",
-               "--auth-password", "correct horse")
+    ok = swaks(server.port, "--auth", mechanism, "--auth-user", "alice", "--auth-password", "correct horse")
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert server.messages[0].auth_user == "alice"
     bad = swaks(server.port, "--auth", mechanism, "--auth-user", "alice", "--auth-password", "nope")
@@ -259,8 +260,9 @@ def test_swaks_auth_over_tls_with_pipelining(make_server: MakeServer) -> None:
     """swaks --tls --auth PLAIN --pipeline delivers with user and TLS recorded."""
     pytest.importorskip("trustme")
     server = make_server(tls="starttls", auth=USERS, require_tls=True)
-    result = swaks(server.port, "--tls", "--auth", "PLAIN", "--auth-user", "bob",
-                   "--auth-password", "b0b!", "--pipeline")
+    result = swaks(
+        server.port, "--tls", "--auth", "PLAIN", "--auth-user", "bob", "--auth-password", "b0b!", "--pipeline"
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     (message,) = server.messages
     assert message.auth_user == "bob"
@@ -268,6 +270,7 @@ def test_swaks_auth_over_tls_with_pipelining(make_server: MakeServer) -> None:
 
 
 # -- failed attempts are limited per connection --------------------------------------------------
+
 
 def test_a_failure_past_the_limit_gets_535_then_421_and_close(make_server: MakeServer) -> None:
     """A connection may fail AUTH max_auth_failures (3) times; the fourth 535 is followed by

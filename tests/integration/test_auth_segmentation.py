@@ -30,12 +30,14 @@ EXCHANGES = {
     "plain-after-334": b"EHLO c\r\nAUTH PLAIN\r\n" + _b64(b"\0alice\0correct horse") + b"\r\n",
     "login": b"EHLO c\r\nAUTH LOGIN\r\n" + _b64(b"alice") + b"\r\n" + _b64(b"correct horse") + b"\r\n",
     "login-initial": b"EHLO c\r\nauth login " + _b64(b"alice") + b"\n" + _b64(b"correct horse") + b"\n",
-    "wrong-then-right": b"EHLO c\r\nAUTH PLAIN " + _b64(b"\0alice\0wrong") + b"\r\nAUTH PLAIN "
-                        + _b64(b"\0alice\0correct horse") + b"\r\n",
+    "wrong-then-right": b"EHLO c\r\nAUTH PLAIN "
+    + _b64(b"\0alice\0wrong")
+    + b"\r\nAUTH PLAIN "
+    + _b64(b"\0alice\0correct horse")
+    + b"\r\n",
     "cancelled": b"EHLO c\r\nAUTH LOGIN\r\n*\r\nAUTH PLAIN " + _b64(b"\0alice\0correct horse") + b"\r\n",
     "long-initial": b"EHLO c\r\nAUTH PLAIN " + _b64(b"\0long\0" + b"p" * 9000) + b"\r\n",
-    "long-continuation": b"EHLO c\r\nAUTH LOGIN\r\n" + _b64(b"long") + b"\r\n"
-                         + _b64(b"p" * 9000) + b"\r\n",
+    "long-continuation": b"EHLO c\r\nAUTH LOGIN\r\n" + _b64(b"long") + b"\r\n" + _b64(b"p" * 9000) + b"\r\n",
 }
 
 
@@ -89,8 +91,9 @@ def test_an_initial_response_of_12288_octets_is_accepted() -> None:
     password = b"x" * (12288 * 3 // 4 - len(b"\0alice\0"))
     response = _b64(b"\0alice\0" + password)
     assert len(response) == 12288
-    out, _ = feed_engine([b"EHLO c\r\nAUTH PLAIN " + response + b"\r\nQUIT\r\n"],
-                         SMTPOptions(auth={"alice": password.decode()}))
+    out, _ = feed_engine(
+        [b"EHLO c\r\nAUTH PLAIN " + response + b"\r\nQUIT\r\n"], SMTPOptions(auth={"alice": password.decode()})
+    )
     assert codes_in(out) == [220, 250, 235, 221]
 
 

@@ -33,8 +33,13 @@ def test_chunking_and_binarymime_advertised(server: MockSMTPServer) -> None:
 
 def test_several_chunks_stored_byte_for_byte(server: MockSMTPServer) -> None:
     """A BDAT transfer in several chunks is stored exactly, with no dot-unstuffing or framing."""
-    chunks = [b"Subject: chunks\r\n\r\n", b"..dots stay\r\n.\r\n", b"bare\nLF\rCR\x00NUL" + bytes(range(256)),
-              b"\r\n.\r\nMAIL FROM:<smuggled@example.com>\r\n", b"end\r\n"]
+    chunks = [
+        b"Subject: chunks\r\n\r\n",
+        b"..dots stay\r\n.\r\n",
+        b"bare\nLF\rCR\x00NUL" + bytes(range(256)),
+        b"\r\n.\r\nMAIL FROM:<smuggled@example.com>\r\n",
+        b"end\r\n",
+    ]
     with RawClient(server.port) as c:
         _envelope(c)
         for chunk in chunks[:-1]:
@@ -64,9 +69,11 @@ def test_chunk_split_across_segments(server: MockSMTPServer) -> None:
 def test_pipelined_chunks_and_next_transaction(server: MockSMTPServer) -> None:
     """Chunks and a second transaction pipelined in one segment: replies in order, two messages."""
     with RawClient(server.port) as c:
-        c.send(b"EHLO x\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nBDAT 4\r\none\n"
-               b"BDAT 4 LAST\r\ntwo\nMAIL FROM:<c@example.com>\r\nRCPT TO:<d@example.com>\r\n"
-               b"BDAT 0 LAST\r\n")
+        c.send(
+            b"EHLO x\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nBDAT 4\r\none\n"
+            b"BDAT 4 LAST\r\ntwo\nMAIL FROM:<c@example.com>\r\nRCPT TO:<d@example.com>\r\n"
+            b"BDAT 0 LAST\r\n"
+        )
         assert c.read_replies(8) == [250] * 8
     first, second = server.messages
     assert (first.raw, second.raw) == (b"one\ntwo\n", b"")
@@ -141,8 +148,9 @@ def test_bdat_without_mail_or_rcpt_is_503_and_chunk_is_consumed(server: MockSMTP
     assert server.get_message_count() == 0
 
 
-@pytest.mark.parametrize("command", ["BDAT", "BDAT abc", "BDAT -1", "BDAT 5 NOTLAST",
-                                     "BDAT 1 LAST more", "BDAT " + "9" * 30])
+@pytest.mark.parametrize(
+    "command", ["BDAT", "BDAT abc", "BDAT -1", "BDAT 5 NOTLAST", "BDAT 1 LAST more", "BDAT " + "9" * 30]
+)
 def test_malformed_bdat_is_501_and_closes(server: MockSMTPServer, command: str) -> None:
     """A BDAT whose size cannot be read gets 501 and the connection is closed, so the chunk
     that follows is never read as commands; a fresh client can still send."""

@@ -88,8 +88,9 @@ def test_ca_pem_without_tls_is_an_error(make_server: MakeServer) -> None:
 
 
 def start_cli(*args: str) -> Process:
-    return Process([PYTHON, "-m", "mocksmtp", "--host", "127.0.0.1", "--port", "0", "--no-http",
-                    "--stats-interval", "0", *args])
+    return Process(
+        [PYTHON, "-m", "mocksmtp", "--host", "127.0.0.1", "--port", "0", "--no-http", "--stats-interval", "0", *args]
+    )
 
 
 def test_cli_ca_file_is_written_and_named_at_start(tmp_path: Path) -> None:

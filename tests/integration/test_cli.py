@@ -24,8 +24,7 @@ def start_cli(*args: str) -> tuple[Process, int]:
 
 def send(port: int, subject: str) -> None:
     with smtplib.SMTP("127.0.0.1", port) as client:
-        client.sendmail("app@example.com", ["a@example.com", "b@example.com"],
-                        f"Subject: {subject}\r\n\r\nbody\r\n")
+        client.sendmail("app@example.com", ["a@example.com", "b@example.com"], f"Subject: {subject}\r\n\r\nbody\r\n")
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
@@ -37,15 +36,20 @@ def test_prints_each_message_and_final_statistics_on_signal(sig: signal.Signals)
         send(port, "Hello there")
         line = proc.read_line()
         assert re.fullmatch(
-            r'[0-9A-Z]{26}  from <app@example\.com>  to <a@example\.com>, <b@example\.com>  '
-            r'"Hello there"  \d+ bytes', line), line
+            r"[0-9A-Z]{26}  from <app@example\.com>  to <a@example\.com>, <b@example\.com>  "
+            r'"Hello there"  \d+ bytes',
+            line,
+        ), line
         proc.proc.send_signal(sig)
         status, out, err = proc.finish()
     finally:
         proc.kill()
     assert status == 0
-    assert re.search(r"stopped after [\d.]+ s: 1 connection, 1 message, \d+ bytes, 0 rejected commands, "
-                     r"0 errors", out), out
+    assert re.search(
+        r"stopped after [\d.]+ s: 1 connection, 1 message, \d+ bytes, 0 rejected commands, "
+        r"0 errors",
+        out,
+    ), out
     assert "Traceback" not in err
 
 
@@ -70,8 +74,11 @@ def test_statistics_are_printed_every_interval() -> None:
     try:
         send(port, "counted")
         line = proc.wait_for_line("1 message,")
-        assert re.fullmatch(r"mocksmtp: statistics after [\d.]+ s: 1 connection, 1 message, \d+ bytes, "
-                            r"0 rejected commands, 0 errors", line), line
+        assert re.fullmatch(
+            r"mocksmtp: statistics after [\d.]+ s: 1 connection, 1 message, \d+ bytes, "
+            r"0 rejected commands, 0 errors",
+            line,
+        ), line
         proc.proc.send_signal(signal.SIGINT)
         status, _, _ = proc.finish()
     finally:
@@ -105,8 +112,7 @@ def test_invalid_option_is_a_one_line_error_naming_the_option() -> None:
 
 
 # Runs the command as if uvloop were not installed (an import of it fails).
-WITHOUT_UVLOOP = ("import sys; sys.modules['uvloop'] = None; from mocksmtp.cli import main; "
-                  "sys.exit(main())")
+WITHOUT_UVLOOP = "import sys; sys.modules['uvloop'] = None; from mocksmtp.cli import main; sys.exit(main())"
 
 
 @pytest.mark.parametrize("flag", [["--uvloop"], ["--loop", "uvloop"]])
@@ -137,8 +143,9 @@ def test_uvloop_flag_without_uvloop_says_how_to_get_it(flag: list[str]) -> None:
 
 def test_auto_loop_without_uvloop_serves_on_asyncio() -> None:
     """The default, --loop auto, falls back to asyncio's loop when uvloop is not installed."""
-    proc = Process([PYTHON, "-c", WITHOUT_UVLOOP, "--host", "127.0.0.1", "--port", "0", "--no-http", "-v",
-                    "--stats-interval", "0"])
+    proc = Process(
+        [PYTHON, "-c", WITHOUT_UVLOOP, "--host", "127.0.0.1", "--port", "0", "--no-http", "-v", "--stats-interval", "0"]
+    )
     try:
         line = proc.read_line()
         port = int(re.search(r":(\d+) \(Ctrl", line).group(1))  # type: ignore[union-attr]
@@ -207,8 +214,7 @@ def test_refusals_and_injected_faults_get_a_line_each() -> None:
         with RawClient(port) as c:
             assert c.code("EHLO client.example") == 250
             assert c.code("MAIL FROM:<app@example.com> SIZE=5000") == 552
-        assert re.fullmatch(r"refused \[127\.0\.0\.1\]:\d+: 552 5\.3\.4 .* \(max_message_size 100\)",
-                            proc.read_line())
+        assert re.fullmatch(r"refused \[127\.0\.0\.1\]:\d+: 552 5\.3\.4 .* \(max_message_size 100\)", proc.read_line())
         proc.proc.send_signal(signal.SIGINT)
         status, _, _ = proc.finish()
     finally:
@@ -231,8 +237,10 @@ def test_a_refused_message_names_its_envelope_and_the_limit() -> None:
         proc.finish()
     finally:
         proc.kill()
-    assert line == "refused <app@example.com> -> <a@example.com>: 552 5.3.4 Message size exceeds fixed limit " \
-                   "(max_message_size 100)"
+    assert (
+        line == "refused <app@example.com> -> <a@example.com>: 552 5.3.4 Message size exceeds fixed limit "
+        "(max_message_size 100)"
+    )
 
 
 def test_verbose_logs_each_line_once_without_asyncio_noise() -> None:
@@ -293,8 +301,7 @@ def test_a_second_ctrl_c_stops_at_once() -> None:
         proc.kill()
     assert status == 0, err
     assert "never" not in out
-    assert re.search(r"mocksmtp: stopped at once \(second Ctrl\+C\) after [\d.]+ s: 1 connection, 0 messages",
-                     out), out
+    assert re.search(r"mocksmtp: stopped at once \(second Ctrl\+C\) after [\d.]+ s: 1 connection, 0 messages", out), out
 
 
 def test_a_refused_connection_is_one_line_on_stdout_and_not_logged_again() -> None:
@@ -310,8 +317,11 @@ def test_a_refused_connection_is_one_line_on_stdout_and_not_logged_again() -> No
         status, _, err = proc.finish()
     finally:
         proc.kill()
-    assert re.fullmatch(r"refused \[127\.0\.0\.1\]:\d+: 421 4\.7\.0 Too many connections, try again later "
-                        r"\(max_connections 1\)", line), line
+    assert re.fullmatch(
+        r"refused \[127\.0\.0\.1\]:\d+: 421 4\.7\.0 Too many connections, try again later "
+        r"\(max_connections 1\)",
+        line,
+    ), line
     assert status == 0
     assert "refusing" not in err
 
@@ -323,8 +333,10 @@ def test_database_keeps_mail_across_restarts(tmp_path: Path) -> None:
     for run, subject in enumerate(("first", "second")):
         proc, port = start_cli("--stats-interval", "0", "--database", str(path))
         try:
-            assert proc.read_line() == f"mocksmtp: keeping mail in {path} ({run} message{'s' if run != 1 else ''} " \
-                                       "there already)"
+            assert (
+                proc.read_line() == f"mocksmtp: keeping mail in {path} ({run} message{'s' if run != 1 else ''} "
+                "there already)"
+            )
             send(port, subject)
             proc.wait_for_line(subject)
             proc.proc.send_signal(signal.SIGINT)
@@ -354,11 +366,14 @@ def test_max_prunes_the_oldest_and_counts_it_in_the_statistics() -> None:
     assert re.search(r"stopped after .*2 messages.*, 1 pruned by retention", out), out
 
 
-@pytest.mark.parametrize(("args", "error"), [
-    (["--max", "0"], "--max must be None or an integer of at least 1, got 0"),
-    (["--max-age", "7x"], "argument --max-age: expected a duration above 0"),
-    (["--max-age", "0"], "argument --max-age: expected a duration above 0"),
-])
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["--max", "0"], "--max must be None or an integer of at least 1, got 0"),
+        (["--max-age", "7x"], "argument --max-age: expected a duration above 0"),
+        (["--max-age", "0"], "argument --max-age: expected a duration above 0"),
+    ],
+)
 def test_bad_retention_options_are_one_line(args: list[str], error: str) -> None:
     """A retention limit that cannot be used is one line naming the option, status 2."""
     proc = Process([PYTHON, "-m", "mocksmtp", "--port", "0", *args])
@@ -368,8 +383,10 @@ def test_bad_retention_options_are_one_line(args: list[str], error: str) -> None
     assert error in err
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("90", 90), ("30s", 30), ("15m", 900), ("12h", 43200),
-                                               ("7d", 604800), ("2w", 1209600), ("1.5h", 5400)])
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("90", 90), ("30s", 30), ("15m", 900), ("12h", 43200), ("7d", 604800), ("2w", 1209600), ("1.5h", 5400)],
+)
 def test_durations(text: str, seconds: float) -> None:
     """--max-age takes seconds, or a number with s, m, h, d or w."""
     from mocksmtp.cli import parse_duration

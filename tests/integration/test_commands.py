@@ -20,8 +20,10 @@ def test_empty_line_is_a_syntax_error_and_the_session_goes_on(server: MockSMTPSe
     assert_healthy(server, stored=0)
 
 
-@pytest.mark.parametrize("line", [b"FROB", b"FROB with args", b"MAILFROM:<a@example.com>", b"\x80\xffNOOP",
-                                  b"NO\xc3\xa9OP", b"\tNOOP", b" NOOP"])
+@pytest.mark.parametrize(
+    "line",
+    [b"FROB", b"FROB with args", b"MAILFROM:<a@example.com>", b"\x80\xffNOOP", b"NO\xc3\xa9OP", b"\tNOOP", b" NOOP"],
+)
 def test_unknown_verbs_get_500(server: MockSMTPServer, line: bytes) -> None:
     """Unknown verbs, 8-bit bytes in a verb and leading whitespace get 500, never a crash."""
     with RawClient(server.port) as c:
@@ -63,8 +65,7 @@ def test_nested_mail_is_503_and_keeps_the_first_sender(server: MockSMTPServer) -
     ],
     ids=["rcpt-before-mail", "data-before-mail", "data-before-rcpt"],
 )
-def test_out_of_sequence_commands_are_503(server: MockSMTPServer, commands: list[str],
-                                          expected: Reply) -> None:
+def test_out_of_sequence_commands_are_503(server: MockSMTPServer, commands: list[str], expected: Reply) -> None:
     """RCPT before MAIL and DATA before MAIL or RCPT get 503; nothing is stored."""
     with RawClient(server.port) as c:
         assert c.code("EHLO client.example") == 250
@@ -80,9 +81,16 @@ def test_out_of_sequence_commands_are_503(server: MockSMTPServer, commands: list
 @pytest.mark.parametrize(
     "line",
     [
-        "MAIL", "MAIL FROM", "MAIL FROM:", "MAIL TO:<a@example.com>", "MAIL FROM <a@example.com>",
-        "MAIL FROM:<a@example.com", "MAIL FROM:a@example.com>", "MAIL FROM:<a@example.com>x",
-        "MAIL FROM:<<a@example.com>>", "MAIL FROM:<a@example.com><b@example.com>",
+        "MAIL",
+        "MAIL FROM",
+        "MAIL FROM:",
+        "MAIL TO:<a@example.com>",
+        "MAIL FROM <a@example.com>",
+        "MAIL FROM:<a@example.com",
+        "MAIL FROM:a@example.com>",
+        "MAIL FROM:<a@example.com>x",
+        "MAIL FROM:<<a@example.com>>",
+        "MAIL FROM:<a@example.com><b@example.com>",
         "MAIL FROM:<a b@example.com>",
     ],
 )
@@ -98,8 +106,14 @@ def test_malformed_mail_is_501(server: MockSMTPServer, line: str) -> None:
 @pytest.mark.parametrize(
     "line",
     [
-        "RCPT", "RCPT TO", "RCPT TO:", "RCPT FROM:<b@example.com>", "RCPT TO:<b@example.com",
-        "RCPT TO:b@example.com>", "RCPT TO:<b@example.com>junk", "RCPT TO:<>",
+        "RCPT",
+        "RCPT TO",
+        "RCPT TO:",
+        "RCPT FROM:<b@example.com>",
+        "RCPT TO:<b@example.com",
+        "RCPT TO:b@example.com>",
+        "RCPT TO:<b@example.com>junk",
+        "RCPT TO:<>",
     ],
 )
 def test_malformed_rcpt_is_501(server: MockSMTPServer, line: str) -> None:
@@ -128,8 +142,7 @@ def test_malformed_rcpt_is_501(server: MockSMTPServer, line: str) -> None:
         ("SIZE=1=2", REPLY.BAD_PARAMETER_VALUE),
     ],
 )
-def test_unknown_or_malformed_mail_parameters_are_refused(server: MockSMTPServer, params: str,
-                                                          expected: Reply) -> None:
+def test_unknown_or_malformed_mail_parameters_are_refused(server: MockSMTPServer, params: str, expected: Reply) -> None:
     """An unknown ESMTP parameter gets 555, a malformed one 501; no transaction starts."""
     with RawClient(server.port) as c:
         assert c.code("EHLO client.example") == 250
@@ -272,8 +285,7 @@ def test_lowercase_verbs_and_keywords_are_accepted(server: MockSMTPServer) -> No
 def test_local_part_and_domain_case_are_preserved(server: MockSMTPServer) -> None:
     """Addresses are stored exactly as sent: no case folding anywhere."""
     with RawClient(server.port) as c:
-        code, _ = c.send_message("John.Smith@Example.COM", ["Jane.DOE@example.com", "jane.doe@example.com"],
-                                 b"x\r\n")
+        code, _ = c.send_message("John.Smith@Example.COM", ["Jane.DOE@example.com", "jane.doe@example.com"], b"x\r\n")
     assert code == 250
     (m,) = server.messages
     assert m.mail_from == "John.Smith@Example.COM"

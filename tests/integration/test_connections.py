@@ -20,10 +20,6 @@ from mocksmtp.smtp.listener import Listener
 MakeServer = Callable[..., MockSMTPServer]
 
 
-
-
-
-
 def reset_close(c: RawClient) -> None:
     """Close with a TCP RST instead of a FIN."""
     c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -109,7 +105,8 @@ def test_idle_past_the_timeout_gets_421_and_is_closed(make_server: MakeServer) -
         replies = c.replies_until_closed()  # blocks until the server gives up on us
         waited = time.monotonic() - started
     assert [(code, texts[0].split()[0]) for code, texts in replies] == [
-        (REPLY.IDLE_TIMEOUT.code, REPLY.IDLE_TIMEOUT.status)]
+        (REPLY.IDLE_TIMEOUT.code, REPLY.IDLE_TIMEOUT.status)
+    ]
     assert waited >= 0.15  # not before the timeout (the socket's own timeout bounds the wait)
     assert_healthy(server, stored=0)
 
@@ -315,7 +312,8 @@ def _outcome(sock: socket.socket) -> str:
 @pytest.mark.parametrize("turns", range(4))
 @pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
 def test_clients_connecting_while_stop_runs_get_421_or_are_refused(
-        monkeypatch: pytest.MonkeyPatch, loop: str, turns: int) -> None:
+    monkeypatch: pytest.MonkeyPatch, loop: str, turns: int
+) -> None:
     """Clients that reach the port while stop() runs get 421 and a close, or a refused
     connection, never a hang: whatever the loop had done with them (queued, accepted, session
     made) when stop() closed the listener."""

@@ -26,8 +26,11 @@ def send(server: MockSMTPServer, name: str, rcpt_tos: list[str]) -> Message:
 
 def test_multipart_alternative_with_inline_image_and_attachments(server: MockSMTPServer) -> None:
     """Bodies, inline image, attachments, addresses and links of a shop notification."""
-    m = send(server, "alternative-inline-image.eml",
-             ["ann@example.com", "BOB@example.com", "accounts@example.com", "audit@example.com"])
+    m = send(
+        server,
+        "alternative-inline-image.eml",
+        ["ann@example.com", "BOB@example.com", "accounts@example.com", "audit@example.com"],
+    )
     assert m.subject == "Your order #1042 has shipped"
     assert m.from_ == "Orders@shop.example"
     assert m.addresses("from") == [("Example Shop", "Orders@shop.example")]
@@ -43,15 +46,18 @@ def test_multipart_alternative_with_inline_image_and_attachments(server: MockSMT
     assert m.text is not None
     assert "https://shop.example/track?o=1042&k=ab12." in m.text
     assert m.html is not None
-    assert m.html.startswith("<html><body><img src=\"cid:logo-1042@shop.example\"")
+    assert m.html.startswith('<html><body><img src="cid:logo-1042@shop.example"')
     logo, invoice, items = m.attachments
     assert (logo.filename, logo.content_type, logo.content_id, logo.inline) == (
-        "logo.png", "image/png", "logo-1042@shop.example", True)
+        "logo.png",
+        "image/png",
+        "logo-1042@shop.example",
+        True,
+    )
     assert logo.content.startswith(b"\x89PNG\r\n\x1a\n")
     assert logo.size == len(logo.content)
     assert f"cid:{logo.content_id}" in m.html
-    assert (invoice.filename, invoice.content_type, invoice.inline) == (
-        "invoice-1042.pdf", "application/pdf", False)
+    assert (invoice.filename, invoice.content_type, invoice.inline) == ("invoice-1042.pdf", "application/pdf", False)
     assert invoice.content.startswith(b"%PDF-1.4")
     assert items.content.decode() == "name,city\nJürgen,Zürich\n"
     assert m.links == ["https://shop.example/track?o=1042&k=ab12", "https://shop.example/unsubscribe"]
@@ -66,8 +72,7 @@ def test_rfc2047_and_rfc2231_encoded_subject_names_and_filenames(server: MockSMT
     assert m.addresses("to") == [("Françoise", "francoise@example.fr")]
     assert m.date == datetime(2024, 6, 5, 14, 2, 33, tzinfo=timezone(timedelta(hours=9)))
     assert m.text == "Hej Françoise, se bilagorna. 会議は金曜日です。\n"
-    assert [a.filename for a in m.attachments] == [
-        "Résumé 東京.docx", "議事録.pdf", "über sehr lange Dateinamen ü.txt"]
+    assert [a.filename for a in m.attachments] == ["Résumé 東京.docx", "議事録.pdf", "über sehr lange Dateinamen ü.txt"]
     assert m.attachments[2].content == "über".encode()
     assert m.bcc == []
 
@@ -123,7 +128,7 @@ def test_undeclared_8bit_is_read_as_utf8_and_flagged(server: MockSMTPServer) -> 
 
 
 def test_obsolete_white_space_before_the_colon_keeps_every_header(server: MockSMTPServer) -> None:
-    """"Subject     : Hello" (RFC 5322 obs-optional) is the header Subject, in parts too, and
+    """ "Subject     : Hello" (RFC 5322 obs-optional) is the header Subject, in parts too, and
     every header after it is kept; the obsolete syntax is a defect."""
     m = send(server, "obsolete-header-syntax.eml", ["modern@example.org"])
     assert m.subject == "Hello"
@@ -131,8 +136,17 @@ def test_obsolete_white_space_before_the_colon_keeps_every_header(server: MockSM
     assert m.date == datetime(2000, 1, 3, 10, 0, tzinfo=timezone(timedelta(hours=1)))
     assert m.to == ["modern@example.org"]
     assert m.message_id == "<y2k.1@example.net>"
-    assert list(m.headers) == ["Received", "From", "Date", "Subject", "To", "Message-ID", "X-Mailer",
-                               "MIME-Version", "Content-Type"]
+    assert list(m.headers) == [
+        "Received",
+        "From",
+        "Date",
+        "Subject",
+        "To",
+        "Message-ID",
+        "X-Mailer",
+        "MIME-Version",
+        "Content-Type",
+    ]
     assert m.text == "Happy new year."
     (notes,) = m.attachments
     assert (notes.filename, notes.content, notes.disposition) == ("notes.txt", b"No bugs today.", "attachment")
@@ -155,7 +169,7 @@ def test_an_attached_message_is_its_bytes_as_sent(server: MockSMTPServer) -> Non
     m = send(server, "forwarded-as-sent.eml", ["dave@example.org"])
     raw = (DATA / "forwarded-as-sent.eml").read_bytes()
     start = raw.index(b"Date:  Thu")
-    enclosed = raw[start:raw.index(b"\r\n--outer", start)]
+    enclosed = raw[start : raw.index(b"\r\n--outer", start)]
     as_sent, base64_encoded = m.attachments
     assert (as_sent.content_type, base64_encoded.content_type) == ("message/rfc822", "message/rfc822")
     assert as_sent.content == enclosed
@@ -171,11 +185,10 @@ def test_unquoted_parameters_with_special_characters(server: MockSMTPServer) -> 
     m = send(server, "outlook-nextpart.eml", ["bob@example.org"])
     assert m.text == "Hi Bob, the report is attached.\n"
     assert m.html is not None
-    assert m.html.startswith("<html><body><p>Hi Bob, the <a href=\"https://intranet.example.com/q2\">")
+    assert m.html.startswith('<html><body><p>Hi Bob, the <a href="https://intranet.example.com/q2">')
     assert m.links == ["https://intranet.example.com/q2"]
     report, figures = m.attachments
-    assert (report.filename, report.content_type, report.content) == (
-        "Résumé Q2.pdf", "application/pdf", b"%PDF-1.4\n")
+    assert (report.filename, report.content_type, report.content) == ("Résumé Q2.pdf", "application/pdf", b"%PDF-1.4\n")
     assert (figures.filename, figures.content_type, figures.content) == ("Zahlen übersicht.csv", "text/csv", b"a,b\r\n")
     assert m.defects == []
 

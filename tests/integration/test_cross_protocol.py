@@ -123,7 +123,7 @@ def test_a_long_http_line_is_closed_however_the_bytes_are_segmented(verb: bytes)
     """An HTTP request line or header too long for a command is recognised by its first word
     at every split point (also while the rest of the line is being drained): no reply but the
     greeting, nothing stored."""
-    request = verb + LONG_POST[len(b"POST /"):]
+    request = verb + LONG_POST[len(b"POST /") :]
     cuts = range(1, len(request))
     results = asyncio.run(feed_streams([[request[:cut], request[cut:]] for cut in cuts]))
     for cut, (out, stored) in zip(cuts, results, strict=True):

@@ -8,8 +8,17 @@ from tests.support import RawClient, assert_healthy, open_data
 from mocksmtp import REPLY, MockSMTPServer
 
 
-@pytest.mark.parametrize("line", [b"NOOP\x00", b"\x00", b"EHLO a\x00b", b"MAIL FROM:<a\x00@example.com>",
-                                  b"RCPT TO:<b@example.com>\x00", b"VRFY \x00"])
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"NOOP\x00",
+        b"\x00",
+        b"EHLO a\x00b",
+        b"MAIL FROM:<a\x00@example.com>",
+        b"RCPT TO:<b@example.com>\x00",
+        b"VRFY \x00",
+    ],
+)
 def test_nul_in_a_command_is_501(server: MockSMTPServer, line: bytes) -> None:
     """A NUL anywhere in a command line gets 501 and the command is not carried out."""
     with RawClient(server.port) as c:
@@ -42,8 +51,10 @@ def test_nul_and_non_utf8_bytes_in_data_are_stored_verbatim(server: MockSMTPServ
 def test_smtputf8_addresses_are_accepted_and_stored_as_utf8(server: MockSMTPServer) -> None:
     """With SMTPUTF8 on MAIL, non-ASCII local parts and domains are accepted and kept exactly."""
     sender = "Jos\u00e9.\u00d1o\u00f1o@ex\u00e4mple.de"
-    recipients = ["\u7528\u6237@\u4f8b\u5b50.\u5e7f\u544a",
-                  "\u0434\u0436@\u043f\u0440\u0438\u043c\u0435\u0440.\u0440\u0444"]
+    recipients = [
+        "\u7528\u6237@\u4f8b\u5b50.\u5e7f\u544a",
+        "\u0434\u0436@\u043f\u0440\u0438\u043c\u0435\u0440.\u0440\u0444",
+    ]
     content = f"From: {sender}\r\nSubject: \u00fcber\r\n\r\nGr\u00fc\u00dfe\r\n".encode()
     with RawClient(server.port) as c:
         assert c.code("EHLO client.example") == 250
@@ -61,11 +72,14 @@ def test_smtputf8_addresses_are_accepted_and_stored_as_utf8(server: MockSMTPServ
     assert_healthy(server, stored=1)
 
 
-@pytest.mark.parametrize(("mail", "rcpt"), [
-    ("MAIL FROM:<jos\u00e9@example.com>", None),
-    ("MAIL FROM:<a@ex\u00e4mple.com>", None),
-    ("MAIL FROM:<a@example.com>", "RCPT TO:<\u00fcser@example.com>"),
-])
+@pytest.mark.parametrize(
+    ("mail", "rcpt"),
+    [
+        ("MAIL FROM:<jos\u00e9@example.com>", None),
+        ("MAIL FROM:<a@ex\u00e4mple.com>", None),
+        ("MAIL FROM:<a@example.com>", "RCPT TO:<\u00fcser@example.com>"),
+    ],
+)
 def test_non_ascii_address_without_smtputf8_is_553(server: MockSMTPServer, mail: str, rcpt: str | None) -> None:
     """Policy: a non-ASCII address without the SMTPUTF8 parameter gets 553 5.6.7 (not stored)."""
     with RawClient(server.port) as c:
@@ -79,8 +93,16 @@ def test_non_ascii_address_without_smtputf8_is_553(server: MockSMTPServer, mail:
     assert_healthy(server, stored=0)
 
 
-@pytest.mark.parametrize("path", [b"\xff@example.com", b"a@\xc3example.com", b"\xc0\xaf@example.com",
-                                  b"\xed\xa0\x80@example.com", b"a\xf8\x88\x80\x80\x80@example.com"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        b"\xff@example.com",
+        b"a@\xc3example.com",
+        b"\xc0\xaf@example.com",
+        b"\xed\xa0\x80@example.com",
+        b"a\xf8\x88\x80\x80\x80@example.com",
+    ],
+)
 @pytest.mark.parametrize("smtputf8", [True, False])
 def test_invalid_utf8_in_an_address_is_rejected(server: MockSMTPServer, path: bytes, smtputf8: bool) -> None:
     """Invalid UTF-8 (stray, truncated, overlong, surrogate) in a path is refused with 501, with or
@@ -95,12 +117,15 @@ def test_invalid_utf8_in_an_address_is_rejected(server: MockSMTPServer, path: by
     assert_healthy(server, stored=0)
 
 
-@pytest.mark.parametrize("header", [
-    b"Content-Type: text/plain; charset=x-no-such-charset",
-    b"Content-Type: text/plain; charset=utf-8",  # with a body that is not UTF-8
-    b"Content-Type: text/plain; charset=\"\xff\"",
-    b"Subject: =?bogus?Q?=FF=FE?= =?utf-8?B?!!notbase64?=",
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        b"Content-Type: text/plain; charset=x-no-such-charset",
+        b"Content-Type: text/plain; charset=utf-8",  # with a body that is not UTF-8
+        b'Content-Type: text/plain; charset="\xff"',
+        b"Subject: =?bogus?Q?=FF=FE?= =?utf-8?B?!!notbase64?=",
+    ],
+)
 def test_wrong_or_unknown_charsets_are_stored_raw(server: MockSMTPServer, header: bytes) -> None:
     """Content with unknown or lying charset labels is stored byte for byte; parsing is later."""
     content = b"Subject: charset\r\n" + header + b"\r\n\r\n\xe9t\xe9 \x80\x81\r\n"

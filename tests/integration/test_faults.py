@@ -47,9 +47,11 @@ def test_rcpt_fault_done_when(server: MockSMTPServer) -> None:
 
 def test_smtplib_sees_the_rcpt_fault(server: MockSMTPServer) -> None:
     """smtplib raises SMTPRecipientsRefused with the injected code; nothing is stored."""
-    with server.inject_fault("rcpt", code=450, message="4.2.1 Mailbox busy"), \
-            smtplib.SMTP(server.host, server.port, timeout=5) as client, \
-            pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+    with (
+        server.inject_fault("rcpt", code=450, message="4.2.1 Mailbox busy"),
+        smtplib.SMTP(server.host, server.port, timeout=5) as client,
+        pytest.raises(smtplib.SMTPRecipientsRefused) as refused,
+    ):
         client.sendmail("a@example.com", ["b@example.com"], BODY)
     assert refused.value.recipients["b@example.com"] == (450, b"4.2.1 Mailbox busy")
     assert server.get_message_count() == 0
@@ -69,8 +71,10 @@ def test_connect_fault_refuses_the_greeting(server: MockSMTPServer) -> None:
 
 def test_connect_fault_with_5xx_closes(server: MockSMTPServer) -> None:
     """A connect fault with 554 sends it and closes the connection."""
-    with server.inject_fault("connect", code=554, message="5.7.1 Go away"), \
-            RawClient(server.port, read_greeting=False) as c:
+    with (
+        server.inject_fault("connect", code=554, message="5.7.1 Go away"),
+        RawClient(server.port, read_greeting=False) as c,
+    ):
         assert c.read_until_closed() == b"554 5.7.1 Go away\r\n"
 
 
@@ -95,9 +99,11 @@ def test_auth_fault_matches_the_user(make_server: MakeServer) -> None:
 
 def test_mail_fault_with_regex_and_callable(server: MockSMTPServer) -> None:
     """match as a regex (search) and as a callable narrow a mail fault to some senders."""
-    with server.inject_fault("mail", code=550, match=re.compile(r"@spam\.example$")), \
-            server.inject_fault("mail", code=553, match=lambda sender: sender.startswith("x")), \
-            RawClient(server.port) as c:
+    with (
+        server.inject_fault("mail", code=550, match=re.compile(r"@spam\.example$")),
+        server.inject_fault("mail", code=553, match=lambda sender: sender.startswith("x")),
+        RawClient(server.port) as c,
+    ):
         c.command("EHLO client.example")
         assert c.code("MAIL FROM:<a@spam.example>") == 550
         assert c.code("MAIL FROM:<xavier@example.com>") == 553
@@ -106,6 +112,7 @@ def test_mail_fault_with_regex_and_callable(server: MockSMTPServer) -> None:
 
 def test_raising_match_callable_counts_as_no_match(server: MockSMTPServer) -> None:
     """A match callable that raises does not fire and does not hurt the session."""
+
     def broken(subject: str) -> bool:
         raise RuntimeError("bug in a test helper")
 
@@ -146,8 +153,7 @@ def test_data_fault_matches_any_envelope_address(server: MockSMTPServer) -> None
 
 def test_message_fault_stores_nothing(server: MockSMTPServer) -> None:
     """A message fault replaces the 250 after the data with 451; the message is not stored."""
-    with server.inject_fault("message", times=1), \
-            smtplib.SMTP(server.host, server.port, timeout=5) as client:
+    with server.inject_fault("message", times=1), smtplib.SMTP(server.host, server.port, timeout=5) as client:
         with pytest.raises(smtplib.SMTPDataError) as refused:
             client.sendmail("a@example.com", ["b@example.com"], BODY)
         assert refused.value.smtp_code == 451
@@ -197,8 +203,11 @@ def test_delay_does_not_block_other_sessions(server: MockSMTPServer) -> None:
     message goes through, and the held reply has still not come."""
     # A delay far longer than the other client's 5 s socket timeout: a server that held its
     # loop for the delay would time that client out, whatever the machine's load.
-    with server.inject_fault("rcpt", code=451, delay=60, match="slow@example.com") as fault, \
-            RawClient(server.port) as slow, RawClient(server.port) as other:
+    with (
+        server.inject_fault("rcpt", code=451, delay=60, match="slow@example.com") as fault,
+        RawClient(server.port) as slow,
+        RawClient(server.port) as other,
+    ):
         slow.command("EHLO client.example")
         slow.command("MAIL FROM:<a@example.com>")
         slow.send(b"RCPT TO:<slow@example.com>\r\n")
@@ -214,8 +223,7 @@ def test_pipelined_commands_wait_for_the_delayed_reply(server: MockSMTPServer) -
     with server.inject_fault("mail", delay=0.2, code=451, times=1), RawClient(server.port) as c:
         c.command("EHLO client.example")
         started = time.monotonic()
-        c.send(b"MAIL FROM:<a@example.com>\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\n"
-               b"DATA\r\n")
+        c.send(b"MAIL FROM:<a@example.com>\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n")
         assert c.read_replies(4) == [451, 250, 250, 354]
         assert time.monotonic() - started >= 0.2
         c.send(BODY + b".\r\n")
@@ -225,8 +233,10 @@ def test_pipelined_commands_wait_for_the_delayed_reply(server: MockSMTPServer) -
 
 def test_delay_without_code_proceeds(server: MockSMTPServer) -> None:
     """A delay without code or message is a slow server: the command then succeeds."""
-    with server.inject_fault("message", delay=0.2) as fault, \
-            smtplib.SMTP(server.host, server.port, timeout=5) as client:
+    with (
+        server.inject_fault("message", delay=0.2) as fault,
+        smtplib.SMTP(server.host, server.port, timeout=5) as client,
+    ):
         started = time.monotonic()
         client.sendmail("a@example.com", ["b@example.com"], BODY)
         assert time.monotonic() - started >= 0.2
@@ -288,17 +298,19 @@ def test_clear_faults_and_fault_objects(server: MockSMTPServer) -> None:
         assert c.send_message("a@example.com", ["b@example.com"], BODY)[0] == 250
 
 
-@pytest.mark.parametrize(("kwargs", "error"), [
-    ({"stage": "quit"}, "unknown fault stage"),
-    ({"stage": "mail", "code": 250}, "4xx or 5xx"),
-    ({"stage": "mail", "times": 0}, "times"),
-    ({"stage": "mail", "probability": 0}, "probability"),
-    ({"stage": "mail", "delay": -1}, "delay"),
-    ({"stage": "mail", "message": "two\r\nlines"}, "one line"),
-    ({"stage": "mail", "match": 42}, "match"),
-])
-def test_invalid_faults_are_config_errors(server: MockSMTPServer, kwargs: dict[str, object],
-                                          error: str) -> None:
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"stage": "quit"}, "unknown fault stage"),
+        ({"stage": "mail", "code": 250}, "4xx or 5xx"),
+        ({"stage": "mail", "times": 0}, "times"),
+        ({"stage": "mail", "probability": 0}, "probability"),
+        ({"stage": "mail", "delay": -1}, "delay"),
+        ({"stage": "mail", "message": "two\r\nlines"}, "one line"),
+        ({"stage": "mail", "match": 42}, "match"),
+    ],
+)
+def test_invalid_faults_are_config_errors(server: MockSMTPServer, kwargs: dict[str, object], error: str) -> None:
     """inject_fault validates its arguments and says what is wrong."""
     with pytest.raises(ConfigError, match=error):
         server.inject_fault(**kwargs)  # type: ignore[arg-type]

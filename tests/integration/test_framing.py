@@ -17,9 +17,21 @@ from tests.support import RawClient, assert_healthy, codes_in, feed_engine, feed
 from mocksmtp import REPLY, MockSMTPServer, SMTPOptions
 
 SMUGGLED = "smuggled@evil.example"
-FAKE_ENDS = [b"\n.\n", b"\n.\r\n", b"\r.\r", b"\r.\n", b"\r\n.\n", b"\r\n.\r", b"\r.\r\n", b"\r\n\x00.\r\n",
-             b"\r\n\x00\r\n.\n", b"\r\n.\x00\r\n", b"\r\n..\r\n",
-             b"\r\n. \r\n", b"\r\r\n.\n\r\n"]
+FAKE_ENDS = [
+    b"\n.\n",
+    b"\n.\r\n",
+    b"\r.\r",
+    b"\r.\n",
+    b"\r\n.\n",
+    b"\r\n.\r",
+    b"\r.\r\n",
+    b"\r\n\x00.\r\n",
+    b"\r\n\x00\r\n.\n",
+    b"\r\n.\x00\r\n",
+    b"\r\n..\r\n",
+    b"\r\n. \r\n",
+    b"\r\r\n.\n\r\n",
+]
 
 
 def stuff(content: bytes) -> bytes:
@@ -30,8 +42,7 @@ def stuff(content: bytes) -> bytes:
 def transaction(sender: str, content: bytes, *, ehlo: bool = True) -> bytes:
     """A whole transaction as pipelined bytes."""
     head = b"EHLO client.example\r\n" if ehlo else b""
-    return (head + f"MAIL FROM:<{sender}>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n".encode()
-            + stuff(content) + b".\r\n")
+    return head + f"MAIL FROM:<{sender}>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n".encode() + stuff(content) + b".\r\n"
 
 
 # -- fake end-of-data markers and smuggling ---------------------------------------------------
@@ -39,11 +50,19 @@ def transaction(sender: str, content: bytes, *, ehlo: bool = True) -> bytes:
 
 @pytest.mark.parametrize("fake_end", FAKE_ENDS, ids=[repr(f)[2:-1] for f in FAKE_ENDS])
 @pytest.mark.parametrize("eol", [b"\r\n", b"\n"], ids=["crlf", "lf"])
-def test_fake_end_of_data_never_makes_a_second_message(server: MockSMTPServer, fake_end: bytes,
-                                                       eol: bytes) -> None:
+def test_fake_end_of_data_never_makes_a_second_message(server: MockSMTPServer, fake_end: bytes, eol: bytes) -> None:
     """A look-alike end of data followed by a smuggled MAIL/RCPT/DATA is all content: one message."""
-    smuggled = eol.join([f"MAIL FROM:<{SMUGGLED}>".encode(), b"RCPT TO:<victim@example.com>", b"DATA",
-                         b"Subject: smuggled", b"", b"evil", b""])
+    smuggled = eol.join(
+        [
+            f"MAIL FROM:<{SMUGGLED}>".encode(),
+            b"RCPT TO:<victim@example.com>",
+            b"DATA",
+            b"Subject: smuggled",
+            b"",
+            b"evil",
+            b"",
+        ]
+    )
     content = b"Subject: legit\r\n\r\nhello" + fake_end + smuggled
     with RawClient(server.port) as c:
         assert c.code("EHLO client.example") == 250
@@ -111,8 +130,7 @@ def test_an_unstuffed_leading_dot_is_flagged_on_the_message(server: MockSMTPServ
     the "unstuffed_dot" flag (and lists it in defects), so a test sees what a real server hides."""
     with RawClient(server.port) as c:
         assert c.send_message("a@example.com", ["b@example.com"], b"Subject: x\r\n\r\n.oops\r\n")[0] == 250
-        assert c.send_message("a@example.com", ["b@example.com"], b"Subject: y\r\n\r\n..fine\r\n",
-                              ehlo=False)[0] == 250
+        assert c.send_message("a@example.com", ["b@example.com"], b"Subject: y\r\n\r\n..fine\r\n", ehlo=False)[0] == 250
     forgot, stuffed = server.messages
     assert forgot.raw == b"Subject: x\r\n\r\noops\r\n"
     assert "unstuffed_dot" in forgot.flags
@@ -164,14 +182,15 @@ def test_a_message_without_final_crlf_is_stored_as_sent(server: MockSMTPServer) 
 
 def test_two_transactions_in_one_segment_make_two_messages_in_order(server: MockSMTPServer) -> None:
     """Two pipelined transactions in one send() give two messages, in order, byte exact."""
-    stream = (transaction("one@example.com", b"first\r\n")
-              + transaction("two@example.com", b"second\r\n", ehlo=False))
+    stream = transaction("one@example.com", b"first\r\n") + transaction("two@example.com", b"second\r\n", ehlo=False)
     with RawClient(server.port) as c:
         c.send(stream + b"QUIT\r\n")
         codes = [code for code, _ in c.replies_until_closed()]
     assert codes == [250, 250, 250, 354, 250, 250, 250, 354, 250, 221]
     assert [(m.mail_from, m.raw) for m in server.messages] == [
-        ("one@example.com", b"first\r\n"), ("two@example.com", b"second\r\n")]
+        ("one@example.com", b"first\r\n"),
+        ("two@example.com", b"second\r\n"),
+    ]
     assert_healthy(server, stored=2)
 
 
@@ -207,8 +226,7 @@ contents = st.lists(
 
 @settings(max_examples=60, deadline=None, database=None)
 @given(first=contents, second=contents, cuts=st.lists(st.integers(min_value=1, max_value=400), max_size=6))
-def test_pipelined_transactions_survive_any_segmentation(first: bytes, second: bytes,
-                                                         cuts: list[int]) -> None:
+def test_pipelined_transactions_survive_any_segmentation(first: bytes, second: bytes, cuts: list[int]) -> None:
     """Two pipelined transactions with tricky content, cut into random reads: two exact
     messages, replies in order, whatever the cut points."""
     stream = transaction("one@example.com", first) + transaction("two@example.com", second, ehlo=False)
@@ -226,8 +244,7 @@ def test_every_pair_of_cut_points_in_two_pipelined_transactions() -> None:
     """Two pipelined transactions fed to the engine in three pieces, at every pair of nearby cut
     points (exact segmentation, no network): always two exact messages and the same replies."""
     content = b".a\r\n\r\n..\r\n"
-    stream = (transaction("a@x.example", content, ehlo=False)
-              + transaction("b@x.example", b"\r\n", ehlo=False))
+    stream = transaction("a@x.example", content, ehlo=False) + transaction("b@x.example", b"\r\n", ehlo=False)
     stream = b"HELO c\r\n" + stream
     n = len(stream)
     # Every single cut, and every pair of cuts up to 8 octets apart (a marker in three pieces).
@@ -242,8 +259,12 @@ def test_every_pair_of_cut_points_in_two_pipelined_transactions() -> None:
 
 
 @settings(max_examples=200, deadline=None, database=None)
-@given(body=st.lists(st.sampled_from([b"a", b".", b"..", b"\r\n", b"\r\n.\r\n", b"\r\n.", b"\n",
-                                      b"\r", b"x" * 40, b"RSET"]), max_size=16).map(b"".join))
+@given(
+    body=st.lists(
+        st.sampled_from([b"a", b".", b"..", b"\r\n", b"\r\n.\r\n", b"\r\n.", b"\n", b"\r", b"x" * 40, b"RSET"]),
+        max_size=16,
+    ).map(b"".join)
+)
 def test_data_in_one_read_ends_up_as_if_it_came_octet_by_octet(body: bytes) -> None:
     """After 354 the whole data usually comes in one read, which the engine takes in one step
     unless a line in it begins with "."; replies and stored messages are exactly those of the
@@ -252,16 +273,21 @@ def test_data_in_one_read_ends_up_as_if_it_came_octet_by_octet(body: bytes) -> N
     data = body + b"\r\n.\r\n"
     octets = [data[i : i + 1] for i in range(len(data))]
     (whole_out, whole_raws), (octet_out, octet_raws) = asyncio.run(
-        feed_streams([[head, data, b"QUIT\r\n"], [head, *octets, b"QUIT\r\n"]]))
+        feed_streams([[head, data, b"QUIT\r\n"], [head, *octets, b"QUIT\r\n"]])
+    )
     assert whole_raws == octet_raws
     assert [c for c, _ in parse_replies(whole_out)] == [c for c, _ in parse_replies(octet_out)]
 
 
 @settings(max_examples=200, deadline=None, database=None)
-@given(content=contents, slack=st.integers(min_value=-4, max_value=4),
-       cuts=st.lists(st.integers(min_value=1, max_value=120), max_size=5))
-def test_the_size_limit_counts_exactly_the_content_whatever_the_segmentation(content: bytes, slack: int,
-                                                                             cuts: list[int]) -> None:
+@given(
+    content=contents,
+    slack=st.integers(min_value=-4, max_value=4),
+    cuts=st.lists(st.integers(min_value=1, max_value=120), max_size=5),
+)
+def test_the_size_limit_counts_exactly_the_content_whatever_the_segmentation(
+    content: bytes, slack: int, cuts: list[int]
+) -> None:
     """Against a limit within a few octets of the message size, and any segmentation: 250 and
     the exact content when it fits, 552 and nothing stored when it does not."""
     limit = max(len(content) + slack, 1)
@@ -277,19 +303,53 @@ def test_the_size_limit_counts_exactly_the_content_whatever_the_segmentation(con
 
 # -- random input never crashes or stores what was not acknowledged --------------------------
 
-tokens = st.sampled_from([
-    b"EHLO c\r\n", b"HELO c\r\n", b"MAIL FROM:<a@example.com>\r\n", b"MAIL FROM:<>\r\n",
-    b"RCPT TO:<b@example.com>\r\n", b"DATA\r\n", b"RSET\r\n", b"NOOP\r\n", b"\r\n.\r\n", b".\r\n",
-    b"..\r\n", b"\r\n", b"\n", b"\r", b".", b"\x00", b"\xff\xfe", b"x" * 700, b"SIZE=99999999999",
-    b" ", b"<", b">", b":", b"@", b"MAIL", b"RCPT TO:<", b"BDAT 10\r\n", b"VRFY x\r\n",
-])
+tokens = st.sampled_from(
+    [
+        b"EHLO c\r\n",
+        b"HELO c\r\n",
+        b"MAIL FROM:<a@example.com>\r\n",
+        b"MAIL FROM:<>\r\n",
+        b"RCPT TO:<b@example.com>\r\n",
+        b"DATA\r\n",
+        b"RSET\r\n",
+        b"NOOP\r\n",
+        b"\r\n.\r\n",
+        b".\r\n",
+        b"..\r\n",
+        b"\r\n",
+        b"\n",
+        b"\r",
+        b".",
+        b"\x00",
+        b"\xff\xfe",
+        b"x" * 700,
+        b"SIZE=99999999999",
+        b" ",
+        b"<",
+        b">",
+        b":",
+        b"@",
+        b"MAIL",
+        b"RCPT TO:<",
+        b"BDAT 10\r\n",
+        b"VRFY x\r\n",
+    ]
+)
 # Whole transactions among the tokens, so that streams store (or refuse, or lose) messages: one
 # token at a time, a stream almost never holds EHLO, MAIL, RCPT and DATA in that order.
 OPENING = b"EHLO c\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\n"
-transactions = st.lists(tokens, max_size=8).map(b"".join).flatmap(lambda body: st.sampled_from([
-    OPENING + b"DATA\r\n" + body + b"\r\n.\r\n",
-    OPENING + b"BDAT %d LAST\r\n" % len(body) + body,
-]))
+transactions = (
+    st.lists(tokens, max_size=8)
+    .map(b"".join)
+    .flatmap(
+        lambda body: st.sampled_from(
+            [
+                OPENING + b"DATA\r\n" + body + b"\r\n.\r\n",
+                OPENING + b"BDAT %d LAST\r\n" % len(body) + body,
+            ]
+        )
+    )
+)
 streams = st.one_of(st.lists(st.one_of(tokens, transactions), max_size=40).map(b"".join), st.binary(max_size=2000))
 
 

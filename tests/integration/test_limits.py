@@ -17,8 +17,6 @@ from mocksmtp import REPLY, MockSMTPServer, SMTPOptions
 MakeServer = Callable[..., MockSMTPServer]
 
 
-
-
 def _vm(field: str) -> int:
     with open("/proc/self/status") as f:
         for line in f:
@@ -117,8 +115,7 @@ def test_an_overlong_line_is_not_executed_even_if_it_ends_in_a_command(server: M
 
 
 @pytest.mark.parametrize("strict", [False, True])
-def test_a_1001_byte_data_line_that_is_a_stuffed_dot_is_accepted(make_server: MakeServer,
-                                                                   strict: bool) -> None:
+def test_a_1001_byte_data_line_that_is_a_stuffed_dot_is_accepted(make_server: MakeServer, strict: bool) -> None:
     """A dot-stuffed line of 1001 octets on the wire is 1000 once unstuffed: accepted, not flagged."""
     server = make_server(strict=strict)
     line = b"." + b"y" * 997 + b"\r\n"  # 1000 octets: the most RFC 5321 allows
@@ -187,8 +184,7 @@ def test_declared_size_over_the_limit_is_552_at_mail(make_server: MakeServer) ->
 
 
 @pytest.mark.parametrize("digits", ["9" * 5000, "0" * 5000 + "1001"])
-def test_a_size_of_thousands_of_digits_is_552_and_the_session_continues(make_server: MakeServer,
-                                                                          digits: str) -> None:
+def test_a_size_of_thousands_of_digits_is_552_and_the_session_continues(make_server: MakeServer, digits: str) -> None:
     """SIZE= with thousands of digits (a raised command limit lets them through) is over the
     limit like any other: 552 at MAIL, no internal error, and the session goes on."""
     server = make_server(max_message_size=1000, max_command_length=10_000)
@@ -226,12 +222,15 @@ def test_data_over_the_limit_is_552_after_the_real_end_of_data(make_server: Make
 
 
 @pytest.mark.parametrize("tail_size", [10, 200_000])
-def test_oversize_data_with_fake_end_markers_and_commands_gets_one_reply(make_server: MakeServer,
-                                                                         tail_size: int) -> None:
+def test_oversize_data_with_fake_end_markers_and_commands_gets_one_reply(
+    make_server: MakeServer, tail_size: int
+) -> None:
     """Past the limit, fake end markers and pipelined commands are still data: one 552, nothing run."""
     server = make_server(max_message_size=1000)
-    smuggled = (b"\n.\nMAIL FROM:<smuggled@example.com>\r\nRCPT TO:<x@example.com>\r\nDATA\r\n"
-                b"\r.\r\nQUIT\r\n\r\n.\n\r\n\x00.\r\n..\r\n")
+    smuggled = (
+        b"\n.\nMAIL FROM:<smuggled@example.com>\r\nRCPT TO:<x@example.com>\r\nDATA\r\n"
+        b"\r.\r\nQUIT\r\n\r\n.\n\r\n\x00.\r\n..\r\n"
+    )
     with RawClient(server.port) as c:
         open_data(c)
         c.send(b"x" * 1500 + smuggled + b"y" * tail_size + smuggled + b"\r\n.\r\nNOOP\r\n")
@@ -310,8 +309,7 @@ def test_a_message_of_exactly_the_limit_is_accepted_whatever_the_segmentation(ta
     limit = 4096
     body = b"a" * (limit - 2) + b"\r\n"
     head = b"EHLO client.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n"
-    out, raws = feed_engine([head, body + tail, b".\r\n"[len(tail):]],
-                            SMTPOptions(max_message_size=limit))
+    out, raws = feed_engine([head, body + tail, b".\r\n"[len(tail) :]], SMTPOptions(max_message_size=limit))
     assert codes_in(out)[-1] == 250
     assert raws == [body]
 
@@ -345,7 +343,8 @@ class _ScanCounter:
 
 @pytest.mark.parametrize("over", [False, True], ids=["fits", "over the limit"])
 def test_a_message_of_dot_lines_near_the_limit_costs_work_linear_in_its_size(
-        monkeypatch: pytest.MonkeyPatch, over: bool) -> None:
+    monkeypatch: pytest.MonkeyPatch, over: bool
+) -> None:
     """Stuffed `..` lines arriving four octets per read, up to (or past) the size limit: the
     engine scans each octet a bounded number of times (it counts stuffed dots as they arrive
     instead of recounting the whole buffer on every read), and the outcome is exact."""
@@ -393,8 +392,7 @@ def test_a_refused_message_while_stopping_is_followed_by_421(make_server: MakeSe
         stopper = threading.Thread(target=server.stop, kwargs={"timeout": 5})
         stopper.start()
         assert codes_in(idle.read_until_closed()) == [REPLY.SHUTTING_DOWN.code]  # shutdown has begun
-        writer.try_send(b".\r\nMAIL FROM:<late@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n"
-                        b"late\r\n.\r\n")
+        writer.try_send(b".\r\nMAIL FROM:<late@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\nlate\r\n.\r\n")
         assert codes_in(writer.read_until_closed()) == [REPLY.MESSAGE_TOO_BIG.code, REPLY.SHUTTING_DOWN.code]
         stopper.join(5)
         assert not stopper.is_alive()
@@ -404,14 +402,19 @@ def test_a_refused_message_while_stopping_is_followed_by_421(make_server: MakeSe
     assert server.messages == []
 
 
-@pytest.mark.parametrize("stream", [
-    b"BDAT 200 LAST\r\n" + b"x" * 200,  # 552 on the last chunk
-    b"BDAT 5\r\nhello" + b"BDAT 200 LAST\r\n" + b"x" * 200,
-    b"DATA\r\n" + b"a\nb" + b"c" * 60 + b"\r\n.\r\n",  # strict: 550 for the bare LF
-], ids=["BDAT too big", "BDAT LAST after a chunk", "DATA strict"])
+@pytest.mark.parametrize(
+    "stream",
+    [
+        b"BDAT 200 LAST\r\n" + b"x" * 200,  # 552 on the last chunk
+        b"BDAT 5\r\nhello" + b"BDAT 200 LAST\r\n" + b"x" * 200,
+        b"DATA\r\n" + b"a\nb" + b"c" * 60 + b"\r\n.\r\n",  # strict: 550 for the bare LF
+    ],
+    ids=["BDAT too big", "BDAT LAST after a chunk", "DATA strict"],
+)
 def test_any_refusal_that_ends_a_transaction_while_stopping_is_followed_by_421(stream: bytes) -> None:
     """Once stopping, every reply that ends a transaction (here a refusal) is followed by 421
     and the close, so nothing new begins."""
+
     async def main() -> tuple[bytes, bool]:
         from mocksmtp import MemoryStore
         from mocksmtp.smtp.protocol import SMTPProtocol

@@ -30,8 +30,6 @@ def pipelined_message(c: RawClient, sender: str, body: bytes) -> tuple[int, str]
     return code, texts[0]
 
 
-
-
 def test_500_idle_connections_do_not_delay_a_real_send(server: MockSMTPServer) -> None:
     """With 500 idle sessions open, a new client is still served: every reply arrives within
     the client's read timeout (speed itself is measured in benchmarks/, not asserted here)."""
@@ -67,8 +65,11 @@ def test_500_sessions_sending_several_messages_each_are_all_stored_intact(server
             assert c.code(f"EHLO s{i}.example") == 250
             for j in range(per_session):
                 tok = token()
-                body = (f"Subject: {tok}\r\nX-Session: {i}\r\n\r\n".encode()
-                        + f"{i}-{j}\r\n".encode() * 20 + b"..stuffed\r\n")
+                body = (
+                    f"Subject: {tok}\r\nX-Session: {i}\r\n\r\n".encode()
+                    + f"{i}-{j}\r\n".encode() * 20
+                    + b"..stuffed\r\n"
+                )
                 code, text = pipelined_message(c, f"s{i}m{j}@example.com", body)
                 assert code == 250, text
                 with lock:
@@ -98,6 +99,7 @@ def test_2000_rapid_connect_close_cycles_leak_nothing() -> None:
     fds_before = open_fds()
     server = MockSMTPServer("127.0.0.1", 0).start()
     try:
+
         def cycles(n: int) -> None:
             for k in range(n):
                 c = RawClient(server.port, read_greeting=k % 2 == 0)
@@ -129,7 +131,8 @@ def test_connections_past_the_cap_get_421_and_others_are_unaffected(make_server:
             with RawClient(server.port, read_greeting=False) as extra:
                 replies = extra.replies_until_closed()
             assert [(code, texts[0].split()[0]) for code, texts in replies] == [
-                (REPLY.TOO_MANY_CONNECTIONS.code, REPLY.TOO_MANY_CONNECTIONS.status)]
+                (REPLY.TOO_MANY_CONNECTIONS.code, REPLY.TOO_MANY_CONNECTIONS.status)
+            ]
         for i, c in enumerate(clients):
             code, _ = c.send_message(f"c{i}@example.com", ["b@example.com"], f"{i}\r\n".encode())
             assert code == 250
@@ -204,9 +207,14 @@ def test_readers_polling_the_store_while_50_writers_send(server: MockSMTPServer)
 def test_pipelined_load_on_one_connection_keeps_order(server: MockSMTPServer) -> None:
     """1000 transactions pipelined on one connection in a single stream: 1000 messages in order."""
     n = 1000
-    stream = b"EHLO x\r\n" + b"".join(
-        f"MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\nmessage {k}\r\n.\r\n".encode()
-        for k in range(n)) + b"QUIT\r\n"
+    stream = (
+        b"EHLO x\r\n"
+        + b"".join(
+            f"MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\nmessage {k}\r\n.\r\n".encode()
+            for k in range(n)
+        )
+        + b"QUIT\r\n"
+    )
     with RawClient(server.port) as c:
         sender = threading.Thread(target=c.send, args=(stream,))
         sender.start()  # write and read at once, so neither side's buffers fill up

@@ -57,8 +57,11 @@ def test_passwords_never_reach_the_log(caplog: pytest.LogCaptureFixture) -> None
                 client.user, client.password = "alice", secret
                 client.auth(mechanism, getattr(client, f"auth_{mechanism.lower()}"))
     assert "AUTH PLAIN ****" in caplog.text
-    for leak in (secret, base64.b64encode(secret.encode()).decode(),
-                 base64.b64encode(f"\0alice\0{secret}".encode()).decode()):
+    for leak in (
+        secret,
+        base64.b64encode(secret.encode()).decode(),
+        base64.b64encode(f"\0alice\0{secret}".encode()).decode(),
+    ):
         assert leak not in caplog.text
 
 
@@ -66,8 +69,10 @@ def test_refusals_are_logged_with_their_reply_and_envelope(caplog: pytest.LogCap
     """Each refused command is an INFO record on mocksmtp.smtp.refusals carrying the reply and
     the envelope it refused (the command line prints a line from it); a fired fault is one too."""
     caplog.set_level(logging.INFO, logger="mocksmtp")
-    with MockSMTPServer("127.0.0.1", 0, max_message_size=100) as server, \
-            smtplib.SMTP(server.host, server.port) as client:
+    with (
+        MockSMTPServer("127.0.0.1", 0, max_message_size=100) as server,
+        smtplib.SMTP(server.host, server.port) as client,
+    ):
         client.ehlo()
         client.mail("app@example.com")  # no SIZE=: refused at the end of data, with its envelope
         client.rcpt("ann@example.com")
@@ -85,8 +90,7 @@ def test_refusals_are_logged_with_their_reply_and_envelope(caplog: pytest.LogCap
 def test_a_multi_line_reply_is_logged_one_line_per_record(caplog: pytest.LogCaptureFixture) -> None:
     """With verbose, the EHLO reply is logged as one record per reply line, none with a CR or LF."""
     caplog.set_level(logging.DEBUG, logger="mocksmtp")
-    with MockSMTPServer("127.0.0.1", 0, verbose=True) as server, \
-            smtplib.SMTP(server.host, server.port) as client:
+    with MockSMTPServer("127.0.0.1", 0, verbose=True) as server, smtplib.SMTP(server.host, server.port) as client:
         client.ehlo()
     sent = [r.getMessage() for r in caplog.records if " > " in r.getMessage()]
     assert any(m.endswith("> 250-SIZE 33554432") for m in sent), sent

@@ -14,13 +14,19 @@ from mocksmtp import REPLY, MockSMTPServer, SMTPOptions
 def test_ehlo_mail_rcpt_rcpt_data_in_one_segment_give_five_replies_in_order(server: MockSMTPServer) -> None:
     """A whole command group in one send(): EHLO (one multi-line reply), MAIL, RCPT, RCPT, DATA."""
     with RawClient(server.port) as c:
-        c.send(b"EHLO client.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\n"
-               b"RCPT TO:<c@example.com>\r\nDATA\r\n")
+        c.send(
+            b"EHLO client.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\n"
+            b"RCPT TO:<c@example.com>\r\nDATA\r\n"
+        )
         ehlo = c.read_reply()
         assert ehlo[0] == 250
         assert "PIPELINING" in ehlo[1]
-        assert c.read_replies(4) == [REPLY.SENDER_OK.code, REPLY.RECIPIENT_OK.code, REPLY.RECIPIENT_OK.code,
-                                     REPLY.START_DATA.code]
+        assert c.read_replies(4) == [
+            REPLY.SENDER_OK.code,
+            REPLY.RECIPIENT_OK.code,
+            REPLY.RECIPIENT_OK.code,
+            REPLY.START_DATA.code,
+        ]
         c.send(b"x\r\n.\r\n")
         assert c.read_reply()[0] == 250
     assert server.messages[0].rcpt_tos == ("b@example.com", "c@example.com")
@@ -30,8 +36,10 @@ def test_ehlo_mail_rcpt_rcpt_data_in_one_segment_give_five_replies_in_order(serv
 def test_errors_in_a_pipelined_group_are_answered_in_place(server: MockSMTPServer) -> None:
     """A refused RCPT inside a pipelined group gets its own reply in its place; the rest go on."""
     with RawClient(server.port) as c:
-        c.send(b"EHLO client.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<bad@>\r\nFROB\r\n"
-               b"RCPT TO:<c@example.com>\r\nDATA\r\n")
+        c.send(
+            b"EHLO client.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<bad@>\r\nFROB\r\n"
+            b"RCPT TO:<c@example.com>\r\nDATA\r\n"
+        )
         assert c.read_replies(6) == [250, 250, REPLY.BAD_RECIPIENT.code, REPLY.UNRECOGNIZED.code, 250, 354]
         c.send(b"x\r\n.\r\n")
         assert c.read_reply()[0] == 250
@@ -46,11 +54,14 @@ def test_end_of_one_message_and_the_next_transaction_in_one_segment(server: Mock
         assert c.code("MAIL FROM:<one@example.com>") == 250
         assert c.code("RCPT TO:<b@example.com>") == 250
         assert c.code("DATA") == 354
-        c.send(b"first\r\n.\r\nMAIL FROM:<two@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n"
-               b"second\r\n.\r\nQUIT\r\n")
+        c.send(
+            b"first\r\n.\r\nMAIL FROM:<two@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\nsecond\r\n.\r\nQUIT\r\n"
+        )
         assert codes_in(c.read_until_closed()) == [250, 250, 250, 354, 250, 221]
-    assert [(m.mail_from, m.raw) for m in server.messages] == [("one@example.com", b"first\r\n"),
-                                                               ("two@example.com", b"second\r\n")]
+    assert [(m.mail_from, m.raw) for m in server.messages] == [
+        ("one@example.com", b"first\r\n"),
+        ("two@example.com", b"second\r\n"),
+    ]
     assert_healthy(server, stored=2)
 
 
@@ -58,8 +69,9 @@ def test_bytes_after_data_in_the_same_segment_are_content(server: MockSMTPServer
     """Whatever follows an accepted DATA in the same segment is message content, not commands."""
     content = b"QUIT\r\nRSET\r\nMAIL FROM:<smuggled@evil.example>\r\nRCPT TO:<x@example.com>\r\n"
     with RawClient(server.port) as c:
-        c.send(b"EHLO c\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n" + content
-               + b".\r\nNOOP\r\n")
+        c.send(
+            b"EHLO c\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n" + content + b".\r\nNOOP\r\n"
+        )
         assert c.read_replies(6) == [250, 250, 250, 354, 250, 250]
     (m,) = server.messages
     assert m.raw == content
@@ -70,8 +82,10 @@ def test_bytes_after_data_in_the_same_segment_are_content(server: MockSMTPServer
 def test_a_client_that_talks_before_the_greeting_is_accepted(server: MockSMTPServer) -> None:
     """Commands sent before the 220 are queued and answered after it, in order."""
     with RawClient(server.port, read_greeting=False) as c:
-        c.send(b"EHLO early.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n"
-               b"early\r\n.\r\nQUIT\r\n")
+        c.send(
+            b"EHLO early.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n"
+            b"early\r\n.\r\nQUIT\r\n"
+        )
         assert codes_in(c.read_until_closed()) == [220, 250, 250, 250, 354, 250, 221]
     assert server.messages[0].raw == b"early\r\n"
     assert_healthy(server, stored=1)
@@ -102,8 +116,10 @@ def test_a_huge_pipelined_batch_is_answered_completely(server: MockSMTPServer) -
 def test_pipelined_rset_between_transactions_in_one_segment(server: MockSMTPServer) -> None:
     """RSET between two pipelined groups discards the first; only the second is stored."""
     with RawClient(server.port) as c:
-        c.send(b"EHLO c\r\nMAIL FROM:<dropped@example.com>\r\nRCPT TO:<b@example.com>\r\nRSET\r\n"
-               b"MAIL FROM:<kept@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n")
+        c.send(
+            b"EHLO c\r\nMAIL FROM:<dropped@example.com>\r\nRCPT TO:<b@example.com>\r\nRSET\r\n"
+            b"MAIL FROM:<kept@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n"
+        )
         assert c.read_replies(7) == [250, 250, 250, 250, 250, 250, 354]
         c.send(b"kept\r\n.\r\n")
         assert c.read_reply()[0] == 250
@@ -227,8 +243,7 @@ def test_a_delayed_reply_does_not_resume_reading_for_a_client_that_does_not_read
 
     received, reading = asyncio.run(main())
     assert reading == [False, False, True]
-    assert received == (b"220 localhost ESMTP mocksmtp\r\n" + help_line * n_help + b"250 localhost\r\n"
-                        + OK * n_noop)
+    assert received == (b"220 localhost ESMTP mocksmtp\r\n" + help_line * n_help + b"250 localhost\r\n" + OK * n_noop)
 
 
 def test_other_clients_are_served_while_one_does_not_read(server: MockSMTPServer) -> None:

@@ -70,30 +70,50 @@ def outgoing(client: str, count: int) -> list[Outgoing]:
     messages = []
     for i in range(count):
         tag = token()
-        raw = (f"From: app@example.com\r\nTo: user@example.com\r\nDate: Sat, 05 Dec 2026 10:00:00 +0000\r\n"
-               f"Message-ID: <{tag}@example.com>\r\nSubject: {client} {i + 1} of {count}\r\n\r\n"
-               f"token {tag}\r\nsecond line\r\n").encode()
+        raw = (
+            f"From: app@example.com\r\nTo: user@example.com\r\nDate: Sat, 05 Dec 2026 10:00:00 +0000\r\n"
+            f"Message-ID: <{tag}@example.com>\r\nSubject: {client} {i + 1} of {count}\r\n\r\n"
+            f"token {tag}\r\nsecond line\r\n"
+        ).encode()
         messages.append(Outgoing("app@example.com", ("user@example.com", f"{tag}@example.org"), raw, tag))
     return messages
 
 
-def run(argv: list[str], what: str, *, stdin: bytes | None = None, timeout: float = 2 * TIMEOUT,
-        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+def run(
+    argv: list[str],
+    what: str,
+    *,
+    stdin: bytes | None = None,
+    timeout: float = 2 * TIMEOUT,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[bytes]:
     """Run a client; a non-zero status or no exit in time fails with everything it printed."""
     try:
-        result = subprocess.run(argv, input=stdin, capture_output=True, timeout=timeout, check=False,
-                                stdin=None if stdin is not None else subprocess.DEVNULL, env=env)
+        result = subprocess.run(
+            argv,
+            input=stdin,
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+            stdin=None if stdin is not None else subprocess.DEVNULL,
+            env=env,
+        )
     except subprocess.TimeoutExpired as e:
-        raise AssertionError(f"{what}: still running after {timeout} s (a client stuck after the "
-                             f"handshake?)\nstdout: {e.stdout!r}\nstderr: {e.stderr!r}") from None
+        raise AssertionError(
+            f"{what}: still running after {timeout} s (a client stuck after the "
+            f"handshake?)\nstdout: {e.stdout!r}\nstderr: {e.stderr!r}"
+        ) from None
     if result.returncode != 0:
-        raise AssertionError(f"{what}: exit status {result.returncode}\n"
-                             f"stdout: {result.stdout.decode(errors='replace')}\n"
-                             f"stderr: {result.stderr.decode(errors='replace')}")
+        raise AssertionError(
+            f"{what}: exit status {result.returncode}\n"
+            f"stdout: {result.stdout.decode(errors='replace')}\n"
+            f"stderr: {result.stderr.decode(errors='replace')}"
+        )
     return result
 
 
 # -- the clients --------------------------------------------------------------------------------
+
 
 def send_smtplib(target: Target, messages: list[Outgoing]) -> None:
     context = ssl.create_default_context(cafile=str(target.ca_file))
@@ -120,10 +140,20 @@ def send_aiosmtplib(target: Target, messages: list[Outgoing]) -> None:
     async def send_all() -> None:
         for i, m in enumerate(messages, 1):
             try:
-                await asyncio.wait_for(aiosmtplib.send(
-                    m.raw, sender=m.mail_from, recipients=list(m.rcpt_tos), hostname="127.0.0.1",
-                    port=target.port, use_tls=target.mode == "implicit", start_tls=target.mode == "starttls",
-                    tls_context=context, timeout=TIMEOUT), 2 * TIMEOUT)
+                await asyncio.wait_for(
+                    aiosmtplib.send(
+                        m.raw,
+                        sender=m.mail_from,
+                        recipients=list(m.rcpt_tos),
+                        hostname="127.0.0.1",
+                        port=target.port,
+                        use_tls=target.mode == "implicit",
+                        start_tls=target.mode == "starttls",
+                        tls_context=context,
+                        timeout=TIMEOUT,
+                    ),
+                    2 * TIMEOUT,
+                )
             except (OSError, asyncio.TimeoutError, aiosmtplib.SMTPException) as e:  # not TimeoutError on 3.10
                 raise AssertionError(f"aiosmtplib, message {i} of {len(messages)}: {e!r}") from e
 
@@ -144,10 +174,27 @@ def send_curl(target: Target, messages: list[Outgoing]) -> None:
         upload = target.workdir / f"curl-{i}.eml"
         upload.write_bytes(m.raw)
         rcpts = [arg for r in m.rcpt_tos for arg in ("--mail-rcpt", r)]
-        run([curl, "--silent", "--show-error", "--noproxy", "*", "--max-time", str(TIMEOUT), "--ssl-reqd",
-             "--cacert", str(target.ca_file), f"{scheme}://127.0.0.1:{target.port}",
-             "--mail-from", m.mail_from, *rcpts, "--upload-file", str(upload)],
-            f"curl, message {i} of {len(messages)}")
+        run(
+            [
+                curl,
+                "--silent",
+                "--show-error",
+                "--noproxy",
+                "*",
+                "--max-time",
+                str(TIMEOUT),
+                "--ssl-reqd",
+                "--cacert",
+                str(target.ca_file),
+                f"{scheme}://127.0.0.1:{target.port}",
+                "--mail-from",
+                m.mail_from,
+                *rcpts,
+                "--upload-file",
+                str(upload),
+            ],
+            f"curl, message {i} of {len(messages)}",
+        )
 
 
 def send_msmtp(target: Target, messages: list[Outgoing]) -> None:
@@ -161,11 +208,16 @@ def send_msmtp(target: Target, messages: list[Outgoing]) -> None:
         "tls on\n"
         f"tls_starttls {'on' if target.mode == 'starttls' else 'off'}\n"
         f"tls_trust_file {target.ca_file}\n"
-        f"timeout {TIMEOUT}\n", encoding="utf-8")
+        f"timeout {TIMEOUT}\n",
+        encoding="utf-8",
+    )
     config.chmod(0o600)
     for i, m in enumerate(messages, 1):
-        run([msmtp, "-C", str(config), "-a", "test", "-f", m.mail_from, "--", *m.rcpt_tos],
-            f"msmtp, message {i} of {len(messages)}", stdin=m.raw)
+        run(
+            [msmtp, "-C", str(config), "-a", "test", "-f", m.mail_from, "--", *m.rcpt_tos],
+            f"msmtp, message {i} of {len(messages)}",
+            stdin=m.raw,
+        )
 
 
 def send_swaks(target: Target, messages: list[Outgoing]) -> None:
@@ -177,21 +229,48 @@ def send_swaks(target: Target, messages: list[Outgoing]) -> None:
     for i, m in enumerate(messages, 1):
         data = target.workdir / f"swaks-{i}.eml"
         data.write_bytes(m.raw + b".")  # with --no-data-fixup swaks sends the file, then CRLF
-        run([swaks, "--server", "127.0.0.1", "--port", str(target.port), "--timeout", str(TIMEOUT),
-             "--from", m.mail_from, "--to", ",".join(m.rcpt_tos), tls, "--tls-verify",
-             "--tls-ca-path", str(target.ca_file), "--no-data-fixup", "--data", f"@{data}"],
-            f"swaks, message {i} of {len(messages)}")
+        run(
+            [
+                swaks,
+                "--server",
+                "127.0.0.1",
+                "--port",
+                str(target.port),
+                "--timeout",
+                str(TIMEOUT),
+                "--from",
+                m.mail_from,
+                "--to",
+                ",".join(m.rcpt_tos),
+                tls,
+                "--tls-verify",
+                "--tls-ca-path",
+                str(target.ca_file),
+                "--no-data-fixup",
+                "--data",
+                f"@{data}",
+            ],
+            f"swaks, message {i} of {len(messages)}",
+        )
 
 
 def send_nodemailer(target: Target, messages: list[Outgoing]) -> None:
     node = require("node", "Debian: apt-get install nodejs npm")
     node_modules()
-    job = {"host": "127.0.0.1", "port": target.port, "ca": str(target.ca_file),
-           "secure": target.mode == "implicit", "timeout": TIMEOUT * 1000,
-           "messages": [{"from": m.mail_from, "to": list(m.rcpt_tos), "raw": m.raw.decode("ascii")}
-                        for m in messages]}
-    result = run([node, str(CLIENTS / "send-nodemailer.js")], "nodemailer",
-                 stdin=json.dumps(job).encode(), timeout=3 * TIMEOUT + len(messages))
+    job = {
+        "host": "127.0.0.1",
+        "port": target.port,
+        "ca": str(target.ca_file),
+        "secure": target.mode == "implicit",
+        "timeout": TIMEOUT * 1000,
+        "messages": [{"from": m.mail_from, "to": list(m.rcpt_tos), "raw": m.raw.decode("ascii")} for m in messages],
+    }
+    result = run(
+        [node, str(CLIENTS / "send-nodemailer.js")],
+        "nodemailer",
+        stdin=json.dumps(job).encode(),
+        timeout=3 * TIMEOUT + len(messages),
+    )
     assert result.stdout.decode().count("sent 250 ") == len(messages), result.stdout
 
 
@@ -206,6 +285,7 @@ SENDERS: dict[str, Sender] = {
 
 
 # -- servers ------------------------------------------------------------------------------------
+
 
 def start_server(loop: str, **options: Any) -> MockSMTPServer:
     """A started server on 127.0.0.1 whose event loop is asyncio's or uvloop's."""
@@ -247,7 +327,8 @@ def assert_stored(server: MockSMTPServer, sent: list[Outgoing]) -> None:
     tokens = [m.token for m in sent]
     assert len(stored) == len(sent), (
         f"{len(sent)} sent, {len(stored)} stored; missing: "
-        f"{[t for t in tokens if not any(t.encode() in m.raw for m in stored)]}")
+        f"{[t for t in tokens if not any(t.encode() in m.raw for m in stored)]}"
+    )
     for i, (out, message) in enumerate(zip(sent, stored, strict=True), 1):
         assert message.raw == out.raw, f"message {i}: sent {out.raw!r}, stored {message.raw!r}"
         assert message.mail_from == out.mail_from
@@ -256,6 +337,7 @@ def assert_stored(server: MockSMTPServer, sent: list[Outgoing]) -> None:
 
 
 # -- the tests ----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("client", list(SENDERS))
 def test_client_delivers_over_verified_tls_again_and_again(client: str, target: Target) -> None:

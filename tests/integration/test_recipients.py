@@ -96,10 +96,17 @@ def test_a_rejected_rcpt_in_the_middle_leaves_the_others(server: MockSMTPServer)
     with RawClient(server.port) as c:
         assert c.code("EHLO client.example") == 250
         assert c.code("MAIL FROM:<a@example.com>") == 250
-        c.send(b"RCPT TO:<one@example.com>\r\nRCPT TO:<bad@>\r\nRCPT TO:<caf\xc3\xa9@example.com>\r\n"
-               b"RCPT TO:<two@example.com> NOTIFY=NEVER\r\nRCPT TO:<three@example.com>\r\n")
-        assert c.read_replies(5) == [250, REPLY.BAD_RECIPIENT.code, REPLY.NON_ASCII_ADDRESS.code,
-                                     REPLY.UNKNOWN_PARAMETER.code, 250]
+        c.send(
+            b"RCPT TO:<one@example.com>\r\nRCPT TO:<bad@>\r\nRCPT TO:<caf\xc3\xa9@example.com>\r\n"
+            b"RCPT TO:<two@example.com> NOTIFY=NEVER\r\nRCPT TO:<three@example.com>\r\n"
+        )
+        assert c.read_replies(5) == [
+            250,
+            REPLY.BAD_RECIPIENT.code,
+            REPLY.NON_ASCII_ADDRESS.code,
+            REPLY.UNKNOWN_PARAMETER.code,
+            250,
+        ]
         assert c.code("DATA") == 354
         c.send(b"x\r\n.\r\n")
         assert c.read_reply()[0] == 250
@@ -111,8 +118,7 @@ def test_bcc_recipients_are_visible_on_the_message(server: MockSMTPServer) -> No
     """An RCPT that appears in no header (a Bcc) is still on the message's envelope."""
     content = b"From: a@example.com\r\nTo: to@example.com\r\nCc: cc@example.com\r\nSubject: bcc\r\n\r\nhi\r\n"
     with RawClient(server.port) as c:
-        code, _ = c.send_message("a@example.com", ["to@example.com", "cc@example.com", "hidden@example.com"],
-                                 content)
+        code, _ = c.send_message("a@example.com", ["to@example.com", "cc@example.com", "hidden@example.com"], content)
     assert code == 250
     (m,) = server.messages
     assert m.rcpt_tos == ("to@example.com", "cc@example.com", "hidden@example.com")

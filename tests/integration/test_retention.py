@@ -19,13 +19,16 @@ def send(server: MockSMTPServer, subject: str) -> None:
 
 
 @pytest.mark.parametrize("kind", ["memory", "sqlite"])
-def test_max_messages_keeps_the_newest_and_counts_what_went(kind: str, tmp_path: Path,
-                                                            caplog: pytest.LogCaptureFixture) -> None:
+def test_max_messages_keeps_the_newest_and_counts_what_went(
+    kind: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """With max_messages=2 the third message pushes out the first, logged and counted in
     pruned and get_results()."""
     database = tmp_path / "mail.sqlite" if kind == "sqlite" else None
-    with caplog.at_level(logging.INFO, logger="mocksmtp.store"), \
-            MockSMTPServer("127.0.0.1", 0, database=database, max_messages=2) as server:
+    with (
+        caplog.at_level(logging.INFO, logger="mocksmtp.store"),
+        MockSMTPServer("127.0.0.1", 0, database=database, max_messages=2) as server,
+    ):
         for subject in ("one", "two", "three"):
             send(server, subject)
         assert [m.subject for m in server.messages] == ["two", "three"]
@@ -41,8 +44,15 @@ def test_max_age_deletes_old_messages_at_creation_and_on_arrival() -> None:
     store = MemoryStore()
 
     def add_old(subject: str) -> None:
-        store.add(Message(id=store.new_id(), raw=f"Subject: {subject}\r\n\r\n".encode(), mail_from="",
-                          rcpt_tos=["a@b"], received_at=datetime.now(timezone.utc) - timedelta(days=8)))
+        store.add(
+            Message(
+                id=store.new_id(),
+                raw=f"Subject: {subject}\r\n\r\n".encode(),
+                mail_from="",
+                rcpt_tos=["a@b"],
+                received_at=datetime.now(timezone.utc) - timedelta(days=8),
+            )
+        )
 
     add_old("old")
     with MockSMTPServer("127.0.0.1", 0, store=store, max_age=7 * 86400) as server:
@@ -65,11 +75,14 @@ def test_without_limits_nothing_is_ever_deleted() -> None:
         assert server.pruned == 0
 
 
-@pytest.mark.parametrize(("options", "error"), [
-    ({"max_messages": 0}, "max_messages must be None or an integer of at least 1, got 0"),
-    ({"max_age": -1}, "max_age must be None or a number of seconds above 0, got -1"),
-    ({"max_messages": True}, "max_messages must be None or an integer"),
-])
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        ({"max_messages": 0}, "max_messages must be None or an integer of at least 1, got 0"),
+        ({"max_age": -1}, "max_age must be None or a number of seconds above 0, got -1"),
+        ({"max_messages": True}, "max_messages must be None or an integer"),
+    ],
+)
 def test_bad_limits_are_config_errors(options: dict[str, object], error: str) -> None:
     """Limits that make no sense are refused when the server is made."""
     with pytest.raises(ConfigError, match=error):

@@ -17,8 +17,9 @@ from mocksmtp.errors import QuerySyntaxError
 
 def send(host: str, port: int, to: str, subject: str) -> None:
     with smtplib.SMTP(host, port) as client:
-        client.sendmail("app@example.com", [to], f"From: app@example.com\r\nTo: {to}\r\nSubject: {subject}\r\n"
-                        f"\r\nHello {to}\r\n")
+        client.sendmail(
+            "app@example.com", [to], f"From: app@example.com\r\nTo: {to}\r\nSubject: {subject}\r\n\r\nHello {to}\r\n"
+        )
 
 
 @pytest.fixture(params=["memory", "sqlite"])
@@ -94,6 +95,7 @@ def test_a_message_filter_alone_matches_the_query_in_python() -> None:
 
 def test_the_async_server_waits_for_a_query(tmp_path: Path) -> None:
     """AsyncMockSMTPServer.wait_for(query=...) wakes on the message, on a SQLite store too."""
+
     async def main() -> str:
         async with AsyncMockSMTPServer(database=tmp_path / "a.sqlite") as server:
             sending = asyncio.create_task(asyncio.to_thread(send, server.host, server.port, "a@example.com", "Hi"))

@@ -18,17 +18,24 @@ from .processes import PYTHON, ROOT, in_netns, netns_available
 SEED = Path(__file__).resolve().parents[1] / "data" / "seed-mock-smtp-server.md"
 *PYTHON_BLOCKS, MESSAGE_FORMAT = re.findall(r"```python\n(.*?)```", SEED.read_text(), flags=re.S)
 COMMAND_LINES = [
-    line for block in re.findall(r"```bash\n(.*?)```", SEED.read_text(), flags=re.S)
-    for line in block.splitlines() if line.startswith("python3 tests/mock_smtp_server.py")
+    line
+    for block in re.findall(r"```bash\n(.*?)```", SEED.read_text(), flags=re.S)
+    for line in block.splitlines()
+    if line.startswith("python3 tests/mock_smtp_server.py")
 ]
 
-pytestmark = pytest.mark.skipif(not netns_available(),
-                                reason="needs a private network namespace (root, unshare, ip)")
+pytestmark = pytest.mark.skipif(not netns_available(), reason="needs a private network namespace (root, unshare, ip)")
 
 
 def run_in_netns(code: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(in_netns([PYTHON, "-c", code]), cwd=ROOT, capture_output=True, text=True,
-                          timeout=60, env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"})
+    return subprocess.run(
+        in_netns([PYTHON, "-c", code]),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"},
+    )
 
 
 def test_the_document_has_the_examples_we_check() -> None:

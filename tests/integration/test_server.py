@@ -108,14 +108,17 @@ def test_port_in_use_raises_server_start_error() -> None:
     assert not server.is_running()
 
 
-@pytest.mark.parametrize(("kwargs", "match"), [
-    ({"port": -1}, "port must be between 0 and 65535"),
-    ({"port": 70000}, "port must be"),
-    ({"host": 1}, "host must be a string"),
-    ({"max_recipients": 0}, "at least 1"),
-    ({"idle_timeout": 0}, "idle_timeout"),
-    ({"max_mesage_size": 10}, "unknown option.*max_mesage_size.*valid options are"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"port": -1}, "port must be between 0 and 65535"),
+        ({"port": 70000}, "port must be"),
+        ({"host": 1}, "host must be a string"),
+        ({"max_recipients": 0}, "at least 1"),
+        ({"idle_timeout": 0}, "idle_timeout"),
+        ({"max_mesage_size": 10}, "unknown option.*max_mesage_size.*valid options are"),
+    ],
+)
 def test_bad_options_raise_config_error(kwargs: dict[str, object], match: str) -> None:
     """Options are validated when the server is created, with a message naming the option."""
     with pytest.raises(ConfigError, match=match):
@@ -139,8 +142,10 @@ def test_no_thread_is_left_after_stop() -> None:
 
 def test_options_reach_the_engine() -> None:
     """hostname appears in the greeting and max_message_size in the EHLO SIZE line."""
-    with MockSMTPServer("127.0.0.1", 0, hostname="mx.test", max_message_size=1000) as server, \
-            smtplib.SMTP(server.host, server.port) as client:
+    with (
+        MockSMTPServer("127.0.0.1", 0, hostname="mx.test", max_message_size=1000) as server,
+        smtplib.SMTP(server.host, server.port) as client,
+    ):
         code, text = client.ehlo()
         assert code == 250
         assert text.split(b"\n")[0] == b"mx.test"

@@ -131,7 +131,8 @@ def test_pipelined_commands_after_the_data_wait_for_the_250(gated: tuple[MockSMT
 
 
 def test_a_failed_add_is_451_counted_logged_once_and_nothing_stored(
-        gated: tuple[MockSMTPServer, GatedStore], caplog: pytest.LogCaptureFixture) -> None:
+    gated: tuple[MockSMTPServer, GatedStore], caplog: pytest.LogCaptureFixture
+) -> None:
     """A store that reports a failure: 451 for that message, nothing stored, one error
     counted and one log record; the session goes on."""
     server, store = gated
@@ -206,8 +207,7 @@ def test_stop_waits_for_the_add_of_a_dropped_session(gated: tuple[MockSMTPServer
     assert (server.stats.messages, len(server.messages)) == (1, 1)
 
 
-def test_a_store_slower_than_stop_drops_its_session_without_a_reply(
-        gated: tuple[MockSMTPServer, GatedStore]) -> None:
+def test_a_store_slower_than_stop_drops_its_session_without_a_reply(gated: tuple[MockSMTPServer, GatedStore]) -> None:
     """A store that has not answered when stop()'s time is up: the session is dropped with
     no reply at all (not a 421 that would say "not stored"), and the message is kept if the
     store finishes it later."""
@@ -224,6 +224,7 @@ def test_a_store_slower_than_stop_drops_its_session_without_a_reply(
 
 def test_without_add_later_the_store_is_called_on_the_loop() -> None:
     """A store with only add() (no add_later) works as before: stored, then 250."""
+
     class AddOnly:
         def __init__(self) -> None:
             self.inner = MemoryStore()
@@ -269,4 +270,3 @@ def test_a_burst_from_many_sessions_is_all_stored_once(gated: tuple[MockSMTPServ
         for c in clients:
             c.close()
     assert len(server.messages) == 20
-

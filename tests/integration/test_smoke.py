@@ -17,8 +17,7 @@ def test_smtplib_message_with_attachment_is_stored_byte_for_byte(server: MockSMT
     msg["From"] = "app@example.com"
     msg["To"] = "user@example.com"
     msg.set_content("See attached.\n.leading dot line\n")
-    msg.add_attachment(bytes(range(256)) * 40, maintype="application", subtype="octet-stream",
-                       filename="data.bin")
+    msg.add_attachment(bytes(range(256)) * 40, maintype="application", subtype="octet-stream", filename="data.bin")
     wire = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
     with smtplib.SMTP(server.host, server.port) as client:
         client.sendmail("app@example.com", ["user@example.com"], wire)

@@ -19,9 +19,26 @@ pytestmark = pytest.mark.skipif(SWAKS is None, reason="swaks is not on PATH (Deb
 def swaks(server: MockSMTPServer, *args: str) -> subprocess.CompletedProcess[str]:
     assert SWAKS is not None
     return subprocess.run(
-        [SWAKS, "--server", "127.0.0.1", "--port", str(server.port), "--helo", "swaks.example",
-         "--from", "sender@example.com", "--timeout", "10", *args],
-        capture_output=True, text=True, errors="replace", timeout=30, stdin=subprocess.DEVNULL, check=False,
+        [
+            SWAKS,
+            "--server",
+            "127.0.0.1",
+            "--port",
+            str(server.port),
+            "--helo",
+            "swaks.example",
+            "--from",
+            "sender@example.com",
+            "--timeout",
+            "10",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        errors="replace",
+        timeout=30,
+        stdin=subprocess.DEVNULL,
+        check=False,
     )
 
 
@@ -35,8 +52,16 @@ def raw_data(tmp_path: Path, content: bytes) -> str:
 
 def test_swaks_pipelined_message_with_several_recipients_is_stored(server: MockSMTPServer) -> None:
     """swaks --pipeline sends MAIL, RCPT x3, DATA in one group; the message has every recipient."""
-    result = swaks(server, "--pipeline", "--to", "a@example.com,B@example.com,c@example.com",
-                   "--header", "Subject: from swaks", "--body", "hello from swaks")
+    result = swaks(
+        server,
+        "--pipeline",
+        "--to",
+        "a@example.com,B@example.com,c@example.com",
+        "--header",
+        "Subject: from swaks",
+        "--body",
+        "hello from swaks",
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert " -> DATA" in result.stdout
     (m,) = server.messages
@@ -61,8 +86,9 @@ def test_swaks_raw_bytes_are_stored_exactly(server: MockSMTPServer, tmp_path: Pa
     """Raw data sent by swaks without fix-ups (NUL, 8-bit, bare LF, stuffed dot) is stored
     byte for byte after unstuffing."""
     content = b"Subject: raw\r\n\r\nbin\xff\xfe\x00\r\nbare\nlf\r\n..stuffed\r\n"
-    result = swaks(server, "--pipeline", "--to", "a@example.com", "--no-data-fixup",
-                   "--data", raw_data(tmp_path, content))
+    result = swaks(
+        server, "--pipeline", "--to", "a@example.com", "--no-data-fixup", "--data", raw_data(tmp_path, content)
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     (m,) = server.messages
     assert m.raw == content.replace(b"\r\n..", b"\r\n.")
@@ -71,14 +97,17 @@ def test_swaks_raw_bytes_are_stored_exactly(server: MockSMTPServer, tmp_path: Pa
 
 
 @pytest.mark.parametrize("fake_end", [b"\n.\n", b"\n.\r\n", b"\r\n.\n", b"\r.\r\n", b"\r\n\x00.\r\n"])
-def test_swaks_smuggling_attempt_makes_one_message(server: MockSMTPServer, tmp_path: Path,
-                                                   fake_end: bytes) -> None:
+def test_swaks_smuggling_attempt_makes_one_message(server: MockSMTPServer, tmp_path: Path, fake_end: bytes) -> None:
     """A fake end of data and a smuggled transaction sent by swaks stay inside one message."""
-    content = (b"Subject: legit\r\n\r\nhello" + fake_end
-               + b"MAIL FROM:<smuggled@evil.example>\r\nRCPT TO:<victim@example.com>\r\nDATA\r\n"
-               + b"Subject: smuggled\r\n\r\nevil\r\n")
-    result = swaks(server, "--pipeline", "--to", "a@example.com", "--no-data-fixup",
-                   "--data", raw_data(tmp_path, content))
+    content = (
+        b"Subject: legit\r\n\r\nhello"
+        + fake_end
+        + b"MAIL FROM:<smuggled@evil.example>\r\nRCPT TO:<victim@example.com>\r\nDATA\r\n"
+        + b"Subject: smuggled\r\n\r\nevil\r\n"
+    )
+    result = swaks(
+        server, "--pipeline", "--to", "a@example.com", "--no-data-fixup", "--data", raw_data(tmp_path, content)
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     (m,) = server.messages
     assert m.mail_from == "sender@example.com"

@@ -35,6 +35,7 @@ def _assert_healthy(server: MockSMTPServer) -> None:
 
 # -- Done when: real clients deliver and verify the certificate ------------------------------
 
+
 def test_smtplib_starttls_verifies_certificate_and_delivers(make_server: MakeServer) -> None:
     """smtplib with starttls(context=server.client_ssl_context()) delivers over verified TLS."""
     server = make_server(tls="starttls")
@@ -52,8 +53,7 @@ def test_smtplib_starttls_verifies_certificate_and_delivers(make_server: MakeSer
 def test_smtplib_smtp_ssl_delivers_on_implicit_tls(make_server: MakeServer) -> None:
     """SMTP_SSL on an implicit-TLS server delivers, verifying the certificate."""
     server = make_server(tls="implicit")
-    with smtplib.SMTP_SSL("localhost", server.port, timeout=5,
-                          context=server.client_ssl_context()) as client:
+    with smtplib.SMTP_SSL("localhost", server.port, timeout=5, context=server.client_ssl_context()) as client:
         client.sendmail("app@example.com", ["user@example.com"], BODY)
     (message,) = server.messages
     assert message.tls is not None
@@ -63,8 +63,7 @@ def test_smtplib_smtp_ssl_delivers_on_implicit_tls(make_server: MakeServer) -> N
 def test_client_that_does_not_trust_the_ca_fails_the_handshake(make_server: MakeServer) -> None:
     """A client with the system trust store rejects the throw-away certificate; server unharmed."""
     server = make_server(tls="starttls")
-    with smtplib.SMTP("localhost", server.port, timeout=5) as client, \
-            pytest.raises(ssl.SSLCertVerificationError):
+    with smtplib.SMTP("localhost", server.port, timeout=5) as client, pytest.raises(ssl.SSLCertVerificationError):
         client.starttls(context=ssl.create_default_context())
     _assert_healthy(server)
     assert server.get_message_count() == 1
@@ -131,6 +130,7 @@ def test_plain_messages_record_no_tls(server: MockSMTPServer) -> None:
 
 # -- advertisement --------------------------------------------------------------------------
 
+
 def test_starttls_advertised_before_tls_only(make_server: MakeServer) -> None:
     """STARTTLS is in the EHLO reply before TLS and absent after the handshake."""
     server = make_server(tls="starttls")
@@ -151,14 +151,14 @@ def test_starttls_never_advertised_without_certificate(server: MockSMTPServer) -
 def test_implicit_tls_does_not_advertise_starttls(make_server: MakeServer) -> None:
     """Inside implicit TLS, STARTTLS is neither advertised nor accepted (503)."""
     server = make_server(tls="implicit")
-    with smtplib.SMTP_SSL("localhost", server.port, timeout=5,
-                          context=server.client_ssl_context()) as client:
+    with smtplib.SMTP_SSL("localhost", server.port, timeout=5, context=server.client_ssl_context()) as client:
         client.ehlo()
         assert not client.has_extn("starttls")
         assert client.docmd("STARTTLS")[0] == 503
 
 
 # -- catalogue group I ------------------------------------------------------------------------
+
 
 def test_tls_client_hello_on_plain_port_is_refused(server: MockSMTPServer) -> None:
     """A TLS ClientHello on the plain port gets 500 and the connection is closed; no crash."""
@@ -281,8 +281,10 @@ def test_require_tls_gates_commands_until_starttls(make_server: MakeServer) -> N
 def test_require_tls_with_smtplib(make_server: MakeServer) -> None:
     """smtplib without starttls is refused with 530; with it, delivers."""
     server = make_server(tls="starttls", require_tls=True)
-    with smtplib.SMTP("localhost", server.port, timeout=5) as client, \
-            pytest.raises(smtplib.SMTPSenderRefused) as refused:
+    with (
+        smtplib.SMTP("localhost", server.port, timeout=5) as client,
+        pytest.raises(smtplib.SMTPSenderRefused) as refused,
+    ):
         client.sendmail("a@example.com", ["b@example.com"], BODY)
     assert refused.value.smtp_code == 530
     with smtplib.SMTP("localhost", server.port, timeout=5) as client:
@@ -303,6 +305,7 @@ def test_stop_during_handshake_returns(make_server: MakeServer) -> None:
 
 
 # -- swaks ------------------------------------------------------------------------------------
+
 
 def test_swaks_starttls(make_server: MakeServer) -> None:
     """swaks --tls delivers over STARTTLS."""

@@ -135,8 +135,8 @@ def _tls13_context(server: MockSMTPServer) -> ssl.SSLContext:
 
 # -- the first command rides with the client's Finished ---------------------------------------
 
-def test_first_command_in_the_same_write_as_the_finished_after_starttls(
-        make_loop_server: MakeServer) -> None:
+
+def test_first_command_in_the_same_write_as_the_finished_after_starttls(make_loop_server: MakeServer) -> None:
     """STARTTLS, then the client's Finished and an encrypted EHLO in one write: EHLO is answered
     (nodemailer and msmtp always write them together)."""
     server = make_loop_server(tls="starttls")
@@ -162,8 +162,7 @@ def test_first_command_in_the_same_write_as_the_finished_after_starttls(
     assert message.tls == "TLSv1.3"
 
 
-def test_first_command_in_the_same_write_as_the_finished_on_implicit_tls(
-        make_loop_server: MakeServer) -> None:
+def test_first_command_in_the_same_write_as_the_finished_on_implicit_tls(make_loop_server: MakeServer) -> None:
     """Implicit TLS: a client that talks before the greeting, in the write that completes the
     handshake, gets the greeting and then its EHLO answered."""
     server = make_loop_server(tls="implicit")
@@ -192,8 +191,8 @@ def test_plaintext_pipelined_after_starttls_is_still_discarded(make_loop_server:
 
 # -- stop() in the middle of handshakes ---------------------------------------------------------
 
-def test_stop_ends_stalled_starttls_handshakes_and_a_restarted_server_serves(
-        make_loop_server: MakeServer) -> None:
+
+def test_stop_ends_stalled_starttls_handshakes_and_a_restarted_server_serves(make_loop_server: MakeServer) -> None:
     """Clients stalled after STARTTLS's 220: stop() ends them at once (not after the handshake
     timeout), no session stays counted, and after start() a fresh client is served."""
     server = make_loop_server(tls="starttls", tls_handshake_timeout=60, max_connections=3)
@@ -241,8 +240,7 @@ def test_stop_ends_silent_implicit_tls_connections(make_loop_server: MakeServer)
             c.close()
 
 
-def test_stop_closes_a_tls_session_without_waiting_for_the_client(
-        make_loop_server: MakeServer) -> None:
+def test_stop_closes_a_tls_session_without_waiting_for_the_client(make_loop_server: MakeServer) -> None:
     """stop() tells a session inside TLS 421 and closes the connection at once: it does not
     wait (out its grace) for the client's side of the TLS close, which a client blocked on
     stop() never sends."""
@@ -266,8 +264,8 @@ def test_stop_closes_a_tls_session_without_waiting_for_the_client(
 
 # -- max_connections counts implicit-TLS handshakes ---------------------------------------------
 
-def test_max_connections_counts_implicit_tls_connections_from_accept(
-        make_loop_server: MakeServer) -> None:
+
+def test_max_connections_counts_implicit_tls_connections_from_accept(make_loop_server: MakeServer) -> None:
     """Silent connections to an implicit-TLS port count from accept: the one past the cap is
     closed without a word, the others are held, and once they go TLS clients are served."""
     server = make_loop_server(tls="implicit", max_connections=3, tls_handshake_timeout=60)

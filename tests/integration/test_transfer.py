@@ -62,9 +62,17 @@ def make_store(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[
 
 def fill(store: MessageStore, raws: list[bytes]) -> list[Message]:
     for i, raw in enumerate(raws):
-        store.add(Message(id=store.new_id(), raw=raw, mail_from="" if i == 1 else f"sender{i}@example.com",
-                          rcpt_tos=[f"to{i}@example.com", "hidden@example.com"], mail_options=["BODY=8BITMIME"],
-                          helo="client.example", tls="TLSv1.3" if i == 2 else None))
+        store.add(
+            Message(
+                id=store.new_id(),
+                raw=raw,
+                mail_from="" if i == 1 else f"sender{i}@example.com",
+                rcpt_tos=[f"to{i}@example.com", "hidden@example.com"],
+                mail_options=["BODY=8BITMIME"],
+                helo="client.example",
+                tls="TLSv1.3" if i == 2 else None,
+            )
+        )
     return store.messages()
 
 
@@ -73,8 +81,9 @@ def envelope(m: Message) -> tuple[object, ...]:
 
 
 @pytest.mark.parametrize("format", FORMATS)
-def test_awkward_messages_round_trip_byte_for_byte(make_store: Callable[[], MessageStore], tmp_path: Path,
-                                                   format: str) -> None:
+def test_awkward_messages_round_trip_byte_for_byte(
+    make_store: Callable[[], MessageStore], tmp_path: Path, format: str
+) -> None:
     """From lines, quoting, no final newline, bare LF, 8-bit, 1 MB, not-mail and empty messages
     come back with the same bytes, envelope, arrival time, read flag and tags, in order."""
     source, target = make_store(), make_store()
@@ -106,8 +115,9 @@ def test_eml_and_maildir_files_hold_the_raw_bytes_exactly(tmp_path: Path) -> Non
     (seen,) = os.listdir(tmp_path / "md" / "cur")
     assert seen.endswith(":2,S")
     assert (tmp_path / "md" / "cur" / seen).read_bytes() == sent[0].raw
-    assert sorted((tmp_path / "md" / "new" / n).read_bytes() for n in os.listdir(tmp_path / "md" / "new")) == \
-        sorted(m.raw for m in sent[1:])
+    assert sorted((tmp_path / "md" / "new" / n).read_bytes() for n in os.listdir(tmp_path / "md" / "new")) == sorted(
+        m.raw for m in sent[1:]
+    )
     assert os.listdir(tmp_path / "md" / "tmp") == []
 
 
@@ -115,8 +125,14 @@ def test_an_export_writes_only_what_the_query_matches(tmp_path: Path) -> None:
     """query= (a string or a parsed Query) exports the matching messages only."""
     store = MemoryStore()
     for to in ("ann@example.com", "bob@example.com", "ann@example.com"):
-        store.add(Message(id=store.new_id(), raw=f"To: {to}\r\nSubject: for {to}\r\n\r\nhi\r\n".encode(),
-                          mail_from="app@example.com", rcpt_tos=[to]))
+        store.add(
+            Message(
+                id=store.new_id(),
+                raw=f"To: {to}\r\nSubject: for {to}\r\n\r\nhi\r\n".encode(),
+                mail_from="app@example.com",
+                rcpt_tos=[to],
+            )
+        )
     assert export_messages(store, tmp_path / "ann.mbox", format="mbox", query="to:ann@example.com") == 2
     again = MemoryStore()
     import_messages(again, [tmp_path / "ann.mbox"])
@@ -141,8 +157,10 @@ def test_a_mbox_written_by_pythons_mailbox_module_imports(tmp_path: Path) -> Non
     path = tmp_path / "python.mbox"
     box = mailbox.mbox(path)
     for i in range(3):
-        m = mailbox.mboxMessage(f"From: a{i}@example.com\nTo: b{i}@example.com\nCc: c@example.com\n"
-                                f"Subject: {i}\n\nbody {i}\nFrom the body\n")
+        m = mailbox.mboxMessage(
+            f"From: a{i}@example.com\nTo: b{i}@example.com\nCc: c@example.com\n"
+            f"Subject: {i}\n\nbody {i}\nFrom the body\n"
+        )
         m.set_from(f"sender{i}@example.com", (2026, 1, 2, 3, 4, 5 + i, 0, 0, 0))
         box.add(m)
     box.flush()
@@ -153,7 +171,8 @@ def test_a_mbox_written_by_pythons_mailbox_module_imports(tmp_path: Path) -> Non
     got = store.messages()
     assert [m.raw for m in got] == expected
     assert [(m.mail_from, m.rcpt_tos) for m in got] == [
-        (f"sender{i}@example.com", (f"b{i}@example.com", "c@example.com")) for i in range(3)]
+        (f"sender{i}@example.com", (f"b{i}@example.com", "c@example.com")) for i in range(3)
+    ]
     assert [m.received_at.second for m in got] == [5, 6, 7]
 
 
@@ -161,8 +180,9 @@ def test_a_maildir_imports_with_its_read_flags(tmp_path: Path) -> None:
     """A Maildir made by mailbox.Maildir: every message in cur/ and new/, S meaning read, the
     sender from Return-Path, recipients from Delivered-To."""
     box = mailbox.Maildir(tmp_path / "md")
-    seen = mailbox.MaildirMessage(b"Return-Path: <r@example.com>\nDelivered-To: me@example.com\nTo: x@example.com\n"
-                                  b"Subject: seen\n\nhi\n")
+    seen = mailbox.MaildirMessage(
+        b"Return-Path: <r@example.com>\nDelivered-To: me@example.com\nTo: x@example.com\nSubject: seen\n\nhi\n"
+    )
     seen.set_subdir("cur")
     seen.add_flag("S")
     box.add(seen)
@@ -198,8 +218,13 @@ def test_an_edited_message_gets_its_envelope_from_its_headers(tmp_path: Path) ->
     """The envelope file matches bytes, not names: an .eml file edited after the export is
     imported with the envelope its headers give, the untouched one with its own."""
     store = MemoryStore()
-    kept, edited = fill(store, [b"To: a@example.com\r\nSubject: kept\r\n\r\n",
-                                b"From: f@example.com\r\nTo: b@example.com\r\nSubject: edited\r\n\r\n"])
+    kept, edited = fill(
+        store,
+        [
+            b"To: a@example.com\r\nSubject: kept\r\n\r\n",
+            b"From: f@example.com\r\nTo: b@example.com\r\nSubject: edited\r\n\r\n",
+        ],
+    )
     export_messages(store, tmp_path)
     path = tmp_path / f"{edited.id}.eml"
     path.write_bytes(path.read_bytes() + b"a line more\r\n")
@@ -216,11 +241,15 @@ def test_sources_that_are_missing_or_not_mail_fail_in_one_line_before_importing(
     good = tmp_path / "good.eml"
     good.write_bytes(b"Subject: fine\r\n\r\n")
     (tmp_path / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
-    (tmp_path / "bad.mbox").write_bytes(b"From a@b Sat Jan  1 00:00:00 2000\nSubject: ok\n\n\n"
-                                        b"From the desk of Bob\nhello\n")
+    (tmp_path / "bad.mbox").write_bytes(
+        b"From a@b Sat Jan  1 00:00:00 2000\nSubject: ok\n\n\nFrom the desk of Bob\nhello\n"
+    )
     store = MemoryStore()
-    for bad, says in [("missing", "no such file or folder"), ("image.png", "is not mail"),
-                      ("bad.mbox", "line 5: message 2 of this mbox, whose From line is there, does not start")]:
+    for bad, says in [
+        ("missing", "no such file or folder"),
+        ("image.png", "is not mail"),
+        ("bad.mbox", "line 5: message 2 of this mbox, whose From line is there, does not start"),
+    ]:
         with pytest.raises(TransferError) as caught:
             import_messages(store, [good, tmp_path / bad])
         assert caught.value.path == str(tmp_path / bad)
@@ -249,8 +278,12 @@ def test_a_destination_of_the_wrong_kind_is_refused(tmp_path: Path) -> None:
     fill(store, [b"Subject: x\r\n\r\n"])
     text = tmp_path / "notes.txt"
     text.write_text("mine\n")
-    for format, dest, says in [("eml", text, "it is a file"), ("maildir", text, "it is a file"),
-                               ("mbox", tmp_path, "it is a folder"), ("mbox", text, "not an mbox")]:
+    for format, dest, says in [
+        ("eml", text, "it is a file"),
+        ("maildir", text, "it is a file"),
+        ("mbox", tmp_path, "it is a folder"),
+        ("mbox", text, "not an mbox"),
+    ]:
         with pytest.raises(TransferError, match=says):
             export_messages(store, dest, format=format)  # type: ignore[arg-type]
     assert text.read_text() == "mine\n"
@@ -280,6 +313,7 @@ def test_a_message_sent_over_smtp_survives_export_and_import_into_a_new_database
 
 def test_the_async_server_exports_and_imports_off_its_loop(tmp_path: Path) -> None:
     """AsyncMockSMTPServer.export and import_messages are awaited and give the same counts."""
+
     async def main() -> list[bytes]:
         async with AsyncMockSMTPServer() as server:
             fill(server.store, AWKWARD[:2])
@@ -293,17 +327,25 @@ def test_the_async_server_exports_and_imports_off_its_loop(tmp_path: Path) -> No
 
 # -- the command line --------------------------------------------------------------------------
 
+
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    return subprocess.run([PYTHON, "-m", "mocksmtp", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=60, env=env, check=False)
+    return subprocess.run(
+        [PYTHON, "-m", "mocksmtp", *args], cwd=cwd, capture_output=True, text=True, timeout=60, env=env, check=False
+    )
 
 
 def make_database(path: Path, n: int) -> None:
     store = SQLiteStore(path)
     for i in range(n):
-        store.add(Message(id=store.new_id(), raw=f"To: u{i % 2}@example.com\r\nSubject: {i}\r\n\r\nhi\r\n".encode(),
-                          mail_from="app@example.com", rcpt_tos=[f"u{i % 2}@example.com"]))
+        store.add(
+            Message(
+                id=store.new_id(),
+                raw=f"To: u{i % 2}@example.com\r\nSubject: {i}\r\n\r\nhi\r\n".encode(),
+                mail_from="app@example.com",
+                rcpt_tos=[f"u{i % 2}@example.com"],
+            )
+        )
     store.close()
 
 
@@ -311,8 +353,9 @@ def test_the_command_line_exports_and_imports_with_one_summary_line(tmp_path: Pa
     """export --query writes the matches and says how many; import into a new database says
     how many; nothing else is printed when stderr is not a terminal."""
     make_database(tmp_path / "a.sqlite", 5)
-    done = cli("export", "--database", "a.sqlite", "--format", "maildir", "--query", "to:u0@example.com", "md",
-               cwd=tmp_path)
+    done = cli(
+        "export", "--database", "a.sqlite", "--format", "maildir", "--query", "to:u0@example.com", "md", cwd=tmp_path
+    )
     assert (done.returncode, done.stdout, done.stderr) == (0, "exported 3 messages to md\n", "")
     done = cli("import", "--database", "b.sqlite", "md", cwd=tmp_path)
     assert (done.returncode, done.stdout, done.stderr) == (0, "imported 3 messages into b.sqlite\n", "")
@@ -321,16 +364,19 @@ def test_the_command_line_exports_and_imports_with_one_summary_line(tmp_path: Pa
     store.close()
 
 
-@pytest.mark.parametrize(("args", "status", "says"), [
-    (["export", "--database", "missing.sqlite", "out"], 1, "there is no database at missing.sqlite"),
-    (["export", "--database", "a.sqlite", "--format", "zip", "out"], 2, "invalid choice: 'zip'"),
-    (["export", "--database", "a.sqlite", "--query", 'subject:"open', "out"], 2, "unterminated quote"),
-    (["export", "--database", "notes.txt", "out"], 1, "not a mocksmtp database"),
-    (["import", "--database", "b.sqlite"], 2, "required: SOURCE"),
-    (["import", "--database", "b.sqlite", "missing.eml"], 1, "missing.eml: no such file or folder"),
-    (["import", "--database", "b.sqlite", "notes.txt"], 1, "notes.txt: it is not mail"),
-    (["import", "--database", "b.sqlite", "bad.mbox"], 1, "bad.mbox line 1: message 1 of this mbox"),
-])
+@pytest.mark.parametrize(
+    ("args", "status", "says"),
+    [
+        (["export", "--database", "missing.sqlite", "out"], 1, "there is no database at missing.sqlite"),
+        (["export", "--database", "a.sqlite", "--format", "zip", "out"], 2, "invalid choice: 'zip'"),
+        (["export", "--database", "a.sqlite", "--query", 'subject:"open', "out"], 2, "unterminated quote"),
+        (["export", "--database", "notes.txt", "out"], 1, "not a mocksmtp database"),
+        (["import", "--database", "b.sqlite"], 2, "required: SOURCE"),
+        (["import", "--database", "b.sqlite", "missing.eml"], 1, "missing.eml: no such file or folder"),
+        (["import", "--database", "b.sqlite", "notes.txt"], 1, "notes.txt: it is not mail"),
+        (["import", "--database", "b.sqlite", "bad.mbox"], 1, "bad.mbox line 1: message 1 of this mbox"),
+    ],
+)
 def test_command_line_errors_are_one_line(tmp_path: Path, args: list[str], status: int, says: str) -> None:
     """Mistakes in the command exit 2, failures 1; either way one line on stderr, no traceback."""
     make_database(tmp_path / "a.sqlite", 1)
@@ -358,8 +404,14 @@ def test_a_terminal_sees_a_progress_bar_updating_in_place(tmp_path: Path) -> Non
     make_database(tmp_path / "a.sqlite", 20)
     leader, follower = pty.openpty()
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    proc = subprocess.Popen([PYTHON, "-m", "mocksmtp", "export", "--database", "a.sqlite", "out"], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=follower, stdin=subprocess.DEVNULL, env=env)
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "mocksmtp", "export", "--database", "a.sqlite", "out"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        stdin=subprocess.DEVNULL,
+        env=env,
+    )
     os.close(follower)
     shown = b""
     while True:

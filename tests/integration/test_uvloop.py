@@ -73,8 +73,7 @@ def test_data_in_many_reads(uv_server: MockSMTPServer) -> None:
     assert_healthy(uv_server, stored=1)
 
 
-@pytest.mark.parametrize("uv_server", [{"tls": "starttls", "auth": {"alice": "s3cret"}}],
-                         indirect=True)
+@pytest.mark.parametrize("uv_server", [{"tls": "starttls", "auth": {"alice": "s3cret"}}], indirect=True)
 def test_starttls_and_auth(uv_server: MockSMTPServer) -> None:
     """STARTTLS with a verified certificate, then AUTH, then a delivery, all on uvloop."""
     pytest.importorskip("trustme")
@@ -114,11 +113,9 @@ def test_stop_with_a_client_in_the_middle_of_data(uv_server: MockSMTPServer) -> 
 def test_a_delayed_reply_holds_pipelined_commands_in_order(uv_server: MockSMTPServer) -> None:
     """An injected delay pauses reading on uvloop's transport; what was pipelined after it is
     answered afterwards, in order, and the message is stored once."""
-    with uv_server.inject_fault("mail", delay=0.1, code=451, times=1) as fault, \
-            RawClient(uv_server.port) as c:
+    with uv_server.inject_fault("mail", delay=0.1, code=451, times=1) as fault, RawClient(uv_server.port) as c:
         assert c.code("EHLO c") == 250
-        c.send(b"MAIL FROM:<a@x.example>\r\nMAIL FROM:<a@x.example>\r\nRCPT TO:<b@x.example>\r\n"
-               b"DATA\r\n")
+        c.send(b"MAIL FROM:<a@x.example>\r\nMAIL FROM:<a@x.example>\r\nRCPT TO:<b@x.example>\r\nDATA\r\n")
         assert c.read_replies(4) == [451, 250, 250, 354]
         c.send(BODY + b".\r\n")
         assert c.read_reply()[0] == 250

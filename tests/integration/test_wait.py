@@ -17,8 +17,9 @@ from tests.support import CountingStore
 from mocksmtp import ConfigError, MemoryStore, MessageAssertionError, MockSMTPServer, SQLiteStore, WaitTimeout
 
 
-def send(server: MockSMTPServer, to: str, subject: str, *, sender: str = "app@example.com",
-         rcpt: list[str] | None = None) -> None:
+def send(
+    server: MockSMTPServer, to: str, subject: str, *, sender: str = "app@example.com", rcpt: list[str] | None = None
+) -> None:
     with smtplib.SMTP(server.host, server.port) as client:
         client.sendmail(sender, rcpt or [to], f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\n\r\nbody\r\n")
 
@@ -26,6 +27,7 @@ def send(server: MockSMTPServer, to: str, subject: str, *, sender: str = "app@ex
 @pytest.fixture
 def no_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make any call to time.sleep fail the test."""
+
     def forbidden(seconds: float) -> None:
         raise AssertionError(f"time.sleep({seconds}) called while waiting")
 
@@ -63,8 +65,9 @@ def counted(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Mo
     inner.close()
 
 
-def test_waiter_wakes_when_another_thread_sends(counted: tuple[MockSMTPServer, CountingStore],
-                                                 no_sleep: None, recorded_wakes: list[bool]) -> None:
+def test_waiter_wakes_when_another_thread_sends(
+    counted: tuple[MockSMTPServer, CountingStore], no_sleep: None, recorded_wakes: list[bool]
+) -> None:
     """A blocked wait_for returns as soon as the message it waits for is stored, having read
     the store once before blocking and once after the wake-up."""
     server, store = counted
@@ -84,7 +87,8 @@ def test_waiter_wakes_when_another_thread_sends(counted: tuple[MockSMTPServer, C
 
 
 def test_a_wait_with_nothing_arriving_reads_the_store_a_handful_of_times(
-        counted: tuple[MockSMTPServer, CountingStore], no_sleep: None) -> None:
+    counted: tuple[MockSMTPServer, CountingStore], no_sleep: None
+) -> None:
     """wait_for(timeout=0.5) with no mail blocks on the store's version: a few reads in all
     (one look, the report), not one per spin, on the memory and the SQLite store."""
     server, store = counted
@@ -95,6 +99,7 @@ def test_a_wait_with_nothing_arriving_reads_the_store_a_handful_of_times(
 
 def test_waiting_for_a_count_wakes_on_the_last_one(server: MockSMTPServer, no_sleep: None) -> None:
     """wait_for(3) ignores non-matching mail and returns when the third match is stored."""
+
     def send_all() -> None:
         for i in range(3):
             send(server, "other@example.com", f"noise {i}")
@@ -140,10 +145,15 @@ def test_timeout_text_lists_what_arrived_and_why_it_missed(server: MockSMTPServe
         server.wait_for(to="bob@example.com", subject="Welcome", timeout=0.05)
     text = str(caught.value)
     assert isinstance(caught.value, AssertionError)
-    assert text.startswith("waited 0.05 s for 1 message matching to='bob@example.com', subject='Welcome'; "
-                           "none matched.\n2 messages arrived:\n")
-    assert re.search(r"  1\. \d\d:\d\d:\d\d\.\d{3} UTC from app@example.com to \['alice@example.com'\] 'Welcome'\n"
-                     r"     missed to='bob@example.com': got \['alice@example.com'\]\n", text)
+    assert text.startswith(
+        "waited 0.05 s for 1 message matching to='bob@example.com', subject='Welcome'; "
+        "none matched.\n2 messages arrived:\n"
+    )
+    assert re.search(
+        r"  1\. \d\d:\d\d:\d\d\.\d{3} UTC from app@example.com to \['alice@example.com'\] 'Welcome'\n"
+        r"     missed to='bob@example.com': got \['alice@example.com'\]\n",
+        text,
+    )
     assert "  2. " in text
     assert "missed subject='Welcome': got 'Reset your password'" in text
     assert len(caught.value.messages) == 2
@@ -197,7 +207,8 @@ def test_assert_sent_at_least_one_or_exactly(server: MockSMTPServer) -> None:
     with pytest.raises(MessageAssertionError) as caught:
         server.assert_sent(1, to="ann@example.com")
     assert str(caught.value).startswith(
-        "expected 1 message matching to='ann@example.com'; 2 matched.\n2 messages arrived:\n")
+        "expected 1 message matching to='ann@example.com'; 2 matched.\n2 messages arrived:\n"
+    )
     assert "     matched" in str(caught.value)
     with pytest.raises(AssertionError, match="expected at least 1 message matching subject='z'; none matched"):
         server.assert_sent(subject="z")

@@ -22,8 +22,15 @@ from mocksmtp.store import (
 )
 
 
-def make(store: MessageStore, subject: str = "hi", *, raw: bytes | None = None, received_at: datetime | None = None,
-         mail_from: str = "app@example.com", rcpt_tos: tuple[str, ...] = ("ann@example.com",)) -> Message:
+def make(
+    store: MessageStore,
+    subject: str = "hi",
+    *,
+    raw: bytes | None = None,
+    received_at: datetime | None = None,
+    mail_from: str = "app@example.com",
+    rcpt_tos: tuple[str, ...] = ("ann@example.com",),
+) -> Message:
     body = raw if raw is not None else f"Subject: {subject}\r\n\r\nbody\r\n".encode()
     message = Message(id=store.new_id(), raw=body, mail_from=mail_from, rcpt_tos=rcpt_tos, received_at=received_at)
     store.add(message)
@@ -55,16 +62,20 @@ def test_add_later_says_stored_once_the_message_is_readable(store: MessageStore)
     told: list[str] = []
     store.subscribe(lambda event: told.append(event.message.id) if isinstance(event, MessageAdded) else None)
     answers: queue.Queue[tuple[str, BaseException | None, bool, int, bool]] = queue.Queue()
-    sent = [Message(id=store.new_id(), raw=f"Subject: {i}\r\n\r\n".encode(), mail_from="", rcpt_tos=["a@x.org"])
-            for i in range(5)]
+    sent = [
+        Message(id=store.new_id(), raw=f"Subject: {i}\r\n\r\n".encode(), mail_from="", rcpt_tos=["a@x.org"])
+        for i in range(5)
+    ]
+
     def answer(m: Message) -> Callable[[BaseException | None], None]:
         return lambda error: answers.put((m.id, error, store.get(m.id) == m, store.version, m.id in told))
 
     for m in sent:
         store.add_later(m, answer(m))
     got = [answers.get(timeout=10) for _ in sent]
-    assert [(id, error, readable, was_told) for id, error, readable, _, was_told in got] == \
-        [(m.id, None, True, True) for m in sent]
+    assert [(id, error, readable, was_told) for id, error, readable, _, was_told in got] == [
+        (m.id, None, True, True) for m in sent
+    ]
     assert all(version >= n for n, (*_, version, _) in enumerate(got, 1))
     assert store.messages() == sent
     assert answers.empty()
@@ -98,15 +109,34 @@ def test_raw_bytes_and_envelope_come_back_exactly(store: MessageStore) -> None:
     peer, HELO, TLS, user and arrival time are kept exactly."""
     raw = b"Subject: \xff\x00odd\n\r\n..\r\nline\r"
     at = datetime(2024, 5, 1, 9, 30, 15, 250000, tzinfo=timezone.utc)
-    m = Message(id=store.new_id(), raw=raw, mail_from="", rcpt_tos=["B@x.org", "a@x.org"],
-                mail_options=["SIZE=10", "BODY=8BITMIME"], peer=("127.0.0.1", 4242), helo="client.test",
-                received_at=at, tls="TLSv1.3", auth_user="ann")
+    m = Message(
+        id=store.new_id(),
+        raw=raw,
+        mail_from="",
+        rcpt_tos=["B@x.org", "a@x.org"],
+        mail_options=["SIZE=10", "BODY=8BITMIME"],
+        peer=("127.0.0.1", 4242),
+        helo="client.test",
+        received_at=at,
+        tls="TLSv1.3",
+        auth_user="ann",
+    )
     store.add(m)
     (back,) = store.messages()
-    assert (back.id, back.raw, back.mail_from, back.rcpt_tos, back.mail_options) == \
-        (m.id, raw, "", ("B@x.org", "a@x.org"), ("SIZE=10", "BODY=8BITMIME"))
-    assert (back.peer, back.helo, back.tls, back.auth_user, back.received_at) == \
-        (("127.0.0.1", 4242), "client.test", "TLSv1.3", "ann", at)
+    assert (back.id, back.raw, back.mail_from, back.rcpt_tos, back.mail_options) == (
+        m.id,
+        raw,
+        "",
+        ("B@x.org", "a@x.org"),
+        ("SIZE=10", "BODY=8BITMIME"),
+    )
+    assert (back.peer, back.helo, back.tls, back.auth_user, back.received_at) == (
+        ("127.0.0.1", 4242),
+        "client.test",
+        "TLSv1.3",
+        "ann",
+        at,
+    )
 
 
 def test_pages_newest_or_oldest_first_with_offset_and_limit(store: MessageStore) -> None:
@@ -228,8 +258,16 @@ def test_subscribers_receive_typed_events_in_order(store: MessageStore) -> None:
     unsubscribe()
     make(store)
     kinds = [type(e) for e in events]
-    assert kinds == [MessageAdded, MessageAdded, MessagesUpdated, MessagesUpdated, MessagesDeleted,
-                     MessagesDeleted, MessageAdded, StoreCleared]
+    assert kinds == [
+        MessageAdded,
+        MessageAdded,
+        MessagesUpdated,
+        MessagesUpdated,
+        MessagesDeleted,
+        MessagesDeleted,
+        MessageAdded,
+        StoreCleared,
+    ]
     assert events[0] == MessageAdded(a, events[0].version)
     assert events[4] == MessagesDeleted((a.id,), events[4].version, pruned=False)
     assert isinstance(events[5], MessagesDeleted)
@@ -239,9 +277,11 @@ def test_subscribers_receive_typed_events_in_order(store: MessageStore) -> None:
     assert versions == sorted(set(versions))
 
 
-def test_a_failing_subscriber_is_logged_and_the_change_stays(store: MessageStore,
-                                                             caplog: pytest.LogCaptureFixture) -> None:
+def test_a_failing_subscriber_is_logged_and_the_change_stays(
+    store: MessageStore, caplog: pytest.LogCaptureFixture
+) -> None:
     """An exception in a subscriber is logged; the message is stored all the same."""
+
     def broken(event: StoreEvent) -> None:
         raise RuntimeError("boom")
 
@@ -255,20 +295,31 @@ def test_a_failing_subscriber_is_logged_and_the_change_stays(store: MessageStore
 # -- the search language, through each store ---------------------------------------------------
 
 CORPUS = [
-    (b"From: Ann Lee <ann@example.com>\r\nTo: Bob <bob@example.com>\r\nCc: ops@example.org\r\n"
-     b"Reply-To: help@example.com\r\nSubject: Your order has shipped\r\nMessage-ID: <order-42@shop.example>\r\n"
-     b"\r\nTracking number 1Z999.\r\n", ("bob@example.com", "hidden@example.net")),
-    (b"From: noreply@example.com\r\nTo: ba@example.com\r\nSubject: Reset your password\r\n"
-     b"Content-Type: text/html\r\n\r\n<p>Click <b>here</b> &amp; reset</p><script>secret()</script>\r\n",
-     ("ba@example.com",)),
-    (b"From: Carl <carl@example.org>\r\nTo: a@example.com\r\nSubject: Invoice\r\nMIME-Version: 1.0\r\n"
-     b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nSee attached.\r\n"
-     b"--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=invoice.pdf\r\n\r\n"
-     b"%PDF\r\n--b--\r\n", ("a@example.com",)),
-    (b"From: news@example.org\r\nTo: A@Example.com\r\nSubject: Newsletter\r\nMIME-Version: 1.0\r\n"
-     b"Content-Type: multipart/related; boundary=r\r\n\r\n--r\r\nContent-Type: text/html\r\n\r\n"
-     b"<img src=cid:logo>\r\n--r\r\nContent-Type: image/png\r\nContent-ID: <logo>\r\n"
-     b"Content-Disposition: inline\r\n\r\nPNG\r\n--r--\r\n" + b"x" * 2000 + b"\r\n", ("A@Example.com",)),
+    (
+        b"From: Ann Lee <ann@example.com>\r\nTo: Bob <bob@example.com>\r\nCc: ops@example.org\r\n"
+        b"Reply-To: help@example.com\r\nSubject: Your order has shipped\r\nMessage-ID: <order-42@shop.example>\r\n"
+        b"\r\nTracking number 1Z999.\r\n",
+        ("bob@example.com", "hidden@example.net"),
+    ),
+    (
+        b"From: noreply@example.com\r\nTo: ba@example.com\r\nSubject: Reset your password\r\n"
+        b"Content-Type: text/html\r\n\r\n<p>Click <b>here</b> &amp; reset</p><script>secret()</script>\r\n",
+        ("ba@example.com",),
+    ),
+    (
+        b"From: Carl <carl@example.org>\r\nTo: a@example.com\r\nSubject: Invoice\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nSee attached.\r\n"
+        b"--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=invoice.pdf\r\n\r\n"
+        b"%PDF\r\n--b--\r\n",
+        ("a@example.com",),
+    ),
+    (
+        b"From: news@example.org\r\nTo: A@Example.com\r\nSubject: Newsletter\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: multipart/related; boundary=r\r\n\r\n--r\r\nContent-Type: text/html\r\n\r\n"
+        b"<img src=cid:logo>\r\n--r\r\nContent-Type: image/png\r\nContent-ID: <logo>\r\n"
+        b"Content-Disposition: inline\r\n\r\nPNG\r\n--r--\r\n" + b"x" * 2000 + b"\r\n",
+        ("A@Example.com",),
+    ),
 ]
 SUBJECTS = ["Your order has shipped", "Reset your password", "Invoice", "Newsletter"]
 
@@ -277,18 +328,18 @@ SEARCHES = [
     ("shipped", ["Your order has shipped"]),
     ('"YOUR password"', ["Reset your password"]),
     ("tracking", ["Your order has shipped"]),
-    ("here", ["Reset your password"]),           # the visible text of an HTML body
-    ("secret", []),                              # never a script's
+    ("here", ["Reset your password"]),  # the visible text of an HTML body
+    ("secret", []),  # never a script's
     ('"here & reset"', ["Reset your password"]),
-    ("invoice.pdf", ["Invoice"]),                # attachment file names
-    ("pdf", ["Invoice"]),                        # three characters: the shortest a trigram index finds
-    ("1z", ["Your order has shipped"]),          # shorter: read in full
+    ("invoice.pdf", ["Invoice"]),  # attachment file names
+    ("pdf", ["Invoice"]),  # three characters: the shortest a trigram index finds
+    ("1z", ["Your order has shipped"]),  # shorter: read in full
     ('"number 1Z9"', ["Your order has shipped"]),
     ("shipped-", []),
     ("-shipped", ["Reset your password", "Invoice", "Newsletter"]),
     ("!shipped", ["Reset your password", "Invoice", "Newsletter"]),
-    ("to:a@example.com", ["Invoice", "Newsletter"]),     # exact, ignoring case
-    ("to:ba@example.com", ["Reset your password"]),      # never a@example.com's
+    ("to:a@example.com", ["Invoice", "Newsletter"]),  # exact, ignoring case
+    ("to:ba@example.com", ["Reset your password"]),  # never a@example.com's
     ("to:example.com", ["Your order has shipped", "Reset your password", "Invoice", "Newsletter"]),
     ("to:bob", ["Your order has shipped"]),
     ("-to:a@example.com", ["Your order has shipped", "Reset your password"]),
@@ -326,8 +377,15 @@ def test_search_operators(store: MessageStore, text: str, expected: list[str]) -
     whole addresses exactly (``to:a@example.com`` never finds ``ba@example.com``)."""
     start = datetime(2024, 5, 1, 0, 0, tzinfo=timezone.utc)
     for i, (raw, rcpts) in enumerate(CORPUS):
-        store.add(Message(id=store.new_id(), raw=raw, mail_from="app@example.com", rcpt_tos=rcpts,
-                          received_at=start + timedelta(hours=12 * i)))
+        store.add(
+            Message(
+                id=store.new_id(),
+                raw=raw,
+                mail_from="app@example.com",
+                rcpt_tos=rcpts,
+                received_at=start + timedelta(hours=12 * i),
+            )
+        )
     query = parse_query(text)
     assert subjects(store.messages(query)) == expected
     assert store.count(query) == len(expected)
@@ -335,14 +393,16 @@ def test_search_operators(store: MessageStore, text: str, expected: list[str]) -
 
 # -- summaries and cursors -----------------------------------------------------------------------
 
-RICH = (b"From: =?utf-8?q?J=C3=B6rg?= <joerg@Example.com>\r\nTo: Ann Lee <ann@example.com>, bob@example.com\r\n"
-        b"Cc: Ops <ops@example.org>\r\nReply-To: help@example.com\r\nSubject: =?utf-8?q?Caf=C3=A9?= menu\r\n"
-        b"Date: Wed, 01 May 2024 09:30:00 +0200\r\nMessage-ID: <menu-1@cafe.example>\r\nMIME-Version: 1.0\r\n"
-        b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: multipart/related; boundary=r\r\n\r\n"
-        b"--r\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>Today:\r\n  <b>soup</b></p><style>p{}</style>"
-        b"\xc3\xa9\r\n--r\r\nContent-Type: image/png\r\nContent-ID: <logo>\r\n\r\nPNG\r\n--r--\r\n--b\r\n"
-        b"Content-Type: application/pdf\r\nContent-Disposition: attachment; filename=menu.pdf\r\n"
-        b"Content-Transfer-Encoding: base64\r\n\r\nJVBERg==\r\n--b--\r\n")
+RICH = (
+    b"From: =?utf-8?q?J=C3=B6rg?= <joerg@Example.com>\r\nTo: Ann Lee <ann@example.com>, bob@example.com\r\n"
+    b"Cc: Ops <ops@example.org>\r\nReply-To: help@example.com\r\nSubject: =?utf-8?q?Caf=C3=A9?= menu\r\n"
+    b"Date: Wed, 01 May 2024 09:30:00 +0200\r\nMessage-ID: <menu-1@cafe.example>\r\nMIME-Version: 1.0\r\n"
+    b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: multipart/related; boundary=r\r\n\r\n"
+    b"--r\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>Today:\r\n  <b>soup</b></p><style>p{}</style>"
+    b"\xc3\xa9\r\n--r\r\nContent-Type: image/png\r\nContent-ID: <logo>\r\n\r\nPNG\r\n--r--\r\n--b\r\n"
+    b"Content-Type: application/pdf\r\nContent-Disposition: attachment; filename=menu.pdf\r\n"
+    b"Content-Transfer-Encoding: base64\r\n\r\nJVBERg==\r\n--b--\r\n"
+)
 
 
 def test_a_summary_carries_what_a_list_view_shows(store: MessageStore) -> None:
@@ -353,20 +413,40 @@ def test_a_summary_carries_what_a_list_view_shows(store: MessageStore) -> None:
     from mocksmtp.summary import Summary
 
     at = datetime(2024, 5, 1, 7, 31, tzinfo=timezone.utc)
-    m = Message(id=store.new_id(), raw=RICH, mail_from="bounce@example.com",
-                rcpt_tos=["ann@example.com", "BOB@example.com", "secret@example.net"], received_at=at,
-                auth_user="app")
+    m = Message(
+        id=store.new_id(),
+        raw=RICH,
+        mail_from="bounce@example.com",
+        rcpt_tos=["ann@example.com", "BOB@example.com", "secret@example.net"],
+        received_at=at,
+        auth_user="app",
+    )
     store.add(m)
     store.mark_read([m.id])
     store.set_tags([m.id], ["menu", "daily"])
-    assert store.summaries() == [Summary(
-        id=m.id, message_id="menu-1@cafe.example", from_=(Address("Jörg", "joerg@example.com"),),
-        to=(Address("Ann Lee", "ann@example.com"), Address("", "bob@example.com")),
-        cc=(Address("Ops", "ops@example.org"),), bcc=(Address("", "secret@example.net"),),
-        reply_to=(Address("", "help@example.com"),), subject="Café menu",
-        date=datetime(2024, 5, 1, 9, 30, tzinfo=timezone(timedelta(hours=2))), received_at=at, size=len(RICH),
-        attachments=1, inline=1, snippet="Today: soup é", read=True, tags=("daily", "menu"),
-        flags=frozenset({"8bit"}), mail_from="bounce@example.com", auth_user="app")]
+    assert store.summaries() == [
+        Summary(
+            id=m.id,
+            message_id="menu-1@cafe.example",
+            from_=(Address("Jörg", "joerg@example.com"),),
+            to=(Address("Ann Lee", "ann@example.com"), Address("", "bob@example.com")),
+            cc=(Address("Ops", "ops@example.org"),),
+            bcc=(Address("", "secret@example.net"),),
+            reply_to=(Address("", "help@example.com"),),
+            subject="Café menu",
+            date=datetime(2024, 5, 1, 9, 30, tzinfo=timezone(timedelta(hours=2))),
+            received_at=at,
+            size=len(RICH),
+            attachments=1,
+            inline=1,
+            snippet="Today: soup é",
+            read=True,
+            tags=("daily", "menu"),
+            flags=frozenset({"8bit"}),
+            mail_from="bounce@example.com",
+            auth_user="app",
+        )
+    ]
 
 
 def test_summaries_page_like_messages_newest_first_by_default(store: MessageStore) -> None:
@@ -375,8 +455,14 @@ def test_summaries_page_like_messages_newest_first_by_default(store: MessageStor
     made = [make(store, f"m{i}") for i in range(55)]
     assert [s.subject for s in store.summaries()] == [f"m{i}" for i in range(54, 4, -1)]
     assert [s.id for s in store.summaries(newest_first=False, offset=2, limit=3)] == [m.id for m in made[2:5]]
-    assert [s.subject for s in store.summaries(parse_query("subject:m5"), limit=None)] == ["m54", "m53", "m52",
-                                                                                          "m51", "m50", "m5"]
+    assert [s.subject for s in store.summaries(parse_query("subject:m5"), limit=None)] == [
+        "m54",
+        "m53",
+        "m52",
+        "m51",
+        "m50",
+        "m5",
+    ]
     assert store.summaries(limit=1)[0].read is False
     store.mark_read([made[-1].id])
     store.set_tags([made[-1].id], ["seen"])

@@ -15,8 +15,9 @@ Answers = queue.Queue[tuple[str, BaseException | None]]
 
 
 def message(store: SQLiteStore, n: int, id: str | None = None) -> Message:
-    return Message(id=id or store.new_id(), raw=f"Subject: {n}\r\n\r\nbody\r\n".encode(), mail_from="a@x.org",
-                   rcpt_tos=["b@x.org"])
+    return Message(
+        id=id or store.new_id(), raw=f"Subject: {n}\r\n\r\nbody\r\n".encode(), mail_from="a@x.org", rcpt_tos=["b@x.org"]
+    )
 
 
 def add_later(store: SQLiteStore, m: Message, answers: Answers) -> None:

@@ -55,24 +55,44 @@ class DictStore:
     def count(self, query: Query | None = None) -> int:
         return len(self.messages(query))
 
-    def messages(self, query: Query | None = None, *, newest_first: bool = False, offset: int = 0,
-                 limit: int | None = None, after: str | None = None) -> list[Message]:
+    def messages(
+        self,
+        query: Query | None = None,
+        *,
+        newest_first: bool = False,
+        offset: int = 0,
+        limit: int | None = None,
+        after: str | None = None,
+    ) -> list[Message]:
         with self._lock:
             order = list(self._messages)
-            found = [m for m in self._messages.values() if query is None or matches(
-                query, searchable(m, tags=self._state[m.id].tags, read=self._state[m.id].read))]
+            found = [
+                m
+                for m in self._messages.values()
+                if query is None
+                or matches(query, searchable(m, tags=self._state[m.id].tags, read=self._state[m.id].read))
+            ]
         found = found[::-1] if newest_first else found
         if after is not None:
             if after not in order:
                 raise ConfigError(f"no message {after!r}")
             cursor = order.index(after)
             found = [m for m in found if (order.index(m.id) < cursor) == newest_first and m.id != after]
-        return found[offset:None if limit is None else offset + limit]
+        return found[offset : None if limit is None else offset + limit]
 
-    def summaries(self, query: Query | None = None, *, newest_first: bool = True, offset: int = 0,
-                  limit: int | None = 50, after: str | None = None) -> list[Summary]:
-        return [summarize(m, read=self._state[m.id].read, tags=self._state[m.id].tags)
-                for m in self.messages(query, newest_first=newest_first, offset=offset, limit=limit, after=after)]
+    def summaries(
+        self,
+        query: Query | None = None,
+        *,
+        newest_first: bool = True,
+        offset: int = 0,
+        limit: int | None = 50,
+        after: str | None = None,
+    ) -> list[Summary]:
+        return [
+            summarize(m, read=self._state[m.id].read, tags=self._state[m.id].tags)
+            for m in self.messages(query, newest_first=newest_first, offset=offset, limit=limit, after=after)
+        ]
 
     def state(self, id: str) -> MessageState | None:
         return self._state.get(id)
@@ -120,8 +140,9 @@ class DictStore:
 
 def send(server: MockSMTPServer, subject: str) -> None:
     with smtplib.SMTP(server.host, server.port) as client:
-        client.sendmail("app@example.com", ["ann@example.com"],
-                        f"To: ann@example.com\r\nSubject: {subject}\r\n\r\nbody\r\n")
+        client.sendmail(
+            "app@example.com", ["ann@example.com"], f"To: ann@example.com\r\nSubject: {subject}\r\n\r\nbody\r\n"
+        )
 
 
 def test_a_store_from_the_protocol_alone_works_behind_the_server() -> None:
@@ -155,6 +176,7 @@ def test_a_store_from_the_protocol_alone_works_behind_the_server() -> None:
 
 def test_an_object_that_is_not_a_store_is_refused_with_what_it_lacks() -> None:
     """store= with something that lacks protocol members is a ConfigError naming them."""
+
     class Half:
         def new_id(self) -> str:
             return "x"

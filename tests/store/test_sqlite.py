@@ -23,8 +23,9 @@ from mocksmtp.store.sqlite import SCHEMA_VERSION
 
 
 def add(store: SQLiteStore, subject: str) -> Message:
-    m = Message(id=store.new_id(), raw=f"Subject: {subject}\r\n\r\nbody\r\n".encode(), mail_from="a@x.org",
-                rcpt_tos=["b@x.org"])
+    m = Message(
+        id=store.new_id(), raw=f"Subject: {subject}\r\n\r\nbody\r\n".encode(), mail_from="a@x.org", rcpt_tos=["b@x.org"]
+    )
     store.add(m)
     return m
 
@@ -88,14 +89,24 @@ def damaged(path: Path) -> None:
         db.execute("DROP TABLE tags")
 
 
-@pytest.mark.parametrize(("spoil", "error"), [
-    (newer, rf"written by a newer mocksmtp \(schema {SCHEMA_VERSION + 1}; this version reads up to "
-            rf"{SCHEMA_VERSION}\): upgrade mocksmtp, or choose another path"),
-    (foreign, "it holds tables that are not mocksmtp's: choose another path"),
-    (corrupt, r"the file is not a mocksmtp database or is damaged: move it away, or choose another path "
-              r"\(SQLite says: file is not a database\)"),
-    (damaged, "tables are missing, so it is damaged"),
-], ids=["newer", "foreign", "corrupt", "damaged"])
+@pytest.mark.parametrize(
+    ("spoil", "error"),
+    [
+        (
+            newer,
+            rf"written by a newer mocksmtp \(schema {SCHEMA_VERSION + 1}; this version reads up to "
+            rf"{SCHEMA_VERSION}\): upgrade mocksmtp, or choose another path",
+        ),
+        (foreign, "it holds tables that are not mocksmtp's: choose another path"),
+        (
+            corrupt,
+            r"the file is not a mocksmtp database or is damaged: move it away, or choose another path "
+            r"\(SQLite says: file is not a database\)",
+        ),
+        (damaged, "tables are missing, so it is damaged"),
+    ],
+    ids=["newer", "foreign", "corrupt", "damaged"],
+)
 def test_a_file_that_cannot_be_used_is_one_line(tmp_path: Path, spoil: object, error: str) -> None:
     """A newer schema, someone else's tables, a corrupt or damaged file: a one-line StoreError
     naming the file and what to do."""
@@ -131,9 +142,14 @@ def test_the_command_line_prints_a_store_error_in_one_line(tmp_path: Path) -> No
     """mocksmtp --database on a corrupt file: one line on stderr, exit status 2."""
     path = tmp_path / "bad.sqlite"
     corrupt(path)
-    done = subprocess.run([sys.executable, "-m", "mocksmtp", "--port", "0", "--database", str(path)],
-                          capture_output=True, text=True, timeout=60, cwd=ROOT,
-                          env={"PYTHONPATH": str(ROOT / "src"), "PATH": ""})
+    done = subprocess.run(
+        [sys.executable, "-m", "mocksmtp", "--port", "0", "--database", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env={"PYTHONPATH": str(ROOT / "src"), "PATH": ""},
+    )
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1
     assert done.stderr.startswith(f"mocksmtp: error: cannot use the database {path}: the file is not")
@@ -141,10 +157,14 @@ def test_the_command_line_prints_a_store_error_in_one_line(tmp_path: Path) -> No
 
 def test_sqlite_loads_only_with_a_database() -> None:
     """import mocksmtp and a memory server do not import sqlite3."""
-    code = ("import sys, mocksmtp; s = mocksmtp.MockSMTPServer(port=0); s.messages; "
-            "print('sqlite3' in sys.modules)")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                          env={"PYTHONPATH": str(ROOT / "src"), "PATH": ""})
+    code = "import sys, mocksmtp; s = mocksmtp.MockSMTPServer(port=0); s.messages; print('sqlite3' in sys.modules)"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PYTHONPATH": str(ROOT / "src"), "PATH": ""},
+    )
     assert done.stdout.strip() == "False", done.stderr
 
 
@@ -154,8 +174,23 @@ def test_kill_9_while_20_clients_send_loses_no_acknowledged_message(tmp_path: Pa
     anything else there is a message a client sent whole (at most one per client, the one
     whose 250 the kill cut off)."""
     path = tmp_path / "mail.sqlite"
-    proc = Process([sys.executable, "-m", "mocksmtp", "--host", "127.0.0.1", "--port", "0", "--no-http", "--quiet",
-                    "--stats-interval", "0", "--database", str(path)])
+    proc = Process(
+        [
+            sys.executable,
+            "-m",
+            "mocksmtp",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--no-http",
+            "--quiet",
+            "--stats-interval",
+            "0",
+            "--database",
+            str(path),
+        ]
+    )
     try:
         port = int(re.search(r":(\d+) ", proc.wait_for_line("listening on"))[1])  # type: ignore[index]
         acked: dict[str, bytes] = {}  # id from the 250 -> what was sent
@@ -218,8 +253,9 @@ def test_add_commits_without_parsing_the_message(tmp_path: Path) -> None:
     """add() stores raw bytes and envelope only: the engine's 250 never waits for a parse
     (the message's parsed views stay unread); a search right after still finds it."""
     store = SQLiteStore(tmp_path / "mail.sqlite")
-    m = Message(id=store.new_id(), raw=b"To: a@x.org\r\nSubject: fresh\r\n\r\nbody\r\n", mail_from="",
-                rcpt_tos=["a@x.org"])
+    m = Message(
+        id=store.new_id(), raw=b"To: a@x.org\r\nSubject: fresh\r\n\r\nbody\r\n", mail_from="", rcpt_tos=["a@x.org"]
+    )
     store.add(m)
     assert m._cache == {}
     assert store.messages(parse_query("to:a@x.org subject:fresh")) == [m]
@@ -261,14 +297,21 @@ def test_an_idle_store_holds_no_indexing_thread(tmp_path: Path) -> None:
 def test_a_store_nobody_closed_closes_its_file_quietly(tmp_path: Path) -> None:
     """A server on database= whose store is never closed leaves no open connection to warn
     about (Python 3.13 reports one as a ResourceWarning) when it is collected."""
-    code = ("import gc, sys, mocksmtp\n"
-            "with mocksmtp.MockSMTPServer(port=0, database=sys.argv[1]) as s:\n"
-            "    assert s.get_message_count() == 0\n"
-            "del s\n"
-            "gc.collect()\n")
-    done = subprocess.run([sys.executable, "-X", "dev", "-W", "error", "-c", code, str(tmp_path / "mail.sqlite")],
-                          capture_output=True, text=True, timeout=60, cwd=ROOT,
-                          env={"PYTHONPATH": str(ROOT / "src"), "PATH": ""})
+    code = (
+        "import gc, sys, mocksmtp\n"
+        "with mocksmtp.MockSMTPServer(port=0, database=sys.argv[1]) as s:\n"
+        "    assert s.get_message_count() == 0\n"
+        "del s\n"
+        "gc.collect()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-X", "dev", "-W", "error", "-c", code, str(tmp_path / "mail.sqlite")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env={"PYTHONPATH": str(ROOT / "src"), "PATH": ""},
+    )
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
 
@@ -280,9 +323,15 @@ def test_a_summary_of_a_message_not_indexed_yet_is_complete(tmp_path: Path) -> N
 
     store = SQLiteStore(tmp_path / "mail.sqlite")
     store._indexer.stop()  # as if it had not reached them yet
-    older, m = add(store, "older"), Message(
-        id=store.new_id(), raw=b"From: Ann <ann@x.org>\r\nTo: b@x.org\r\nSubject: fresh\r\n\r\nhello\r\n",
-        mail_from="a@x.org", rcpt_tos=["b@x.org", "c@x.org"])
+    older, m = (
+        add(store, "older"),
+        Message(
+            id=store.new_id(),
+            raw=b"From: Ann <ann@x.org>\r\nTo: b@x.org\r\nSubject: fresh\r\n\r\nhello\r\n",
+            mail_from="a@x.org",
+            rcpt_tos=["b@x.org", "c@x.org"],
+        ),
+    )
     store.add(m)
     assert store._read("SELECT count(*) FROM messages WHERE indexed = 0", ()) == [(2,)]
     assert store.summaries(limit=1) == [summarize(m)]
@@ -316,10 +365,13 @@ def test_a_version_1_file_is_migrated_when_opened(tmp_path: Path) -> None:
     raw = b"From: Ann <ann@x.org>\r\nSubject: old\r\nContent-Type: text/html\r\n\r\n<p>Kept <b>well</b></p>\r\n"
     with contextlib.closing(sqlite3.connect(path)) as db, db:
         db.executescript((Path(__file__).parents[1] / "data" / "sqlite-schema-v1.sql").read_text())
-        db.execute("INSERT INTO messages (seq, id, mail_from, rcpt_tos, mail_options, peer_host, peer_port, helo, "
-                   "received, size, read, indexed, subject, snippet, subject_fold, text_fold) VALUES "
-                   "(1, 'A1', 'a@x.org', '[\"b@x.org\"]', '[]', '', 0, '', 1714550400.0, ?, 1, 1, 'old', '', "
-                   "'old', 'old\nkept well')", (len(raw),))
+        db.execute(
+            "INSERT INTO messages (seq, id, mail_from, rcpt_tos, mail_options, peer_host, peer_port, helo, "
+            "received, size, read, indexed, subject, snippet, subject_fold, text_fold) VALUES "
+            "(1, 'A1', 'a@x.org', '[\"b@x.org\"]', '[]', '', 0, '', 1714550400.0, ?, 1, 1, 'old', '', "
+            "'old', 'old\nkept well')",
+            (len(raw),),
+        )
         db.execute("INSERT INTO raw (seq, raw) VALUES (1, ?)", (raw,))
         db.execute("INSERT INTO tags (seq, tag, tag_fold) VALUES (1, 'kept', 'kept')")
         db.execute("PRAGMA user_version = 1")
@@ -335,8 +387,9 @@ def test_a_version_1_file_is_migrated_when_opened(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("fts", [True, False], ids=["fts5", "without-fts5"])
-def test_bare_words_find_the_same_with_or_without_full_text_search(tmp_path: Path, fts: bool,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bare_words_find_the_same_with_or_without_full_text_search(
+    tmp_path: Path, fts: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Where SQLite has FTS5 the searched text and subjects are trigram indexes, else plain
     tables: the same words find the same messages, and a deleted message's text goes with it."""
     from mocksmtp.store import sqlite as module
@@ -344,15 +397,28 @@ def test_bare_words_find_the_same_with_or_without_full_text_search(tmp_path: Pat
     monkeypatch.setattr(module, "_has_fts", lambda: fts)
     store = SQLiteStore(tmp_path / "mail.sqlite")
     assert store._fts is fts
-    words = ["Quetzal feathers", "quetzalcoatl", "Straße", "a\"quote", "zz"]
+    words = ["Quetzal feathers", "quetzalcoatl", "Straße", 'a"quote', "zz"]
     made = [add(store, subject) for subject in words]
-    for text, expected in [("quetzal", words[:2]), ("QUETZAL FEATHERS", words[:1]), ("strasse", ["Straße"]),
-                           ("SS", ["Straße"]), ("tzalc", ["quetzalcoatl"]), ("zz", ["zz"]),
-                           ("q", [*words[:2], 'a"quote']), ("-quetzal", words[2:]),
-                           ("feathers quetzal", words[:1]), ("xyzzy", [])]:
+    for text, expected in [
+        ("quetzal", words[:2]),
+        ("QUETZAL FEATHERS", words[:1]),
+        ("strasse", ["Straße"]),
+        ("SS", ["Straße"]),
+        ("tzalc", ["quetzalcoatl"]),
+        ("zz", ["zz"]),
+        ("q", [*words[:2], 'a"quote']),
+        ("-quetzal", words[2:]),
+        ("feathers quetzal", words[:1]),
+        ("xyzzy", []),
+    ]:
         assert [m.subject for m in store.messages(parse_query(text))] == expected, text
-    for text, expected in [("subject:quetzal", words[:2]), ('subject:"l fea"', words[:1]), ("subject:SS", ["Straße"]),
-                           ("-subject:tzal", words[2:]), ("subject:zz", ["zz"])]:
+    for text, expected in [
+        ("subject:quetzal", words[:2]),
+        ('subject:"l fea"', words[:1]),
+        ("subject:SS", ["Straße"]),
+        ("-subject:tzal", words[2:]),
+        ("subject:zz", ["zz"]),
+    ]:
         assert [m.subject for m in store.messages(parse_query(text))] == expected, text
     assert store.count(Query(terms=(TextTerm("text", 'a"quo'),))) == 1  # a quote inside a trigram
     assert store.count(Query(terms=(TextTerm("subject", 'a"quo'),))) == 1

@@ -18,9 +18,14 @@ def test_mechanisms_per_option() -> None:
     assert mechanisms({"a": "b"}) == ("PLAIN", "LOGIN", "CRAM-MD5")
 
 
-@pytest.mark.parametrize(("line", "reply"), [
-    (b"*", REPLY.AUTH_CANCELLED), (b"!!!", REPLY.AUTH_BAD_BASE64), (b"YWJ", REPLY.AUTH_BAD_BASE64),
-])
+@pytest.mark.parametrize(
+    ("line", "reply"),
+    [
+        (b"*", REPLY.AUTH_CANCELLED),
+        (b"!!!", REPLY.AUTH_BAD_BASE64),
+        (b"YWJ", REPLY.AUTH_BAD_BASE64),
+    ],
+)
 def test_decode_response_errors(line: bytes, reply: object) -> None:
     """'*' cancels, invalid base64 (characters or padding) is 501."""
     with pytest.raises(AuthError) as e:

@@ -16,8 +16,9 @@ def test_fault_option_parses_stage_code_and_percent() -> None:
     assert parse_fault("MAIL:421:25") == ("mail", 421, 0.25)
 
 
-@pytest.mark.parametrize("value", ["rcpt", "rcpt:abc", "rcpt:451:0", "rcpt:451:101", "a:1:2:3", "bogus:451",
-                                   "rcpt:250"])
+@pytest.mark.parametrize(
+    "value", ["rcpt", "rcpt:abc", "rcpt:451:0", "rcpt:451:101", "a:1:2:3", "bogus:451", "rcpt:250"]
+)
 def test_bad_fault_option_is_a_usage_error(value: str) -> None:
     """A malformed --fault value is rejected with an example of the right form."""
     with pytest.raises(argparse.ArgumentTypeError):
@@ -34,11 +35,29 @@ def test_auth_option_any_or_users() -> None:
 
 def test_options_from_command_line() -> None:
     """The TLS, AUTH and limit flags turn into server options; absent ones are left out."""
-    args = build_parser().parse_args(["--tls", "starttls", "--require-tls", "--auth", "alice:pw",
-                                      "--require-auth", "--max-recipients", "5",
-                                      "--fault", "rcpt:451:50", "--fault", "connect:421"])
-    assert _options(args) == {"tls": "starttls", "require_tls": True, "auth": {"alice": "pw"},
-                              "require_auth": True, "max_recipients": 5}
+    args = build_parser().parse_args(
+        [
+            "--tls",
+            "starttls",
+            "--require-tls",
+            "--auth",
+            "alice:pw",
+            "--require-auth",
+            "--max-recipients",
+            "5",
+            "--fault",
+            "rcpt:451:50",
+            "--fault",
+            "connect:421",
+        ]
+    )
+    assert _options(args) == {
+        "tls": "starttls",
+        "require_tls": True,
+        "auth": {"alice": "pw"},
+        "require_auth": True,
+        "max_recipients": 5,
+    }
     assert args.fault == [("rcpt", 451, 0.5), ("connect", 421, 1.0)]
     assert _options(build_parser().parse_args([])) == {}
 
@@ -67,17 +86,21 @@ def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int | str 
     return status, capsys.readouterr().err
 
 
-@pytest.mark.parametrize(("argv", "expected"), [
-    (["--auth", "auth=alice:s3cret"], "mocksmtp: error: --auth takes 'any' or USER:PASSWORD"),
-    (["--auth", "alice"], "mocksmtp: error: --auth takes 'any' or USER:PASSWORD"),
-    (["--fault", "rcpt"], "mocksmtp: error: argument --fault: expected STAGE:CODE[:PERCENT]"),
-    (["--fault", "bogus:451"], "mocksmtp: error: argument --fault: STAGE must be one of connect, helo"),
-    (["--port", "x"], "mocksmtp: error: argument --port: invalid int value: 'x'"),
-    (["--idle-timeout", "0"], "mocksmtp: error: --idle-timeout must be a positive number"),
-    (["--nope"], "mocksmtp: error: unrecognized arguments: --nope"),
-])
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--auth", "auth=alice:s3cret"], "mocksmtp: error: --auth takes 'any' or USER:PASSWORD"),
+        (["--auth", "alice"], "mocksmtp: error: --auth takes 'any' or USER:PASSWORD"),
+        (["--fault", "rcpt"], "mocksmtp: error: argument --fault: expected STAGE:CODE[:PERCENT]"),
+        (["--fault", "bogus:451"], "mocksmtp: error: argument --fault: STAGE must be one of connect, helo"),
+        (["--port", "x"], "mocksmtp: error: argument --port: invalid int value: 'x'"),
+        (["--idle-timeout", "0"], "mocksmtp: error: --idle-timeout must be a positive number"),
+        (["--nope"], "mocksmtp: error: unrecognized arguments: --nope"),
+    ],
+)
 def test_command_line_mistakes_are_one_line_naming_the_option(
-        argv: list[str], expected: str, capsys: pytest.CaptureFixture[str]) -> None:
+    argv: list[str], expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A bad word on the command line is one line (no usage dump) naming the option and what to
     write, and exit status 2; a password is never echoed."""
     status, err = run(["--host", "127.0.0.1", "--port", "0", *argv], capsys)
@@ -94,8 +117,12 @@ def test_a_message_line_reads_obsolete_header_syntax_and_escapes_control_charact
     from mocksmtp import Message
     from mocksmtp.cli import describe
 
-    m = Message(id="X-1", raw=b"Subject   : Hello\x1b[31m\r\nTo: a@example.com\r\n\r\nbody\r\n",
-                mail_from="app@example.com", rcpt_tos=("a@example.com",))
+    m = Message(
+        id="X-1",
+        raw=b"Subject   : Hello\x1b[31m\r\nTo: a@example.com\r\n\r\nbody\r\n",
+        mail_from="app@example.com",
+        rcpt_tos=("a@example.com",),
+    )
     line = describe(m)
     assert '"Hello' in line
     assert "\x1b" not in line

@@ -17,8 +17,17 @@ def test_a_count_is_its_value_whatever_its_leading_zeros(value: int, zeros: int)
 
 def test_a_count_with_too_many_digits_or_not_digits_is_none() -> None:
     """Past MAX_DIGITS significant digits, or anything but ASCII digits, there is no count."""
-    bads: list[bytes | str] = [b"1" * (MAX_DIGITS + 1), b"9" * 5000, b"", b"-1", b"+1", b"1 ", b"\xd9\xa1",
-                               "\u0661", "²"]
+    bads: list[bytes | str] = [
+        b"1" * (MAX_DIGITS + 1),
+        b"9" * 5000,
+        b"",
+        b"-1",
+        b"+1",
+        b"1 ",
+        b"\xd9\xa1",
+        "\u0661",
+        "²",
+    ]
     for bad in bads:
         assert parse_count(bad) is None, bad
 

@@ -43,6 +43,7 @@ def run(test: Callable[[EngineContext, MemoryStore], Coroutine[Any, Any, None]],
 def test_a_new_data_past_the_budget_gets_452_and_the_session_stays_usable() -> None:
     """While other sessions hold max_pending_data octets, DATA gets 452 4.3.1 (no 354); the
     session goes on, and once the data in flight is stored its DATA is accepted."""
+
     async def test(ctx: EngineContext, store: MemoryStore) -> None:
         a, b = Client(ctx), Client(ctx)
         assert a.send(OPEN + b"DATA\r\n")[-1] == 354
@@ -62,6 +63,7 @@ def test_a_new_data_past_the_budget_gets_452_and_the_session_stays_usable() -> N
 
 def test_a_new_bdat_past_the_budget_gets_452_and_its_chunk_is_read() -> None:
     """BDAT past the budget gets 452 4.3.1; the chunk's octets are read (never run as commands)."""
+
     async def test(ctx: EngineContext, store: MemoryStore) -> None:
         a, b = Client(ctx), Client(ctx)
         assert a.send(OPEN + b"BDAT 1500\r\n" + b"y" * 1500) == [250, 250, 250, 250]
@@ -82,6 +84,7 @@ def test_a_new_bdat_past_the_budget_gets_452_and_its_chunk_is_read() -> None:
 def test_data_arriving_past_the_budget_is_discarded_and_refused_at_its_end(second: bytes) -> None:
     """Two sessions under the budget each, over it together: the one whose data passes it has
     its data discarded as it comes and gets 452 4.3.1 at its end; the other is stored."""
+
     async def test(ctx: EngineContext, store: MemoryStore) -> None:
         a, b = Client(ctx), Client(ctx)
         assert a.send(OPEN + b"DATA\r\n")[-1] == 354
@@ -104,13 +107,18 @@ def test_data_arriving_past_the_budget_is_discarded_and_refused_at_its_end(secon
     run(test, max_pending_data=1000)
 
 
-@pytest.mark.parametrize("ending", [
-    b"\r\n.\r\n",  # stored
-    b"x" * 2000 + b"\r\n.\r\n",  # over max_message_size: 552
-    b"RSET",  # the client goes away in the middle (connection_lost below)
-], ids=["stored", "too big", "disconnect"])
+@pytest.mark.parametrize(
+    "ending",
+    [
+        b"\r\n.\r\n",  # stored
+        b"x" * 2000 + b"\r\n.\r\n",  # over max_message_size: 552
+        b"RSET",  # the client goes away in the middle (connection_lost below)
+    ],
+    ids=["stored", "too big", "disconnect"],
+)
 def test_data_in_flight_stops_counting_when_its_transaction_ends_in_any_way(ending: bytes) -> None:
     """However a DATA transaction ends (250, refusal, disconnect), its octets leave the budget."""
+
     async def test(ctx: EngineContext, store: MemoryStore) -> None:
         a = Client(ctx)
         a.send(OPEN + b"DATA\r\n")
@@ -123,10 +131,14 @@ def test_data_in_flight_stops_counting_when_its_transaction_ends_in_any_way(endi
     run(test, max_message_size=1000, max_pending_data=10_000)
 
 
-@pytest.mark.parametrize("ending", [b"RSET\r\n", b"EHLO again\r\n", b"BDAT 0 LAST\r\n", b"BDAT 2000\r\n"],
-                         ids=["RSET", "EHLO", "LAST", "too big"])
+@pytest.mark.parametrize(
+    "ending",
+    [b"RSET\r\n", b"EHLO again\r\n", b"BDAT 0 LAST\r\n", b"BDAT 2000\r\n"],
+    ids=["RSET", "EHLO", "LAST", "too big"],
+)
 def test_bdat_chunks_stop_counting_when_their_transaction_ends(ending: bytes) -> None:
     """Chunks held between BDAT commands count until LAST, RSET, EHLO or a refused chunk."""
+
     async def test(ctx: EngineContext, store: MemoryStore) -> None:
         a = Client(ctx)
         a.send(OPEN + b"BDAT 500\r\n" + b"z" * 500)
@@ -139,6 +151,7 @@ def test_bdat_chunks_stop_counting_when_their_transaction_ends(ending: bytes) ->
 
 def test_max_pending_data_zero_means_no_budget() -> None:
     """max_pending_data=0: DATA is never refused for data in flight."""
+
     async def test(ctx: EngineContext, store: MemoryStore) -> None:
         a, b = Client(ctx), Client(ctx)
         a.send(OPEN + b"DATA\r\n" + b"x" * 5000)

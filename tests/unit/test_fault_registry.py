@@ -14,8 +14,7 @@ def test_default_replies_per_stage() -> None:
     """Each stage has a default code with an enhanced status of the same class."""
     assert set(DEFAULT_FAULT_REPLIES) == set(STAGES)
     codes = {stage: reply.code for stage, reply in DEFAULT_FAULT_REPLIES.items()}
-    assert codes == {"connect": 421, "helo": 451, "auth": 454, "mail": 451, "rcpt": 451,
-                     "data": 554, "message": 451}
+    assert codes == {"connect": 421, "helo": 451, "auth": 454, "mail": 451, "rcpt": 451, "data": 554, "message": 451}
     for reply in DEFAULT_FAULT_REPLIES.values():
         assert reply.status[0] == str(reply.code)[0]
 

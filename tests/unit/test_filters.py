@@ -11,34 +11,56 @@ from hypothesis import strategies as st
 
 from mocksmtp import ConfigError, Message, MessageFilter
 
-RAW = (b"From: App <app@Example.com>\r\nTo: Ann <ann@example.com>, bob@example.com\r\n"
-       b"Cc: carol@example.com\r\nSubject: Your code is 123456\r\nX-Tag: welcome\r\nX-Tag: beta\r\n"
-       b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n"
-       b"Hello Ann, your code is 123456.\r\n--b\r\nContent-Type: application/pdf\r\n"
-       b"Content-Disposition: attachment; filename=\"report.pdf\"\r\n\r\n%PDF\r\n--b--\r\n")
-MESSAGE = Message(id="F-1", raw=RAW, mail_from="bounce@example.com",
-                  rcpt_tos=("ann@example.com", "bob@example.com", "carol@example.com", "dave@example.com"))
+RAW = (
+    b"From: App <app@Example.com>\r\nTo: Ann <ann@example.com>, bob@example.com\r\n"
+    b"Cc: carol@example.com\r\nSubject: Your code is 123456\r\nX-Tag: welcome\r\nX-Tag: beta\r\n"
+    b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n"
+    b"Hello Ann, your code is 123456.\r\n--b\r\nContent-Type: application/pdf\r\n"
+    b'Content-Disposition: attachment; filename="report.pdf"\r\n\r\n%PDF\r\n--b--\r\n'
+)
+MESSAGE = Message(
+    id="F-1",
+    raw=RAW,
+    mail_from="bounce@example.com",
+    rcpt_tos=("ann@example.com", "bob@example.com", "carol@example.com", "dave@example.com"),
+)
 
 
 def matches(**filters: Any) -> bool:  # the tests' values, some of them wrong on purpose
     return MessageFilter(**filters)(MESSAGE)
 
 
-@pytest.mark.parametrize(("name", "address"), [
-    ("to", "ann@example.com"), ("to", "ANN@EXAMPLE.COM"), ("to", "Ann <ann@example.com>"),
-    ("cc", "carol@example.com"), ("bcc", "dave@example.com"), ("from_", "app@example.com"),
-    ("recipient", "Dave@Example.com"), ("to", ["ann@example.com", "bob@example.com"]),
-])
+@pytest.mark.parametrize(
+    ("name", "address"),
+    [
+        ("to", "ann@example.com"),
+        ("to", "ANN@EXAMPLE.COM"),
+        ("to", "Ann <ann@example.com>"),
+        ("cc", "carol@example.com"),
+        ("bcc", "dave@example.com"),
+        ("from_", "app@example.com"),
+        ("recipient", "Dave@Example.com"),
+        ("to", ["ann@example.com", "bob@example.com"]),
+    ],
+)
 def test_address_filters_match_exactly_ignoring_case(name: str, address: object) -> None:
     """An address string matches a whole address in any case."""
     assert matches(**{name: address})
 
 
-@pytest.mark.parametrize(("name", "address"), [
-    ("to", "nn@example.com"), ("to", "ann@example.co"), ("to", "example.com"), ("cc", "ann@example.com"),
-    ("bcc", "ann@example.com"), ("from_", "pp@example.com"), ("recipient", "ave@example.com"),
-    ("to", ["ann@example.com", "zed@example.com"]),
-])
+@pytest.mark.parametrize(
+    ("name", "address"),
+    [
+        ("to", "nn@example.com"),
+        ("to", "ann@example.co"),
+        ("to", "example.com"),
+        ("cc", "ann@example.com"),
+        ("bcc", "ann@example.com"),
+        ("from_", "pp@example.com"),
+        ("recipient", "ave@example.com"),
+        ("to", ["ann@example.com", "zed@example.com"]),
+    ],
+)
 def test_address_filters_never_match_substrings(name: str, address: object) -> None:
     """a@example.com never matches ba@example.com, nor a domain alone."""
     assert not matches(**{name: address})
@@ -111,12 +133,14 @@ def test_misses_say_which_filter_failed_and_what_was_there() -> None:
 
 def test_describe_shows_regexes_and_callables_readably() -> None:
     """describe() renders the filters as keyword arguments."""
+
     def is_pdf(a: object) -> bool:
         return True
 
     f = MessageFilter(subject=re.compile("^Hi"), has_attachment=is_pdf)
-    assert f.describe() == ("subject=re.compile('^Hi'), "
-                            "has_attachment=<test_describe_shows_regexes_and_callables_readably.<locals>.is_pdf>")
+    assert f.describe() == (
+        "subject=re.compile('^Hi'), has_attachment=<test_describe_shows_regexes_and_callables_readably.<locals>.is_pdf>"
+    )
 
 
 def test_unknown_filter_names_the_valid_ones() -> None:
@@ -125,8 +149,10 @@ def test_unknown_filter_names_the_valid_ones() -> None:
         MessageFilter(**{"from": "a@example.com"})  # type: ignore[arg-type]  # the misspelling under test
 
 
-@pytest.mark.parametrize("bad", [{"to": 3}, {"subject": 1.5}, {"header": 7}, {"where": "x"},
-                                 {"subject": re.compile(b"x")}, {"to": ["a@x", 1]}])
+@pytest.mark.parametrize(
+    "bad",
+    [{"to": 3}, {"subject": 1.5}, {"header": 7}, {"where": "x"}, {"subject": re.compile(b"x")}, {"to": ["a@x", 1]}],
+)
 def test_bad_filter_values_are_config_errors(bad: dict[str, Any]) -> None:
     """A value of the wrong type is refused (ConfigError) when the filter is built."""
     with pytest.raises(ConfigError):

@@ -23,19 +23,24 @@ SRC = Path(mocksmtp.__file__).resolve().parent
 # Lowest first. "smtp" stands for every module under smtp/; "mocksmtp" is the package itself
 # (its __init__, the public API): importing it is importing from the top. _version is not in
 # design.md's drawing; it imports nothing and sits at the bottom.
-LAYERS: tuple[frozenset[str], ...] = tuple(frozenset(layer) for layer in (
-    {"errors", "config", "_version"},
-    {"message", "parsing", "headers", "attachment", "parts"},
-    {"filters", "queries", "query", "query_match", "store", "summary"},
-    {"smtp", "http"},
-    {"facade"},
-    {"server", "aio"},
-    {"cli", "cli_transfer", "pytest_plugin", "mocksmtp", "__main__"},
-))
-RULE = ("errors, config <- message, parsing, headers, attachment, parts "
-        "<- filters, queries, query, query_match, store, summary "
-        "<- smtp (the engine) | http (siblings) <- facade <- server, aio <- cli, pytest_plugin "
-        "(design.md; __init__ and __main__ may import anything)")
+LAYERS: tuple[frozenset[str], ...] = tuple(
+    frozenset(layer)
+    for layer in (
+        {"errors", "config", "_version"},
+        {"message", "parsing", "headers", "attachment", "parts"},
+        {"filters", "queries", "query", "query_match", "store", "summary"},
+        {"smtp", "http"},
+        {"facade"},
+        {"server", "aio"},
+        {"cli", "cli_transfer", "pytest_plugin", "mocksmtp", "__main__"},
+    )
+)
+RULE = (
+    "errors, config <- message, parsing, headers, attachment, parts "
+    "<- filters, queries, query, query_match, store, summary "
+    "<- smtp (the engine) | http (siblings) <- facade <- server, aio <- cli, pytest_plugin "
+    "(design.md; __init__ and __main__ may import anything)"
+)
 FREE = frozenset({"mocksmtp", "mocksmtp.__main__"})
 
 
@@ -74,8 +79,11 @@ def imports_in(source: str, module: str, path: Path, *, is_package: bool, known:
             targets = [name for name in submodules if name in known] or [base_name]
         else:
             continue
-        found += [Import(module, target, path, node.lineno) for target in targets
-                  if target == "mocksmtp" or target.startswith("mocksmtp.")]
+        found += [
+            Import(module, target, path, node.lineno)
+            for target in targets
+            if target == "mocksmtp" or target.startswith("mocksmtp.")
+        ]
     return found
 
 
@@ -86,9 +94,13 @@ def all_modules() -> dict[str, Path]:
 def all_imports() -> list[Import]:
     modules = all_modules()
     known = frozenset(modules)
-    return [found for name, path in modules.items()
-            for found in imports_in(path.read_text(encoding="utf-8"), name, path,
-                                    is_package=path.name == "__init__.py", known=known)]
+    return [
+        found
+        for name, path in modules.items()
+        for found in imports_in(
+            path.read_text(encoding="utf-8"), name, path, is_package=path.name == "__init__.py", known=known
+        )
+    ]
 
 
 def layer_name(module: str) -> str:
@@ -113,11 +125,13 @@ def upward(found: Import) -> str | None:
     if imported <= importer:
         return None
     where = f"{found.path.relative_to(SRC.parent.parent)}:{found.line}"
-    return (f"{where}: {found.importer} imports {found.imported}, a layer above it "
-            f"({layer_name(found.importer)} is in layer {importer} {sorted(LAYERS[importer])}, "
-            f"{layer_name(found.imported)} in layer {imported} {sorted(LAYERS[imported])}); "
-            f"the rule, lowest first: {RULE}. Move what is shared down a layer, or take it as a "
-            f"parameter instead of importing it")
+    return (
+        f"{where}: {found.importer} imports {found.imported}, a layer above it "
+        f"({layer_name(found.importer)} is in layer {importer} {sorted(LAYERS[importer])}, "
+        f"{layer_name(found.imported)} in layer {imported} {sorted(LAYERS[imported])}); "
+        f"the rule, lowest first: {RULE}. Move what is shared down a layer, or take it as a "
+        f"parameter instead of importing it"
+    )
 
 
 # errors.py imports Message (for the annotations of MessageAssertionError) under TYPE_CHECKING:
@@ -134,14 +148,18 @@ def test_every_module_has_a_layer() -> None:
             layer_of(name)
         except LookupError:
             unplaced.append(name)
-    assert not unplaced, f"modules in no layer of tests/unit/test_layering.py LAYERS: {unplaced}; add each " \
-                         f"where it belongs in: {RULE}"
+    assert not unplaced, (
+        f"modules in no layer of tests/unit/test_layering.py LAYERS: {unplaced}; add each where it belongs in: {RULE}"
+    )
 
 
-@pytest.mark.parametrize("module", [
-    pytest.param(name, marks=pytest.mark.xfail(reason=KNOWN[name], strict=True)) if name in KNOWN else name
-    for name in all_modules()
-])
+@pytest.mark.parametrize(
+    "module",
+    [
+        pytest.param(name, marks=pytest.mark.xfail(reason=KNOWN[name], strict=True)) if name in KNOWN else name
+        for name in all_modules()
+    ],
+)
 def test_module_imports_only_from_its_layer_and_below(module: str) -> None:
     """No import in the module, at any depth, reaches a layer above its own."""
     broken = [why for found in all_imports() if found.importer == module and (why := upward(found))]
@@ -150,18 +168,23 @@ def test_module_imports_only_from_its_layer_and_below(module: str) -> None:
 
 def test_the_engine_never_imports_the_layers_that_use_it() -> None:
     """Nothing under smtp/ imports facade, server, aio, cli or pytest_plugin (or the package)."""
-    above = {"mocksmtp.facade", "mocksmtp.server", "mocksmtp.aio", "mocksmtp.cli", "mocksmtp.pytest_plugin",
-             "mocksmtp"}
-    bad = [f"{f.path.name}:{f.line} {f.importer} imports {f.imported}" for f in all_imports()
-           if f.importer.startswith("mocksmtp.smtp") and f.imported in above]
+    above = {"mocksmtp.facade", "mocksmtp.server", "mocksmtp.aio", "mocksmtp.cli", "mocksmtp.pytest_plugin", "mocksmtp"}
+    bad = [
+        f"{f.path.name}:{f.line} {f.importer} imports {f.imported}"
+        for f in all_imports()
+        if f.importer.startswith("mocksmtp.smtp") and f.imported in above
+    ]
     assert not bad, bad
 
 
 def test_the_engine_and_the_web_layer_never_import_each_other() -> None:
     """smtp/ and http/ are siblings: neither imports the other (the facade joins them)."""
-    bad = [f"{f.path.name}:{f.line} {f.importer} imports {f.imported}" for f in all_imports()
-           if (f.importer.startswith("mocksmtp.smtp") and f.imported.startswith("mocksmtp.http"))
-           or (f.importer.startswith("mocksmtp.http") and f.imported.startswith("mocksmtp.smtp"))]
+    bad = [
+        f"{f.path.name}:{f.line} {f.importer} imports {f.imported}"
+        for f in all_imports()
+        if (f.importer.startswith("mocksmtp.smtp") and f.imported.startswith("mocksmtp.http"))
+        or (f.importer.startswith("mocksmtp.http") and f.imported.startswith("mocksmtp.smtp"))
+    ]
     assert not bad, bad
 
 
@@ -181,8 +204,13 @@ def test_imports_inside_functions_and_type_checking_blocks_are_seen() -> None:
     )
     known = frozenset({"mocksmtp.smtp.tls", "mocksmtp.smtp", "mocksmtp.config"})
     found = imports_in(source, "mocksmtp.smtp.demo", SRC / "smtp" / "demo.py", is_package=False, known=known)
-    assert sorted(f.imported for f in found) == ["mocksmtp", "mocksmtp.config", "mocksmtp.facade",
-                                                 "mocksmtp.server", "mocksmtp.smtp.tls"]
+    assert sorted(f.imported for f in found) == [
+        "mocksmtp",
+        "mocksmtp.config",
+        "mocksmtp.facade",
+        "mocksmtp.server",
+        "mocksmtp.smtp.tls",
+    ]
     reasons = [why for f in found if (why := upward(f))]
     assert len(reasons) == 3  # facade, server and the package are above the engine
     assert "mocksmtp.smtp.demo imports mocksmtp.facade, a layer above it" in reasons[0]

@@ -21,8 +21,9 @@ from mocksmtp.store.mailfiles import (
 )
 
 # Bytes rich in what mbox files trip over: From lines, quoting, both line endings, no newline.
-PIECES = st.sampled_from([b"From ", b">From ", b">>From ", b">", b"From", b"\r\n", b"\n", b"\r", b"x",
-                          b"\xff", b" ", b"Subject: s", b""])
+PIECES = st.sampled_from(
+    [b"From ", b">From ", b">>From ", b">", b"From", b"\r\n", b"\n", b"\r", b"x", b"\xff", b" ", b"Subject: s", b""]
+)
 RAW = st.lists(PIECES, max_size=30).map(b"".join)
 
 
@@ -46,18 +47,20 @@ def test_an_mbox_splits_back_into_the_raw_messages(raws: list[bytes]) -> None:
     """Messages written one after another come back byte for byte, with or without a final
     newline, empty ones included."""
     data = build_mbox(raws)
-    assert [mbox_unquote(data[e.start:e.end]) for e in scan_mbox(data)] == raws
+    assert [mbox_unquote(data[e.start : e.end]) for e in scan_mbox(data)] == raws
 
 
 def test_an_mbox_of_other_programs_is_read_as_they_read_it() -> None:
     """A blank line after each message (Postfix, Python's mailbox) separates; a CRLF file's
     separator is CRLF."""
-    data = (b"From a Sat Jan  1 00:00:00 2000\nSubject: 1\n\nbody\n\n"
-            b"From b Sat Jan  1 00:00:00 2000\nSubject: 2\n\nlast\n\n")
-    assert [data[e.start:e.end] for e in scan_mbox(data)] == [b"Subject: 1\n\nbody\n", b"Subject: 2\n\nlast\n"]
+    data = (
+        b"From a Sat Jan  1 00:00:00 2000\nSubject: 1\n\nbody\n\n"
+        b"From b Sat Jan  1 00:00:00 2000\nSubject: 2\n\nlast\n\n"
+    )
+    assert [data[e.start : e.end] for e in scan_mbox(data)] == [b"Subject: 1\n\nbody\n", b"Subject: 2\n\nlast\n"]
     crlf = data.replace(b"\n", b"\r\n")
     entries = list(scan_mbox(crlf))
-    assert [crlf[e.start:e.end] for e in entries] == [b"Subject: 1\r\n\r\nbody\r\n", b"Subject: 2\r\n\r\nlast\r\n"]
+    assert [crlf[e.start : e.end] for e in entries] == [b"Subject: 1\r\n\r\nbody\r\n", b"Subject: 2\r\n\r\nlast\r\n"]
     assert entries[1].from_line == b"From b Sat Jan  1 00:00:00 2000"
 
 
@@ -82,9 +85,11 @@ def test_maildir_names_say_whether_a_message_was_seen() -> None:
 def test_the_envelope_of_mail_without_one_comes_from_its_headers() -> None:
     """Sender: the mbox line, else Return-Path, else From. Recipients: X-Original-To, else
     Delivered-To, else To, Cc and Bcc. Arrival: the given time, else Date."""
-    raw = (b"Return-Path: <bounce@example.com>\r\nFrom: Ann <ann@example.com>\r\n"
-           b"To: b@example.com, c@example.com\r\nCc: d@example.com\r\nBcc: e@example.com, b@example.com\r\n"
-           b"Date: Sat, 05 Dec 2026 12:35:46 +0000\r\n\r\nhi\r\n")
+    raw = (
+        b"Return-Path: <bounce@example.com>\r\nFrom: Ann <ann@example.com>\r\n"
+        b"To: b@example.com, c@example.com\r\nCc: d@example.com\r\nBcc: e@example.com, b@example.com\r\n"
+        b"Date: Sat, 05 Dec 2026 12:35:46 +0000\r\n\r\nhi\r\n"
+    )
     envelope = envelope_from_headers(raw, mail_from=None, received=None)
     assert envelope.mail_from == "bounce@example.com"
     assert envelope.rcpt_tos == ("b@example.com", "c@example.com", "d@example.com", "e@example.com")

@@ -64,10 +64,13 @@ def test_summaries_are_computed_once_and_decode_no_attachment() -> None:
     """A message's summary is made on first use and kept (read and tag changes update it);
     making it decodes no attachment (the message's full parse stays undone)."""
     store = MemoryStore()
-    raw = (b"Subject: report\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
-           b"Content-Type: text/plain\r\n\r\nSee attached.\r\n--b\r\nContent-Type: application/pdf\r\n"
-           b"Content-Disposition: attachment; filename=r.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n"
-           + b"JVBERg==\r\n" * 1000 + b"--b--\r\n")
+    raw = (
+        b"Subject: report\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+        b"Content-Type: text/plain\r\n\r\nSee attached.\r\n--b\r\nContent-Type: application/pdf\r\n"
+        b"Content-Disposition: attachment; filename=r.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        + b"JVBERg==\r\n" * 1000
+        + b"--b--\r\n"
+    )
     m = Message(id=store.new_id(), raw=raw, mail_from="a@b.c", rcpt_tos=["d@e.f"])
     store.add(m)
     (first,) = store.summaries()

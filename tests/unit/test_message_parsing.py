@@ -9,8 +9,23 @@ from hypothesis import strategies as st
 from mocksmtp import Attachment, Headers, Message
 from mocksmtp.parsing import MAX_PARTS
 
-FIELDS = ("subject", "from_", "to", "cc", "reply_to", "bcc", "date", "message_id", "headers",
-          "text", "html", "attachments", "links", "defects", "email")
+FIELDS = (
+    "subject",
+    "from_",
+    "to",
+    "cc",
+    "reply_to",
+    "bcc",
+    "date",
+    "message_id",
+    "headers",
+    "text",
+    "html",
+    "attachments",
+    "links",
+    "defects",
+    "email",
+)
 
 
 def msg(raw: bytes, rcpt_tos: tuple[str, ...] = ()) -> Message:
@@ -63,7 +78,7 @@ def test_missing_headers_give_empty_values() -> None:
 
 def test_addresses_lowercase_the_domain_only() -> None:
     """Plain addresses keep the local part's case and lowercase the domain."""
-    m = msg(b"To: Joe.Bloggs@Example.COM, \"Smith, Ann\" <ann@EXAMPLE.org>\r\n\r\n")
+    m = msg(b'To: Joe.Bloggs@Example.COM, "Smith, Ann" <ann@EXAMPLE.org>\r\n\r\n')
     assert m.to == ["Joe.Bloggs@example.com", "ann@example.org"]
     assert m.addresses("to")[1] == ("Smith, Ann", "ann@example.org")
 
@@ -82,8 +97,10 @@ def test_malformed_address_header_falls_back_without_raising() -> None:
 
 def test_bcc_compares_ignoring_case() -> None:
     """Envelope recipients shown in To or Cc, in any case, are not Bcc."""
-    m = msg(b"To: Ann@Example.com\r\nCc: bob@example.com\r\n\r\n",
-            ("ann@example.COM", "BOB@example.com", "carol@example.com"))
+    m = msg(
+        b"To: Ann@Example.com\r\nCc: bob@example.com\r\n\r\n",
+        ("ann@example.COM", "BOB@example.com", "carol@example.com"),
+    )
     assert m.bcc == ["carol@example.com"]
 
 
@@ -116,10 +133,12 @@ def test_html_only_message() -> None:
 
 def test_links_come_from_text_and_html_once_each() -> None:
     """Links are deduplicated, in order, without trailing punctuation, http(s) only."""
-    raw = (b"Content-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n"
-           b"Go to https://a.example/x. Or (https://b.example/y), ftp://c.example\r\n--b\r\n"
-           b"Content-Type: text/html\r\n\r\n<a href=\"https://a.example/x\">a</a> <a href=\"mailto:m@x\">m</a>"
-           b" <a href=\"https://d.example/z\">d</a>\r\n--b--\r\n")
+    raw = (
+        b"Content-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n"
+        b"Go to https://a.example/x. Or (https://b.example/y), ftp://c.example\r\n--b\r\n"
+        b'Content-Type: text/html\r\n\r\n<a href="https://a.example/x">a</a> <a href="mailto:m@x">m</a>'
+        b' <a href="https://d.example/z">d</a>\r\n--b--\r\n'
+    )
     assert msg(raw).links == ["https://a.example/x", "https://b.example/y", "https://d.example/z"]
 
 
@@ -146,8 +165,11 @@ def test_multipart_without_boundary_is_shown_as_text() -> None:
 def test_too_many_parts_parses_headers_only() -> None:
     """Past MAX_PARTS boundary lines only the headers are parsed (no part is built), and it is said."""
     n = 100_000
-    raw = (b"Subject: many\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
-           + b"--b\r\nContent-Type: text/plain\r\n\r\nx\r\n" * n + b"--b--\r\n")
+    raw = (
+        b"Subject: many\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+        + b"--b\r\nContent-Type: text/plain\r\n\r\nx\r\n" * n
+        + b"--b--\r\n"
+    )
     m = msg(raw)
     assert m.subject == "many"
     assert m.attachments == []
@@ -160,8 +182,7 @@ def test_deep_nesting_never_raises_recursion_error() -> None:
     """1000 nested multiparts are refused politely instead of exhausting the stack."""
     raw = b"Content-Type: text/plain\r\n\r\nx\r\n"
     for i in range(1000):
-        raw = (b"Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n" % (i, i)
-               + raw + b"\r\n--b%d--\r\n" % i)
+        raw = b"Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n" % (i, i) + raw + b"\r\n--b%d--\r\n" % i
     m = msg(b"Subject: deep\r\n" + raw)
     values = read_all(m)
     assert values["subject"] == "deep"
@@ -170,9 +191,11 @@ def test_deep_nesting_never_raises_recursion_error() -> None:
 
 def test_hostile_attachment_names_are_kept_and_made_safe() -> None:
     """Traversal, NUL and CRLF in a file name are kept as given; safe_filename is harmless."""
-    raw = (b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n"
-           b"--b\r\nContent-Disposition: attachment; filename=\"../../etc/passwd\"\r\n\r\nx\r\n"
-           b"--b\r\nContent-Disposition: attachment; filename*=utf-8''a%00%0D%0Ab.txt\r\n\r\ny\r\n--b--\r\n")
+    raw = (
+        b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n"
+        b'--b\r\nContent-Disposition: attachment; filename="../../etc/passwd"\r\n\r\nx\r\n'
+        b"--b\r\nContent-Disposition: attachment; filename*=utf-8''a%00%0D%0Ab.txt\r\n\r\ny\r\n--b--\r\n"
+    )
     traversal, control = msg(raw).attachments
     assert traversal.filename == "../../etc/passwd"
     assert traversal.safe_filename == "passwd"
@@ -186,8 +209,9 @@ def test_attachment_equality_and_inline_rules() -> None:
     a = Attachment(filename="a.png", content_type="image/png", content=b"x", content_id="a@x")
     assert a == Attachment(filename="a.png", content_type="image/png", content=b"x", content_id="a@x")
     assert a.inline
-    assert not Attachment(filename=None, content_type="image/png", content=b"", content_id="a",
-                          disposition="attachment").inline
+    assert not Attachment(
+        filename=None, content_type="image/png", content=b"", content_id="a", disposition="attachment"
+    ).inline
     assert Attachment(filename=".hidden", content_type="x/y", content=b"").safe_filename == "hidden"
     with pytest.raises(AttributeError):
         a.filename = "b"
@@ -215,19 +239,21 @@ def test_a_message_without_obsolete_headers_has_no_such_defect() -> None:
     assert msg(b"Subject: Re : x\r\nTo: a@example.com\r\n\r\nbody\r\n").defects == []
 
 
-@pytest.mark.parametrize(("encoded", "decoded", "after_padding"), [
-    (b"QUJDRA==\r\nRUZH", b"ABCD", True),
-    (b"QUJDRA=\r\nRUZH", b"ABCD", True),
-    (b"QUJD\r\nREVG\r\n!!", b"ABCDEF", False),
-    (b"QUJDREVGRw", b"ABCDEFG", False),
-    (b"QUJDR", b"ABC", False),
-    (b"QUJDRA==\r\n==\r\n", b"ABCD", False),
-])
+@pytest.mark.parametrize(
+    ("encoded", "decoded", "after_padding"),
+    [
+        (b"QUJDRA==\r\nRUZH", b"ABCD", True),
+        (b"QUJDRA=\r\nRUZH", b"ABCD", True),
+        (b"QUJD\r\nREVG\r\n!!", b"ABCDEF", False),
+        (b"QUJDREVGRw", b"ABCDEFG", False),
+        (b"QUJDR", b"ABC", False),
+        (b"QUJDRA==\r\n==\r\n", b"ABCD", False),
+    ],
+)
 def test_invalid_base64_is_decoded_up_to_the_padding(encoded: bytes, decoded: bytes, after_padding: bool) -> None:
     """Characters outside the alphabet are skipped, a lone last character is dropped, and
     decoding stops at the padding; data after the padding is noted in defects."""
-    m = msg(b"Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n"
-            + encoded + b"\r\n")
+    m = msg(b"Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n" + encoded + b"\r\n")
     (part,) = m.attachments
     assert part.content == decoded
     assert any("Base64" in d for d in m.defects)
@@ -244,19 +270,29 @@ ENCLOSED = b"From:x@example.com\r\nSubject:  two  spaces\r\n\r\nbody\nbare LF\r\
 
 
 def wrapped(inner: bytes, *, closing: bytes = b"\r\n--b--\r\n", cte: bytes = b"") -> bytes:
-    return (b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n"
-            b"--b\r\nContent-Type: message/rfc822\r\n" + cte + b"\r\n" + inner + closing)
+    return (
+        b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n"
+        b"--b\r\nContent-Type: message/rfc822\r\n" + cte + b"\r\n" + inner + closing
+    )
 
 
-@pytest.mark.parametrize(("raw", "content"), [
-    (wrapped(ENCLOSED), ENCLOSED),
-    (wrapped(ENCLOSED, closing=b"\r\n"), ENCLOSED),
-    (wrapped(ENCLOSED, closing=b"\r\n--b\r\nContent-Type: text/plain\r\n\r\nlast\r\n--b--\r\n"), ENCLOSED),
-    (wrapped(b"From:x@example.com\r\n\r\nb=C3=A9=\r\nf\r\n", cte=b"Content-Transfer-Encoding: quoted-printable\r\n"),
-     b"From:x@example.com\r\n\r\nb\xc3\xa9f\r\n"),
-    (b"Content-Type: message/rfc822\r\n\r\n" + ENCLOSED, ENCLOSED),
-    (wrapped(b""), b""),
-], ids=["as sent", "no closing boundary", "another part after", "quoted-printable", "whole message", "empty"])
+@pytest.mark.parametrize(
+    ("raw", "content"),
+    [
+        (wrapped(ENCLOSED), ENCLOSED),
+        (wrapped(ENCLOSED, closing=b"\r\n"), ENCLOSED),
+        (wrapped(ENCLOSED, closing=b"\r\n--b\r\nContent-Type: text/plain\r\n\r\nlast\r\n--b--\r\n"), ENCLOSED),
+        (
+            wrapped(
+                b"From:x@example.com\r\n\r\nb=C3=A9=\r\nf\r\n", cte=b"Content-Transfer-Encoding: quoted-printable\r\n"
+            ),
+            b"From:x@example.com\r\n\r\nb\xc3\xa9f\r\n",
+        ),
+        (b"Content-Type: message/rfc822\r\n\r\n" + ENCLOSED, ENCLOSED),
+        (wrapped(b""), b""),
+    ],
+    ids=["as sent", "no closing boundary", "another part after", "quoted-printable", "whole message", "empty"],
+)
 def test_an_attached_message_is_the_enclosed_bytes(raw: bytes, content: bytes) -> None:
     """A message/rfc822 part's content is its body as sent, less the line ending that belongs
     to the next boundary, with any transfer encoding undone: also when last, unterminated,
@@ -266,11 +302,30 @@ def test_an_attached_message_is_the_enclosed_bytes(raw: bytes, content: bytes) -
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.sampled_from([
-    b"Subject: x\r\n", b"Content-Type: multipart/mixed; boundary=c\r\n", b"Content-Type: message/rfc822\r\n",
-    b"--c\r\n", b"--c--\r\n", b"\r\n", b"\n", b"\r", b"line", b"From x\r\n", b" folded\r\n", b"\xff",
-    b"Content-Transfer-Encoding: base64\r\n", b"X  : y\r\n", b".\r\n",
-]), max_size=30).map(b"".join))
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                b"Subject: x\r\n",
+                b"Content-Type: multipart/mixed; boundary=c\r\n",
+                b"Content-Type: message/rfc822\r\n",
+                b"--c\r\n",
+                b"--c--\r\n",
+                b"\r\n",
+                b"\n",
+                b"\r",
+                b"line",
+                b"From x\r\n",
+                b" folded\r\n",
+                b"\xff",
+                b"Content-Transfer-Encoding: base64\r\n",
+                b"X  : y\r\n",
+                b".\r\n",
+            ]
+        ),
+        max_size=30,
+    ).map(b"".join)
+)
 def test_an_attached_message_keeps_whatever_bytes_it_has(inner: bytes) -> None:
     """Whatever the enclosed message holds (nested parts, odd line endings, 8-bit, broken
     syntax), the attachment's content is exactly those bytes."""
@@ -281,13 +336,15 @@ def test_an_attached_message_keeps_whatever_bytes_it_has(inner: bytes) -> None:
 def test_unquoted_parameter_values_with_special_characters_are_read_whole() -> None:
     """Bare "boundary=----=_Part" and "filename==?utf-8?q?...?=" values run to the next ";",
     quoted values and RFC 2231 names are read as before, and headers show the same."""
-    raw = (b"Content-Type: multipart/mixed; boundary=----=_Part_1;\r\n charset=us-ascii\r\n\r\n"
-           b"------=_Part_1\r\nContent-Type: text/plain\r\n\r\nbody\r\n"
-           b"------=_Part_1\r\nContent-Type: text/plain; name==?utf-8?q?caf=C3=A9?= =?utf-8?q?.txt?=\r\n\r\na\r\n"
-           b"------=_Part_1\r\nContent-Disposition: attachment; filename=\"a; b=c=d\"\r\n\r\nb\r\n"
-           b"------=_Part_1\r\nContent-Disposition: attachment; filename*=utf-8''x%3Dy.txt\r\n\r\nc\r\n"
-           b"------=_Part_1\r\nContent-Disposition: attachment; filename=dir/a,b.txt; size=1\r\n\r\nd\r\n"
-           b"------=_Part_1--\r\n")
+    raw = (
+        b"Content-Type: multipart/mixed; boundary=----=_Part_1;\r\n charset=us-ascii\r\n\r\n"
+        b"------=_Part_1\r\nContent-Type: text/plain\r\n\r\nbody\r\n"
+        b"------=_Part_1\r\nContent-Type: text/plain; name==?utf-8?q?caf=C3=A9?= =?utf-8?q?.txt?=\r\n\r\na\r\n"
+        b'------=_Part_1\r\nContent-Disposition: attachment; filename="a; b=c=d"\r\n\r\nb\r\n'
+        b"------=_Part_1\r\nContent-Disposition: attachment; filename*=utf-8''x%3Dy.txt\r\n\r\nc\r\n"
+        b"------=_Part_1\r\nContent-Disposition: attachment; filename=dir/a,b.txt; size=1\r\n\r\nd\r\n"
+        b"------=_Part_1--\r\n"
+    )
     m = msg(raw)
     assert m.text == "body"
     assert [a.filename for a in m.attachments] == ["café.txt", "a; b=c=d", "x=y.txt", "dir/a,b.txt"]
@@ -302,17 +359,34 @@ def test_no_parsed_property_raises_on_arbitrary_bytes(raw: bytes) -> None:
     read_all(msg(raw, ("a@example.com",)))
 
 
-MIME_PIECES = st.sampled_from([
-    b"Content-Type: multipart/mixed; boundary=b\r\n", b"Content-Type: text/html; charset=x\r\n",
-    b"Content-Transfer-Encoding: base64\r\n", b"Content-Transfer-Encoding: quoted-printable\r\n",
-    b"Content-Disposition: attachment; filename*=utf-8''%FF%00\r\n", b"To: a@b, <<>>, \"x\r\n",
-    b"Subject: =?utf-8?b?w6k=?= =?bogus?q?x?=\r\n", b"Content-Type: message/rfc822\r\n",
-    b"\r\n", b"--b\r\n", b"--b--\r\n", b"=E9=\r\n", b"!!@@##\r\n", b"\xff\xfe\r\n", b"\n", b"\r",
-    b"<a href=\"http://x.example/\xe9\">", b"Content-ID: <\x00>\r\n",
-    b"Subject  : x\r\n", b"From : y\r\n", b"QUJDRA==\r\nRUZH\r\n",
-    b"Content-Type: multipart/mixed; boundary==_b=\r\n", b"--=_b=\r\n",
-    b"Content-Disposition: attachment; filename==?utf-8?q?x=?=\r\n",
-])
+MIME_PIECES = st.sampled_from(
+    [
+        b"Content-Type: multipart/mixed; boundary=b\r\n",
+        b"Content-Type: text/html; charset=x\r\n",
+        b"Content-Transfer-Encoding: base64\r\n",
+        b"Content-Transfer-Encoding: quoted-printable\r\n",
+        b"Content-Disposition: attachment; filename*=utf-8''%FF%00\r\n",
+        b'To: a@b, <<>>, "x\r\n',
+        b"Subject: =?utf-8?b?w6k=?= =?bogus?q?x?=\r\n",
+        b"Content-Type: message/rfc822\r\n",
+        b"\r\n",
+        b"--b\r\n",
+        b"--b--\r\n",
+        b"=E9=\r\n",
+        b"!!@@##\r\n",
+        b"\xff\xfe\r\n",
+        b"\n",
+        b"\r",
+        b'<a href="http://x.example/\xe9">',
+        b"Content-ID: <\x00>\r\n",
+        b"Subject  : x\r\n",
+        b"From : y\r\n",
+        b"QUJDRA==\r\nRUZH\r\n",
+        b"Content-Type: multipart/mixed; boundary==_b=\r\n",
+        b"--=_b=\r\n",
+        b"Content-Disposition: attachment; filename==?utf-8?q?x=?=\r\n",
+    ]
+)
 
 
 @settings(max_examples=300, deadline=None)

@@ -42,8 +42,9 @@ def test_parts_have_dotted_ids_by_their_place_in_the_tree() -> None:
 def test_a_single_part_message_is_part_0_and_an_attached_message_one_part() -> None:
     """A message that is not multipart is its one part "0"; an attached message/rfc822 is one
     part whose content is its bytes as sent (its own parts get no ids)."""
-    plain = Message(id="1", raw=b"Content-Transfer-Encoding: quoted-printable\r\n\r\ncaf=C3=A9\r\n",
-                    mail_from="", rcpt_tos=[])
+    plain = Message(
+        id="1", raw=b"Content-Transfer-Encoding: quoted-printable\r\n\r\ncaf=C3=A9\r\n", mail_from="", rcpt_tos=[]
+    )
     assert [(p.id, p.content_type) for p in plain.parts] == [("0", "text/plain")]
     assert plain.part("0") == "café\r\n".encode()
     nested = load("nested-rfc822.eml")
@@ -61,10 +62,13 @@ def test_part_ids_are_the_same_in_another_process() -> None:
     """The ids depend on the raw bytes only: a fresh interpreter gives the same ones."""
     names = sorted(p.name for p in DATA.glob("*.eml"))
     here = [[p.id for p in load(name).parts] for name in names]
-    code = ("import sys, pathlib; from mocksmtp import Message; print([[p.id for p in Message(id='x', raw="
-            "pathlib.Path(sys.argv[1], n).read_bytes(), mail_from='', rcpt_tos=[]).parts] for n in sys.argv[2:]])")
-    there = subprocess.run([sys.executable, "-c", code, str(DATA), *names], capture_output=True, text=True,
-                           check=True, timeout=60).stdout.strip()
+    code = (
+        "import sys, pathlib; from mocksmtp import Message; print([[p.id for p in Message(id='x', raw="
+        "pathlib.Path(sys.argv[1], n).read_bytes(), mail_from='', rcpt_tos=[]).parts] for n in sys.argv[2:]])"
+    )
+    there = subprocess.run(
+        [sys.executable, "-c", code, str(DATA), *names], capture_output=True, text=True, check=True, timeout=60
+    ).stdout.strip()
     assert there == repr(here)
     assert any(len(ids) > 2 for ids in here)
 

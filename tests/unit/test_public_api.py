@@ -49,8 +49,7 @@ def test_every_public_name_is_exported() -> None:
 
     for name in EXPECTED:  # loads each lazily exported name
         assert getattr(mocksmtp, name) is not None
-    public = {n for n, v in vars(mocksmtp).items()
-              if not n.startswith("_") and not isinstance(v, types.ModuleType)}
+    public = {n for n, v in vars(mocksmtp).items() if not n.startswith("_") and not isinstance(v, types.ModuleType)}
     assert public == set(EXPECTED) - {"__version__"}
     assert set(EXPECTED) <= set(dir(mocksmtp))
 
@@ -61,10 +60,12 @@ def test_importing_the_package_or_the_plugin_loads_no_server_code() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, mocksmtp, mocksmtp.pytest_plugin\n"
-            "loaded = [m for m in ('mocksmtp.server', 'mocksmtp.smtp.protocol', 'asyncio', 'ssl')"
-            " if m in sys.modules]\n"
-            "assert not loaded, loaded\n")
+    code = (
+        "import sys, mocksmtp, mocksmtp.pytest_plugin\n"
+        "loaded = [m for m in ('mocksmtp.server', 'mocksmtp.smtp.protocol', 'asyncio', 'ssl')"
+        " if m in sys.modules]\n"
+        "assert not loaded, loaded\n"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
 

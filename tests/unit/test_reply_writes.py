@@ -14,6 +14,7 @@ from mocksmtp.store import MemoryStore
 
 def session(reads: list[bytes], cls: type[SMTPProtocol] = SMTPProtocol) -> tuple[list[list[int]], int]:
     """Feed ``reads``; return the reply codes of each write and the number of messages kept."""
+
     async def main() -> tuple[list[list[int]], int]:
         store = MemoryStore()
         protocol = cls(EngineContext(SMTPOptions(), store))
@@ -26,8 +27,7 @@ def session(reads: list[bytes], cls: type[SMTPProtocol] = SMTPProtocol) -> tuple
             else:
                 protocol.data_received(read)
         protocol.connection_lost(None)
-        codes = [[int(line[:3]) for line in w.split(b"\r\n") if line[3:4] == b" "]
-                 for w in transport.writes]
+        codes = [[int(line[:3]) for line in w.split(b"\r\n") if line[3:4] == b" "] for w in transport.writes]
         return codes, store.count()
 
     return asyncio.run(main())
@@ -38,8 +38,12 @@ MAIL = b"MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n"
 
 def test_one_command_per_read_gets_one_write_per_reply() -> None:
     """The usual dialogue: each read is one command (or the whole data), each reply a write."""
-    reads = [b"EHLO c\r\n", *[line + b"\r\n" for line in MAIL.split(b"\r\n")[:-1]],
-             b"Subject: x\r\n\r\nhi\r\n.\r\n", b"QUIT\r\n"]
+    reads = [
+        b"EHLO c\r\n",
+        *[line + b"\r\n" for line in MAIL.split(b"\r\n")[:-1]],
+        b"Subject: x\r\n\r\nhi\r\n.\r\n",
+        b"QUIT\r\n",
+    ]
     for cls in (SMTPProtocol, BufferedSMTPProtocol):
         assert session(reads, cls) == ([[220], [250], [250], [250], [354], [250], [221]], 1)
 

@@ -44,6 +44,7 @@ class BreaksAfterClose(asyncio.Transport):
 
 def test_shutdown_after_the_session_closed_does_nothing() -> None:
     """A QUIT-closed session, then a server shutdown and an abort: one close, no error."""
+
     async def main() -> BreaksAfterClose:
         ctx = EngineContext(SMTPOptions(), MemoryStore())
         protocol = SMTPProtocol(ctx)
@@ -73,6 +74,7 @@ class LosesConnectionOnClose(BreaksAfterClose):
 def test_closing_copes_with_a_transport_that_lost_its_connection() -> None:
     """The server closes a session (421 on shutdown) whose transport cannot say what is left
     unsent: no error; and a session whose client went away gets its transport closed."""
+
     async def main() -> tuple[LosesConnectionOnClose, LosesConnectionOnClose]:
         ctx = EngineContext(SMTPOptions(), MemoryStore())
         shut = SMTPProtocol(ctx)

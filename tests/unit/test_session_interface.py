@@ -11,8 +11,7 @@ import mocksmtp.smtp
 
 SMTP = Path(mocksmtp.smtp.__file__).parent
 # Every module that is handed a session: none of them may reach into its private state.
-MODULES = ["auth", "budget", "chunking", "commands", "data", "delivery", "faults", "idle",
-           "starttls"]
+MODULES = ["auth", "budget", "chunking", "commands", "data", "delivery", "faults", "idle", "starttls"]
 SESSION_NAMES = {"proto", "protocol", "io", "session_io"}
 
 
@@ -23,8 +22,7 @@ def _private_uses(tree: ast.AST) -> list[str]:
         if not isinstance(node, ast.Attribute) or not node.attr.startswith("_"):
             continue
         owner = node.value
-        name = owner.id if isinstance(owner, ast.Name) else (
-            owner.attr if isinstance(owner, ast.Attribute) else None)
+        name = owner.id if isinstance(owner, ast.Name) else (owner.attr if isinstance(owner, ast.Attribute) else None)
         if name in SESSION_NAMES and not node.attr.startswith("__"):
             found.append(f"{node.lineno}: {name}.{node.attr}")
     return sorted(found)
@@ -44,12 +42,10 @@ def _protocol_imports(tree: ast.AST) -> list[str]:
         if isinstance(node, ast.ImportFrom):
             module = node.module or ""
             names = {alias.name for alias in node.names}
-            if module.split(".")[-1] == "protocol" or (module.split(".")[-1] in ("", "smtp")
-                                                         and "protocol" in names):
+            if module.split(".")[-1] == "protocol" or (module.split(".")[-1] in ("", "smtp") and "protocol" in names):
                 found.append(f"{node.lineno}: from {'.' * node.level}{module} import {', '.join(sorted(names))}")
         elif isinstance(node, ast.Import):
-            found += [f"{node.lineno}: import {alias.name}" for alias in node.names
-                      if alias.name.endswith(".protocol")]
+            found += [f"{node.lineno}: import {alias.name}" for alias in node.names if alias.name.endswith(".protocol")]
     return found
 
 
@@ -63,12 +59,17 @@ def test_command_module_imports_the_protocol_only_through_its_interface(module: 
 def test_the_check_finds_every_form_of_importing_the_protocol() -> None:
     """The check itself: relative, package-relative and absolute imports of protocol.py are
     found, at any depth; SessionIO's own module is not the protocol."""
-    tree = ast.parse("from .protocol import SMTPProtocol\nfrom .session_io import SessionIO\n"
-                     "def f():\n    from . import protocol\n    import mocksmtp.smtp.protocol\n"
-                     "    from mocksmtp.smtp import protocol as p\n")
-    assert _protocol_imports(tree) == ["1: from .protocol import SMTPProtocol", "4: from . import protocol",
-                                       "5: import mocksmtp.smtp.protocol",
-                                       "6: from mocksmtp.smtp import protocol"]
+    tree = ast.parse(
+        "from .protocol import SMTPProtocol\nfrom .session_io import SessionIO\n"
+        "def f():\n    from . import protocol\n    import mocksmtp.smtp.protocol\n"
+        "    from mocksmtp.smtp import protocol as p\n"
+    )
+    assert _protocol_imports(tree) == [
+        "1: from .protocol import SMTPProtocol",
+        "4: from . import protocol",
+        "5: import mocksmtp.smtp.protocol",
+        "6: from mocksmtp.smtp import protocol",
+    ]
 
 
 def test_the_check_finds_a_private_access() -> None:

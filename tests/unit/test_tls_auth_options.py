@@ -12,19 +12,22 @@ from mocksmtp.smtp.tls import ServerTLS
 from mocksmtp.store import MemoryStore
 
 
-@pytest.mark.parametrize(("options", "error"), [
-    ({"tls": "ssl"}, "tls must be"),
-    ({"require_tls": True}, "need tls="),
-    ({"certfile": "c.pem"}, "need tls="),
-    ({"tls": "starttls", "keyfile": "k.pem"}, "keyfile was given without certfile"),
-    ({"tls": "starttls", "tls_handshake_timeout": 0}, "tls_handshake_timeout"),
-    ({"auth": "yes"}, "auth must be"),
-    ({"auth": {}}, "empty"),
-    ({"auth": {"": "pw"}}, "non-empty user"),
-    ({"require_auth": True}, "require_auth needs"),
-    ({"auth": "any", "max_auth_failures": -1}, "max_auth_failures must be a non-negative integer"),
-    ({"auth": "any", "max_auth_failures": 2.5}, "max_auth_failures must be a non-negative integer"),
-])
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        ({"tls": "ssl"}, "tls must be"),
+        ({"require_tls": True}, "need tls="),
+        ({"certfile": "c.pem"}, "need tls="),
+        ({"tls": "starttls", "keyfile": "k.pem"}, "keyfile was given without certfile"),
+        ({"tls": "starttls", "tls_handshake_timeout": 0}, "tls_handshake_timeout"),
+        ({"auth": "yes"}, "auth must be"),
+        ({"auth": {}}, "empty"),
+        ({"auth": {"": "pw"}}, "non-empty user"),
+        ({"require_auth": True}, "require_auth needs"),
+        ({"auth": "any", "max_auth_failures": -1}, "max_auth_failures must be a non-negative integer"),
+        ({"auth": "any", "max_auth_failures": 2.5}, "max_auth_failures must be a non-negative integer"),
+    ],
+)
 def test_invalid_options(options: dict[str, object], error: str) -> None:
     """Inconsistent TLS and AUTH options are refused with a message saying what to do."""
     with pytest.raises(ConfigError, match=error):

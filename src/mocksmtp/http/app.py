@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 
 __all__ = ["WebContext", "build_app"]
 
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class WebContext:
     """What the app needs of the server: its store and a few facts for ``/api/v1/info``."""
@@ -181,8 +182,9 @@ class _Routes:
 
     async def mailhog_download(self, request: Request) -> Response:
         m = self._message(request)
-        return Response(m.raw, media_type="message/rfc822",
-                        headers={"Content-Disposition": f'attachment; filename="{m.id}.eml"'})
+        return Response(
+            m.raw, media_type="message/rfc822", headers={"Content-Disposition": f'attachment; filename="{m.id}.eml"'}
+        )
 
     # -- tags -----------------------------------------------------------------------------------
 
@@ -232,9 +234,16 @@ class _Routes:
                 size = os.path.getsize(database)
             except OSError:
                 size = 0
-        return JSONResponse(mailpit.info(self.store, stats=self.ctx.stats(), database=database,
-                                         database_size=size, uptime=time.monotonic() - self.ctx.started,
-                                         deleted=0))
+        return JSONResponse(
+            mailpit.info(
+                self.store,
+                stats=self.ctx.stats(),
+                database=database,
+                database_size=size,
+                uptime=time.monotonic() - self.ctx.started,
+                deleted=0,
+            )
+        )
 
     async def webui(self, request: Request) -> Response:
         return JSONResponse({**mailpit.WEBUI, "ChaosEnabled": self.ctx.chaos is not None})
@@ -337,8 +346,7 @@ class _Routes:
             finally:
                 self.hub.leave(queue)
 
-        return StreamingResponse(stream(), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache"})
+        return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
     async def events(self, websocket: WebSocket, kind: str = "mailpit") -> None:
         queue = self.hub.join(kind)  # before the handshake ends: a client that saw it misses nothing
@@ -371,8 +379,10 @@ class _Routes:
 
 
 # The HTML of a message is shown with no scripts, no forms, no plugins; images and styles load.
-_SANDBOX = ("default-src 'none'; img-src * data: blob:; style-src * 'unsafe-inline'; font-src * data:; "
-            "sandbox allow-popups allow-popups-to-escape-sandbox")
+_SANDBOX = (
+    "default-src 'none'; img-src * data: blob:; style-src * 'unsafe-inline'; font-src * data:; "
+    "sandbox allow-popups allow-popups-to-escape-sandbox"
+)
 
 
 def _error(request: Request, exc: Exception) -> Response:
@@ -380,8 +390,9 @@ def _error(request: Request, exc: Exception) -> Response:
     return PlainTextResponse(str(exc.detail), status_code=exc.status_code, headers=exc.headers)
 
 
-def build_app(ctx: WebContext, hub: EventHub, closing: asyncio.Event, *,
-              hosts: frozenset[str] | None = None) -> ASGIApp:
+def build_app(
+    ctx: WebContext, hub: EventHub, closing: asyncio.Event, *, hosts: frozenset[str] | None = None
+) -> ASGIApp:
     """The app serving ``ctx.store``: ``hub`` feeds ``/api/events``; setting ``closing`` ends
     long polls and event streams (the server is stopping). ``hosts``: the names a request's
     ``Host`` may give (``None``: any; see :mod:`.edges`)."""

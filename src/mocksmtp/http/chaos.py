@@ -54,7 +54,7 @@ class Chaos:
             if name not in TRIGGERS:
                 raise ChaosError(f"unknown trigger {str(name)[:40]!r}: the triggers are {', '.join(TRIGGERS)}")
             if not isinstance(value, dict):
-                raise ChaosError(f"{name} must be {{\"ErrorCode\": 451, \"Probability\": 50}}")
+                raise ChaosError(f'{name} must be {{"ErrorCode": 451, "Probability": 50}}')
             code, percent = value.get("ErrorCode") or 451, value.get("Probability") or 0
             if not isinstance(code, int) or isinstance(code, bool) or not 400 <= code <= 599:
                 raise ChaosError(f"{name} ErrorCode must be an SMTP reply code from 400 to 599, got {code!r}")

@@ -55,8 +55,10 @@ def refusal(scope: Scope, hosts: frozenset[str] | None) -> str | None:
     """Why this request is refused (a foreign Host, a foreign Origin), or ``None``."""
     host = _header(scope, b"host")
     if hosts is not None and (host is None or _host_name(host) not in hosts):
-        return (f"Host {host!r} is not this server's; use http://127.0.0.1 or localhost (or serve on "
-                f"0.0.0.0 to be reached by other names)")
+        return (
+            f"Host {host!r} is not this server's; use http://127.0.0.1 or localhost (or serve on "
+            f"0.0.0.0 to be reached by other names)"
+        )
     origin = _header(scope, b"origin")
     if origin is None or (scope["type"] == "http" and scope["method"] in _SAFE_METHODS):
         return None

@@ -39,7 +39,7 @@ def _split(text: str) -> tuple[str, str]:
     found = _BLANK_LINE.search(text)
     if found is None:
         return text, ""
-    return text[: found.start()], text[found.end():]
+    return text[: found.start()], text[found.end() :]
 
 
 def _headers(block: str) -> dict[str, list[str]]:
@@ -108,13 +108,11 @@ def matches(m: Message, kind: str, query: str) -> bool:
     if kind == "from":
         return needle in m.mail_from.lower() or any(needle in v.lower() for v in lowered.get("from", []))
     if kind == "to":
-        return (any(needle in r.lower() for r in m.rcpt_tos)
-                or any(needle in v.lower() for v in lowered.get("to", [])))
+        return any(needle in r.lower() for r in m.rcpt_tos) or any(needle in v.lower() for v in lowered.get("to", []))
     return needle in body.lower() or any(needle in v.lower() for vs in headers.values() for v in vs)
 
 
-def page(store: MessageStore, *, start: int, limit: int, kind: str | None = None,
-         query: str = "") -> dict[str, Any]:
+def page(store: MessageStore, *, start: int, limit: int, kind: str | None = None, query: str = "") -> dict[str, Any]:
     """``{"total", "count", "start", "items"}``, newest first; with ``kind``, only the matches
     (``total`` then counts the matches)."""
     if kind is None:
@@ -122,5 +120,5 @@ def page(store: MessageStore, *, start: int, limit: int, kind: str | None = None
         found = store.messages(newest_first=True, offset=start, limit=limit)
     else:
         every = [m for m in store.messages(newest_first=True) if matches(m, kind, query)]
-        total, found = len(every), every[start:start + limit]
+        total, found = len(every), every[start : start + limit]
     return {"total": total, "count": len(found), "start": start, "items": [message(m) for m in found]}

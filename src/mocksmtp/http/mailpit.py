@@ -23,8 +23,18 @@ if TYPE_CHECKING:
     from ..message import Message
     from ..store import MessageState, MessageStore
 
-__all__ = ["SNIPPET_LENGTH", "all_tags", "go_header_name", "headers", "message", "page", "rfc3339",
-           "snippet", "summaries", "summary"]
+__all__ = [
+    "SNIPPET_LENGTH",
+    "all_tags",
+    "go_header_name",
+    "headers",
+    "message",
+    "page",
+    "rfc3339",
+    "snippet",
+    "summaries",
+    "summary",
+]
 
 SNIPPET_LENGTH = 250
 _UNREAD = parse_query("is:unread")
@@ -101,8 +111,7 @@ def summary(m: Message, state: MessageState | None) -> dict[str, Any]:
 
 def summaries(store: MessageStore, query: Query | None, *, start: int, limit: int) -> list[dict[str, Any]]:
     """The MessageSummary items of one page, newest first."""
-    return [summary(m, store.state(m.id))
-            for m in store.messages(query, newest_first=True, offset=start, limit=limit)]
+    return [summary(m, store.state(m.id)) for m in store.messages(query, newest_first=True, offset=start, limit=limit)]
 
 
 def all_tags(store: MessageStore) -> dict[str, int]:
@@ -144,17 +153,18 @@ def _attachment(part_id: str, a: Any) -> dict[str, Any]:
         "ContentType": a.content_type,
         "ContentID": a.content_id or "",
         "Size": len(content),
-        "Checksums": {"MD5": hashlib.md5(content).hexdigest(),
-                      "SHA1": hashlib.sha1(content).hexdigest(),
-                      "SHA256": hashlib.sha256(content).hexdigest()},
+        "Checksums": {
+            "MD5": hashlib.md5(content).hexdigest(),
+            "SHA1": hashlib.sha1(content).hexdigest(),
+            "SHA256": hashlib.sha256(content).hexdigest(),
+        },
     }
 
 
 def _list_unsubscribe(m: Message) -> dict[str, Any]:
     value = m.headers.get("list-unsubscribe", "")
     links = re.findall(r"<([^>]*)>", value)
-    return {"Header": value, "HeaderPost": m.headers.get("list-unsubscribe-post", ""),
-            "Links": links, "Errors": ""}
+    return {"Header": value, "HeaderPost": m.headers.get("list-unsubscribe-post", ""), "Links": links, "Errors": ""}
 
 
 def message(m: Message, state: MessageState | None) -> dict[str, Any]:
@@ -198,13 +208,15 @@ def headers(m: Message) -> dict[str, list[str]]:
         key = go_header_name(name)
         if key in found:
             continue
-        found[key] = [" ".join(line.strip() for line in value.splitlines()).strip()
-                      for value in m.headers.get_raw(name)]
+        found[key] = [
+            " ".join(line.strip() for line in value.splitlines()).strip() for value in m.headers.get_raw(name)
+        ]
     return dict(sorted(found.items()))
 
 
-def info(store: MessageStore, *, stats: dict[str, Any], database: str, database_size: int,
-         uptime: float, deleted: int) -> dict[str, Any]:
+def info(
+    store: MessageStore, *, stats: dict[str, Any], database: str, database_size: int, uptime: float, deleted: int
+) -> dict[str, Any]:
     """An AppInformation."""
     return {
         "Version": __version__,
@@ -232,7 +244,14 @@ WEBUI: dict[str, Any] = {
     "DuplicatesIgnored": False,
     "HideDeleteAllButton": False,
     "SpamAssassin": False,
-    "MessageRelay": {"Enabled": False, "SMTPServer": "", "AllowedRecipients": "", "BlockedRecipients": "",
-                     "OverrideFrom": "", "PreserveMessageIDs": False, "ReturnPath": ""},
+    "MessageRelay": {
+        "Enabled": False,
+        "SMTPServer": "",
+        "AllowedRecipients": "",
+        "BlockedRecipients": "",
+        "OverrideFrom": "",
+        "PreserveMessageIDs": False,
+        "ReturnPath": "",
+    },
 }
 """The WebUIConfiguration: no relay, no chaos (yet), no label."""

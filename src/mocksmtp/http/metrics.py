@@ -30,6 +30,9 @@ def prometheus(ctx: WebContext) -> str:
     for key, kind, name, text in _METRICS:
         if key in stats:
             lines += [f"# HELP {name} {text}", f"# TYPE {name} {kind}", f"{name} {stats[key]}"]
-    lines += ["# HELP mocksmtp_store_messages Messages kept in the store.", "# TYPE mocksmtp_store_messages gauge",
-              f"mocksmtp_store_messages {ctx.store.count()}"]
+    lines += [
+        "# HELP mocksmtp_store_messages Messages kept in the store.",
+        "# TYPE mocksmtp_store_messages gauge",
+        f"mocksmtp_store_messages {ctx.store.count()}",
+    ]
     return "\n".join(lines) + "\n"

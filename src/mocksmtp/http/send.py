@@ -40,7 +40,7 @@ def _text(body: dict[str, Any], key: str) -> str:
 
 def _mailbox(value: object, key: str) -> tuple[str, str]:
     if not isinstance(value, dict) or not isinstance(value.get("Email"), str) or not value["Email"].strip():
-        raise SendError(f"{key} must be {{\"Email\": \"...\", \"Name\": \"...\"}} with an Email")
+        raise SendError(f'{key} must be {{"Email": "...", "Name": "..."}} with an Email')
     name = value.get("Name") or ""
     if not isinstance(name, str):
         raise SendError(f"{key} Name must be a string")
@@ -53,14 +53,14 @@ def _mailbox(value: object, key: str) -> tuple[str, str]:
 def _mailboxes(body: dict[str, Any], key: str) -> list[tuple[str, str]]:
     value = body.get(key) or []
     if not isinstance(value, list):
-        raise SendError(f"{key} must be a list of {{\"Email\": ..., \"Name\": ...}}")
+        raise SendError(f'{key} must be a list of {{"Email": ..., "Name": ...}}')
     return [_mailbox(v, key) for v in value]
 
 
 def build(body: dict[str, Any]) -> tuple[str, list[str], bytes, list[str]]:
     """``(sender, recipients, raw message, tags)`` from the JSON of a send request."""
     if "From" not in body:
-        raise SendError("From is required: {\"From\": {\"Email\": \"app@example.com\"}}")
+        raise SendError('From is required: {"From": {"Email": "app@example.com"}}')
     sender = _mailbox(body["From"], "From")
     to, cc, reply_to = _mailboxes(body, "To"), _mailboxes(body, "Cc"), _mailboxes(body, "ReplyTo")
     bcc = body.get("Bcc") or []
@@ -115,8 +115,14 @@ def _content(message: EmailMessage, text: str, html: str, attachments: object) -
         filename = str(item.get("Filename") or "") or None
         if cid:  # inline: part of the HTML body, shown where cid: points
             target = message.get_body(("html",)) or message
-            target.add_related(content, maintype=maintype, subtype=subtype or "octet-stream",
-                               cid=f"<{str(cid).strip('<>')}>", filename=filename, disposition="inline")
+            target.add_related(
+                content,
+                maintype=maintype,
+                subtype=subtype or "octet-stream",
+                cid=f"<{str(cid).strip('<>')}>",
+                filename=filename,
+                disposition="inline",
+            )
         else:
             message.add_attachment(content, maintype=maintype, subtype=subtype or "octet-stream", filename=filename)
 
@@ -135,8 +141,11 @@ async def _reply(reader: asyncio.StreamReader) -> tuple[int, str]:
 async def _exchange(host: str, port: int, sender: str, recipients: list[str], raw: bytes) -> str:
     reader, writer = await asyncio.open_connection(host, port)
     try:
-        steps: list[tuple[bytes | None, int]] = [(None, 220), (b"EHLO mocksmtp.http", 250),
-                                                  (f"MAIL FROM:<{sender}>".encode(), 250)]
+        steps: list[tuple[bytes | None, int]] = [
+            (None, 220),
+            (b"EHLO mocksmtp.http", 250),
+            (f"MAIL FROM:<{sender}>".encode(), 250),
+        ]
         steps += [(f"RCPT TO:<{r}>".encode(), 250) for r in recipients]
         steps += [(b"DATA", 354)]
         for command, expected in steps:
@@ -144,8 +153,9 @@ async def _exchange(host: str, port: int, sender: str, recipients: list[str], ra
                 writer.write(command + b"\r\n")
             code, text = await _reply(reader)
             if code != expected:
-                raise SendError(f"the SMTP service refused {(command or b'the connection').decode()[:60]}: "
-                                f"{code} {text}", 500)
+                raise SendError(
+                    f"the SMTP service refused {(command or b'the connection').decode()[:60]}: {code} {text}", 500
+                )
         lines = raw.split(b"\r\n")
         stuffed = b"\r\n".join(b"." + line if line.startswith(b".") else line for line in lines)
         writer.write(stuffed + (b"" if stuffed.endswith(b"\r\n") else b"\r\n") + b".\r\n")

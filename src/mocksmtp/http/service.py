@@ -36,8 +36,9 @@ def _bind(host: str, port: int, backlog: int) -> socket.socket:
     ``socket.create_server`` makes it), so that asyncio sets TCP_NODELAY on each connection:
     without it, an answer written as headers then body waits for the client's delayed ACK
     (40 ms on Linux) whenever the connection is kept alive."""
-    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
-                                                         proto=socket.IPPROTO_TCP, flags=socket.AI_PASSIVE)[0]
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP, flags=socket.AI_PASSIVE
+    )[0]
     sock = socket.socket(family, kind, proto)
     try:
         if hasattr(socket, "SO_REUSEADDR") and sys.platform != "win32":
@@ -54,8 +55,9 @@ def _bind(host: str, port: int, backlog: int) -> socket.socket:
 class HTTPService:
     """One running HTTP server; :meth:`open` it in the loop that is to serve it."""
 
-    def __init__(self, server: uvicorn.Server, sock: socket.socket, hub: EventHub,
-                 closing: asyncio.Event, host: str) -> None:
+    def __init__(
+        self, server: uvicorn.Server, sock: socket.socket, hub: EventHub, closing: asyncio.Event, host: str
+    ) -> None:
         self._server = server
         self._sock = sock
         self._hub = hub
@@ -81,9 +83,17 @@ class HTTPService:
             hub = EventHub(ctx.store, loop)
             closing = asyncio.Event()
             app = build_app(ctx, hub, closing, hosts=own_hosts(host))
-            config = uvicorn.Config(app, lifespan="off", ws="wsproto",
-                                    log_config=None, access_log=False, proxy_headers=False,
-                                    server_header=False, date_header=False, backlog=backlog)
+            config = uvicorn.Config(
+                app,
+                lifespan="off",
+                ws="wsproto",
+                log_config=None,
+                access_log=False,
+                proxy_headers=False,
+                server_header=False,
+                date_header=False,
+                backlog=backlog,
+            )
             config.load()
             server = uvicorn.Server(config)
             server.lifespan = config.lifespan_class(config)

@@ -23,8 +23,9 @@ if TYPE_CHECKING:
 __all__ = ["long_poll"]
 
 
-def _answer(store: MessageStore, matched: list[Message], *, count: int, timed_out: bool,
-            error: str = "") -> dict[str, Any]:
+def _answer(
+    store: MessageStore, matched: list[Message], *, count: int, timed_out: bool, error: str = ""
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "timed_out": timed_out,
         "count": count,
@@ -37,8 +38,9 @@ def _answer(store: MessageStore, matched: list[Message], *, count: int, timed_ou
     return body
 
 
-async def long_poll(store: MessageStore, query: str, *, count: int, timeout: float,
-                    closing: asyncio.Event) -> tuple[int, dict[str, Any]]:
+async def long_poll(
+    store: MessageStore, query: str, *, count: int, timeout: float, closing: asyncio.Event
+) -> tuple[int, dict[str, Any]]:
     """``(status, body)``: 200 once ``count`` messages match ``query`` (all that match, oldest
     first), 408 at ``timeout`` with those that did, 503 if the server stops meanwhile."""
     match = MessageFilter(query=query) if query.strip() else MessageFilter()
@@ -50,8 +52,14 @@ async def long_poll(store: MessageStore, query: str, *, count: int, timeout: flo
         stopping.cancel()
     if not waiting.done():
         waiting.cancel()
-        return 503, {"timed_out": False, "count": count, "messages_count": 0, "total": store.count(),
-                     "messages": [], "error": "the server is stopping"}
+        return 503, {
+            "timed_out": False,
+            "count": count,
+            "messages_count": 0,
+            "total": store.count(),
+            "messages": [],
+            "error": "the server is stopping",
+        }
     try:
         matched = waiting.result()
     except WaitTimeout as e:

@@ -12,8 +12,7 @@ import re
 
 from .replies import REPLY, Reply
 
-__all__ = ["SIMPLE_FROM", "SIMPLE_TO", "PathError", "parse_params", "parse_path_argument",
-           "validate_path"]
+__all__ = ["SIMPLE_FROM", "SIMPLE_TO", "PathError", "parse_params", "parse_path_argument", "validate_path"]
 
 
 class PathError(Exception):
@@ -40,8 +39,10 @@ def _mailbox_re(utf8: bool) -> re.Pattern[str]:
     let_dig, ldh = c("A-Za-z0-9"), c(r"A-Za-z0-9\-")
     label = rf"{let_dig}(?:{ldh}*{let_dig})?"
     domain = rf"{label}(?:\.{label})*"
-    literal = (r"\[(?:IPv6:[0-9A-Fa-f:.]+|[0-9]{1,3}(?:\.[0-9]{1,3}){3}"
-               r"|[A-Za-z0-9\-]*[A-Za-z0-9]:[\x21-\x5a\x5e-\x7e]+)\]")
+    literal = (
+        r"\[(?:IPv6:[0-9A-Fa-f:.]+|[0-9]{1,3}(?:\.[0-9]{1,3}){3}"
+        r"|[A-Za-z0-9\-]*[A-Za-z0-9]:[\x21-\x5a\x5e-\x7e]+)\]"
+    )
     route = rf"(?:@{domain}(?:,@{domain})*:)?"
     return re.compile(rf"{route}(?:{dot_string}|{quoted})@(?:{domain}|{literal})")
 
@@ -49,6 +50,7 @@ def _mailbox_re(utf8: bool) -> re.Pattern[str]:
 _MAILBOX_ASCII = _mailbox_re(utf8=False)
 _MAILBOX_UTF8 = _mailbox_re(utf8=True)
 _CONTROL = re.compile(rb"[\x00-\x1f\x7f]")
+
 
 # What nearly every client sends: ``FROM:<local@domain>`` with an ASCII dot-atom and a host
 # name, no parameters. One match of these accepts it exactly as parse_path_argument followed by
@@ -129,8 +131,9 @@ def parse_params(tail: bytes) -> list[str]:
     return params
 
 
-def validate_path(path: bytes, *, utf8: bool, bad: Reply, allow_empty: bool = False,
-                  allow_postmaster: bool = False) -> str:
+def validate_path(
+    path: bytes, *, utf8: bool, bad: Reply, allow_empty: bool = False, allow_postmaster: bool = False
+) -> str:
     """Check a path and return it decoded, exactly as given.
 
     Raises :class:`PathError` with ``bad`` for malformed paths, control characters and invalid

@@ -39,8 +39,17 @@ from .replies import REPLY, Reply
 if TYPE_CHECKING:
     from .session_io import SessionIO
 
-__all__ = ["AUTH_LINE_LIMIT", "AUTH_RESPONSE_LIMIT", "AuthError", "Login", "check_plain", "cmd_auth",
-           "decode_response", "mechanisms", "verify"]
+__all__ = [
+    "AUTH_LINE_LIMIT",
+    "AUTH_RESPONSE_LIMIT",
+    "AuthError",
+    "Login",
+    "check_plain",
+    "cmd_auth",
+    "decode_response",
+    "mechanisms",
+    "verify",
+]
 
 AUTH_RESPONSE_LIMIT = 12288
 """Longest SASL response a client may send, as an initial response or a line of its own, CRLF
@@ -93,8 +102,7 @@ def verify(auth: str | Mapping[str, str] | None, login: Login) -> bool:
     if login.mechanism == "CRAM-MD5":
         digest = hmac.new(expected.encode(), login.challenge, hashlib.md5).hexdigest()
         return hmac.compare_digest(digest, login.digest.lower())
-    return login.password is not None and hmac.compare_digest(
-        login.password.encode(), expected.encode())
+    return login.password is not None and hmac.compare_digest(login.password.encode(), expected.encode())
 
 
 def decode_response(line: bytes) -> bytes:
@@ -137,8 +145,7 @@ def _check_cram(decoded: bytes, challenge: bytes) -> Login:
         int(digest, 16)
     except ValueError:
         raise AuthError(REPLY.AUTH_MALFORMED) from None
-    return Login(user=_text(user), mechanism="CRAM-MD5", challenge=challenge,
-                 digest=digest.decode("ascii"))
+    return Login(user=_text(user), mechanism="CRAM-MD5", challenge=challenge, digest=digest.decode("ascii"))
 
 
 class _Exchange:
@@ -179,6 +186,7 @@ class _Exchange:
 
 
 # -- the AUTH command in a session ------------------------------------------------------------
+
 
 def cmd_auth(proto: SessionIO, arg: bytes) -> None:
     """``AUTH mechanism [initial-response]``: start an exchange, continued line by line."""
@@ -239,8 +247,7 @@ def _continue(proto: SessionIO, exchange: _Exchange, line: bytes) -> None:
 def _finish(proto: SessionIO, login: Login) -> None:
     ctx = proto.ctx
     if not verify(ctx.options.auth, login):
-        ctx.logger.info("%s AUTH %s failed for user %r", proto.peer_text(), login.mechanism,
-                        login.user)
+        ctx.logger.info("%s AUTH %s failed for user %r", proto.peer_text(), login.mechanism, login.user)
         ctx.stats.auth_failures += 1
         proto.session.auth_failures += 1
         proto.reply(REPLY.AUTH_FAILED)

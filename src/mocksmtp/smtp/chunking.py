@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ChunkReader", "cmd_bdat"]
 
+
 def cmd_bdat(proto: SessionIO, arg: bytes) -> None:
     """``BDAT size [LAST]``: read the chunk, then answer for it."""
     parts = arg.split()
@@ -103,8 +104,11 @@ class ChunkReader:
             return
         first = env.chunk_count == 0
         env.chunk_count += 1
-        if first and proto.ctx.faults.armed and proto.fault(
-                "data", proto.envelope_subjects(), self._accept, self._failed_by_fault):
+        if (
+            first
+            and proto.ctx.faults.armed
+            and proto.fault("data", proto.envelope_subjects(), self._accept, self._failed_by_fault)
+        ):
             return
         self._accept()
 

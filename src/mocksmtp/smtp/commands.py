@@ -18,8 +18,18 @@ from .replies import REPLY
 if TYPE_CHECKING:
     from .session_io import SessionIO
 
-__all__ = ["cmd_ehlo", "cmd_helo", "cmd_help", "cmd_mail", "cmd_noop", "cmd_not_implemented",
-           "cmd_quit", "cmd_rcpt", "cmd_rset", "cmd_vrfy"]
+__all__ = [
+    "cmd_ehlo",
+    "cmd_helo",
+    "cmd_help",
+    "cmd_mail",
+    "cmd_noop",
+    "cmd_not_implemented",
+    "cmd_quit",
+    "cmd_rcpt",
+    "cmd_rset",
+    "cmd_vrfy",
+]
 
 
 def cmd_ehlo(proto: SessionIO, arg: bytes) -> None:
@@ -27,8 +37,9 @@ def cmd_ehlo(proto: SessionIO, arg: bytes) -> None:
     if not name or _has_control(name) is not None:
         proto.reply(REPLY.EHLO_SYNTAX)
         return
-    if proto.ctx.faults.armed and proto.fault("helo", (name.decode("utf-8", "replace"),),
-                                       lambda: _ehlo_accept(proto, name)):
+    if proto.ctx.faults.armed and proto.fault(
+        "helo", (name.decode("utf-8", "replace"),), lambda: _ehlo_accept(proto, name)
+    ):
         return
     _ehlo_accept(proto, name)
 
@@ -46,8 +57,9 @@ def cmd_helo(proto: SessionIO, arg: bytes) -> None:
     if not name or _has_control(name) is not None:
         proto.reply(REPLY.HELO_SYNTAX)
         return
-    if proto.ctx.faults.armed and proto.fault("helo", (name.decode("utf-8", "replace"),),
-                                       lambda: _helo_accept(proto, name)):
+    if proto.ctx.faults.armed and proto.fault(
+        "helo", (name.decode("utf-8", "replace"),), lambda: _helo_accept(proto, name)
+    ):
         return
     _helo_accept(proto, name)
 
@@ -79,13 +91,13 @@ def cmd_mail(proto: SessionIO, arg: bytes) -> None:
         try:
             path, params = parse_path_argument(arg, b"FROM:", REPLY.MAIL_SYNTAX)
             smtputf8 = _check_mail_params(proto, params)
-            address = validate_path(path, utf8=smtputf8, bad=REPLY.BAD_SENDER,
-                                    allow_empty=True)
+            address = validate_path(path, utf8=smtputf8, bad=REPLY.BAD_SENDER, allow_empty=True)
         except PathError as e:
             proto.reply(e.reply)
             return
     if proto.ctx.faults.armed and proto.fault(
-            "mail", (address,), lambda: _mail_accept(proto, address, params, smtputf8)):
+        "mail", (address,), lambda: _mail_accept(proto, address, params, smtputf8)
+    ):
         return
     _mail_accept(proto, address, params, smtputf8)
 
@@ -140,8 +152,7 @@ def cmd_rcpt(proto: SessionIO, arg: bytes) -> None:
             path, params = parse_path_argument(arg, b"TO:", REPLY.RCPT_SYNTAX)
             if params:
                 raise PathError(REPLY.UNKNOWN_PARAMETER)
-            address = validate_path(path, utf8=env.smtputf8, bad=REPLY.BAD_RECIPIENT,
-                                    allow_postmaster=True)
+            address = validate_path(path, utf8=env.smtputf8, bad=REPLY.BAD_RECIPIENT, allow_postmaster=True)
         except PathError as e:
             proto.reply(e.reply)
             return
@@ -190,6 +201,7 @@ def cmd_help(proto: SessionIO, arg: bytes) -> None:
 
 def cmd_not_implemented(proto: SessionIO, arg: bytes) -> None:
     proto.reply(REPLY.NOT_IMPLEMENTED)
+
 
 _has_control = re.compile(rb"[\x00-\x1f\x7f]").search
 """Whether a HELO/EHLO name holds a control octet (a match, else ``None``): a CR or tab must

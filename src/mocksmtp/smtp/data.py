@@ -49,8 +49,7 @@ def cmd_data(proto: SessionIO, arg: bytes) -> None:
         proto.reply(REPLY.DATA_AFTER_BDAT)
     elif proto.ctx.pending_data and proto.budget_full():  # (no call while nothing is in flight)
         proto.reply(REPLY.INSUFFICIENT_STORAGE)
-    elif proto.ctx.faults.armed and proto.fault("data", proto.envelope_subjects(),
-                                                 lambda: _start(proto)):
+    elif proto.ctx.faults.armed and proto.fault("data", proto.envelope_subjects(), lambda: _start(proto)):
         pass
     else:
         DataReader(proto)

@@ -24,8 +24,14 @@ if TYPE_CHECKING:
 __all__ = ["deliver", "end_transaction"]
 
 
-def deliver(proto: SessionIO, raw: bytes, *, refusal: Reply | None = None, binary: bool = False,
-             flags: frozenset[str] = frozenset()) -> None:
+def deliver(
+    proto: SessionIO,
+    raw: bytes,
+    *,
+    refusal: Reply | None = None,
+    binary: bool = False,
+    flags: frozenset[str] = frozenset(),
+) -> None:
     """End the transaction with ``raw`` (the whole content): check it against the limits
     and strict mode, apply a ``"message"`` fault, store it and reply 250 naming it; or reply
     why not (``refusal`` when the reader already knows). See :func:`end_transaction`."""
@@ -36,9 +42,9 @@ def deliver(proto: SessionIO, raw: bytes, *, refusal: Reply | None = None, binar
         proto.ctx.stats.rejected_messages += 1
         end_transaction(proto, refusal)
         return
-    if proto.ctx.faults.armed and proto.fault("message", proto.envelope_subjects(),
-                                             lambda: _store(proto, raw, flags),
-                                             lambda: _message_refused(proto)):
+    if proto.ctx.faults.armed and proto.fault(
+        "message", proto.envelope_subjects(), lambda: _store(proto, raw, flags), lambda: _message_refused(proto)
+    ):
         return
     _store(proto, raw, flags)
 
@@ -74,9 +80,18 @@ def _store(proto: SessionIO, raw: bytes, flags: frozenset[str]) -> None:
     ctx = proto.ctx
     store = ctx.store
     try:
-        message = _new_message(store.new_id(), raw, env.mail_from, tuple(env.rcpt_tos),
-                               tuple(env.mail_options), session.peer, session.helo or "",
-                               session.tls, session.auth_user, flags)
+        message = _new_message(
+            store.new_id(),
+            raw,
+            env.mail_from,
+            tuple(env.rcpt_tos),
+            tuple(env.mail_options),
+            session.peer,
+            session.helo or "",
+            session.tls,
+            session.auth_user,
+            flags,
+        )
         add_later = ctx.add_later
         if add_later is None:
             store.add(message)
@@ -124,8 +139,12 @@ class _Storing:
             self.proto.loop.call_soon_threadsafe(self.finish, error)
         except RuntimeError:  # the loop is closed: stop() gave up waiting for the store
             outcome = "was not stored" if error is not None else "was stored"
-            ctx.logger.warning("message %s from %s %s after the server stopped; its client was "
-                               "not told", self.message.id, self.proto.peer_text(), outcome)
+            ctx.logger.warning(
+                "message %s from %s %s after the server stopped; its client was not told",
+                self.message.id,
+                self.proto.peer_text(),
+                outcome,
+            )
 
     def finish(self, error: BaseException | None) -> None:
         """The store's later answer, in the loop's thread: reply, and read again."""
@@ -159,8 +178,11 @@ def _stored(proto: SessionIO, size: int, message: Message | None, error: BaseExc
     stats.bytes += size
     if logger.isEnabledFor(logging.INFO):  # not joining the recipients for nothing
         logger.info(
-            "message %s from <%s> to %s, %d bytes", message.id, message.mail_from,
-            ", ".join(f"<{r}>" for r in message.rcpt_tos), size,
+            "message %s from <%s> to %s, %d bytes",
+            message.id,
+            message.mail_from,
+            ", ".join(f"<{r}>" for r in message.rcpt_tos),
+            size,
         )
     if not proto.closed:
         end_transaction(proto, None, f"250 2.0.0 Ok: queued as {message.id}\r\n".encode())

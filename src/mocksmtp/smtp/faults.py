@@ -94,12 +94,20 @@ class Fault:
     1
     """
 
-    __slots__ = ("_registry", "delay", "disconnect", "match", "probability", "remaining", "reply",
-                 "stage", "triggered")
+    __slots__ = ("_registry", "delay", "disconnect", "match", "probability", "remaining", "reply", "stage", "triggered")
 
-    def __init__(self, registry: FaultRegistry, stage: str, reply: Reply | None, *,
-                 match: Matcher | None, times: int | None, probability: float, delay: float,
-                 disconnect: bool) -> None:
+    def __init__(
+        self,
+        registry: FaultRegistry,
+        stage: str,
+        reply: Reply | None,
+        *,
+        match: Matcher | None,
+        times: int | None,
+        probability: float,
+        delay: float,
+        disconnect: bool,
+    ) -> None:
         self._registry = registry
         self.stage = stage
         self.reply = reply
@@ -112,7 +120,7 @@ class Fault:
         self.triggered = 0
 
     def __repr__(self) -> str:
-        what = ("disconnect" if self.disconnect else str(self.reply) if self.reply else "proceed")
+        what = "disconnect" if self.disconnect else str(self.reply) if self.reply else "proceed"
         extra = f" delay={self.delay}" if self.delay else ""
         left = "" if self.remaining is None else f" remaining={self.remaining}"
         return f"<Fault {self.stage} {what}{extra}{left} triggered={self.triggered}>"
@@ -120,8 +128,9 @@ class Fault:
     def __enter__(self) -> Fault:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.remove()
 
     def remove(self) -> None:
@@ -144,8 +153,7 @@ class Fault:
                     if match(subject):
                         return True
                 except Exception:
-                    _logger.exception("fault match callable raised on %r; treated as no match",
-                                      subject)
+                    _logger.exception("fault match callable raised on %r; treated as no match", subject)
         return False
 
 
@@ -173,17 +181,24 @@ class FaultRegistry:
     def __repr__(self) -> str:
         return f"<FaultRegistry {self.armed!r}>"
 
-    def add(self, stage: str, *, code: int | None = None, message: str | None = None,
-            match: Matcher | None = None, times: int | None = None, probability: float = 1.0,
-            delay: float = 0.0, disconnect: bool = False) -> Fault:
+    def add(
+        self,
+        stage: str,
+        *,
+        code: int | None = None,
+        message: str | None = None,
+        match: Matcher | None = None,
+        times: int | None = None,
+        probability: float = 1.0,
+        delay: float = 0.0,
+        disconnect: bool = False,
+    ) -> Fault:
         """Validate and register a fault; see :meth:`~mocksmtp.MockSMTPServer.inject_fault`."""
         if stage not in STAGES:
             raise ConfigError(f"unknown fault stage {stage!r}; stages are {', '.join(STAGES)}")
-        if code is not None and (not isinstance(code, int) or isinstance(code, bool)
-                                 or not 400 <= code <= 599):
+        if code is not None and (not isinstance(code, int) or isinstance(code, bool) or not 400 <= code <= 599):
             raise ConfigError(f"fault code must be a 4xx or 5xx reply code, got {code!r}")
-        if message is not None and (not isinstance(message, str) or "\r" in message
-                                    or "\n" in message):
+        if message is not None and (not isinstance(message, str) or "\r" in message or "\n" in message):
             raise ConfigError("fault message must be one line of text")
         if times is not None and (not isinstance(times, int) or isinstance(times, bool) or times < 1):
             raise ConfigError(f"times must be a positive integer or None, got {times!r}")
@@ -196,8 +211,16 @@ class FaultRegistry:
         reply: Reply | None = None
         if not disconnect and (code is not None or message is not None or not delay):
             reply = fault_reply(stage, code, message)
-        fault = Fault(self, stage, reply, match=match, times=times, probability=float(probability),
-                      delay=float(delay), disconnect=bool(disconnect))
+        fault = Fault(
+            self,
+            stage,
+            reply,
+            match=match,
+            times=times,
+            probability=float(probability),
+            delay=float(delay),
+            disconnect=bool(disconnect),
+        )
         with self._lock:
             self.armed.append(fault)
         return fault
@@ -239,8 +262,13 @@ class FaultRegistry:
 _refusals = logging.getLogger("mocksmtp.smtp.refusals")
 
 
-def apply_fault(proto: SessionIO, stage: str, subjects: Sequence[str],
-                proceed: Callable[[], None], failed: Callable[[], None] | None = None) -> bool:
+def apply_fault(
+    proto: SessionIO,
+    stage: str,
+    subjects: Sequence[str],
+    proceed: Callable[[], None],
+    failed: Callable[[], None] | None = None,
+) -> bool:
     """Apply the fault that fires for this command of ``proto``, if any; True when one took
     over (the session's :meth:`~.session_io.SessionIO.fault`).
 
@@ -250,8 +278,13 @@ def apply_fault(proto: SessionIO, stage: str, subjects: Sequence[str],
     fault = proto.ctx.faults.pick(stage, subjects)
     if fault is None:
         return False
-    _refusals.info("%s %s: injected %r", proto.peer_text(), stage, fault,
-                   extra={"smtp_fault": fault, "smtp_subjects": tuple(subjects)})
+    _refusals.info(
+        "%s %s: injected %r",
+        proto.peer_text(),
+        stage,
+        fault,
+        extra={"smtp_fault": fault, "smtp_subjects": tuple(subjects)},
+    )
     if fault.delay > 0:
         proto.suspend()
         proto.loop.call_later(fault.delay, _due, proto, fault, proceed, failed)
@@ -260,8 +293,7 @@ def apply_fault(proto: SessionIO, stage: str, subjects: Sequence[str],
     return True
 
 
-def _act(proto: SessionIO, fault: Fault, proceed: Callable[[], None],
-         failed: Callable[[], None] | None) -> None:
+def _act(proto: SessionIO, fault: Fault, proceed: Callable[[], None], failed: Callable[[], None] | None) -> None:
     if fault.disconnect:
         proto.hang_up()
         return
@@ -276,8 +308,7 @@ def _act(proto: SessionIO, fault: Fault, proceed: Callable[[], None],
         proto.hang_up()
 
 
-def _due(proto: SessionIO, fault: Fault, proceed: Callable[[], None],
-         failed: Callable[[], None] | None) -> None:
+def _due(proto: SessionIO, fault: Fault, proceed: Callable[[], None], failed: Callable[[], None] | None) -> None:
     """A delayed fault's time has come: act on it, then read again (see resume_with)."""
     if not proto.closed:
         proto.resume_with(lambda: _act(proto, fault, proceed, failed))

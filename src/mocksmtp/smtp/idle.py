@@ -35,8 +35,7 @@ def check_idle(proto: SessionIO, now: float) -> None:
         # chunks may exceed idle_timeout.
         deadline = proto.last_activity + opts.idle_timeout
         if opts.min_data_rate:
-            deadline = min(deadline, proto.data_started + opts.idle_timeout
-                           + proto.data_bytes / opts.min_data_rate)
+            deadline = min(deadline, proto.data_started + opts.idle_timeout + proto.data_bytes / opts.min_data_rate)
         if now >= deadline:
             proto.ctx.logger.info("%s too slow in DATA; closing", proto.peer_text())
             proto.close_with(REPLY.DATA_TOO_SLOW)

@@ -26,8 +26,7 @@ class Listener:
     ``localhost`` answers on both 127.0.0.1 and ::1 where both exist.
     """
 
-    def __init__(self, ctx: EngineContext, servers: list[asyncio.Server], host: str,
-                 port: int) -> None:
+    def __init__(self, ctx: EngineContext, servers: list[asyncio.Server], host: str, port: int) -> None:
         self.ctx = ctx
         self.host = host
         self.port = port
@@ -52,8 +51,7 @@ class Listener:
         session = protocol_class(loop)
         try:
             for sock in sockets:
-                servers.append(await loop.create_server(
-                    lambda: session(ctx), sock=sock, backlog=ctx.options.backlog))
+                servers.append(await loop.create_server(lambda: session(ctx), sock=sock, backlog=ctx.options.backlog))
         except BaseException:
             for server in servers:
                 server.close()
@@ -93,8 +91,12 @@ class Listener:
         for protocol in list(ctx.protocols):
             protocol.shutdown()
         if ctx.storing:
-            ctx.logger.info("stopping: waiting up to %g s for the store to finish %d message%s", grace,
-                            ctx.storing, "" if ctx.storing == 1 else "s")
+            ctx.logger.info(
+                "stopping: waiting up to %g s for the store to finish %d message%s",
+                grace,
+                ctx.storing,
+                "" if ctx.storing == 1 else "s",
+            )
         if ctx.protocols or ctx.storing:
             waiter: asyncio.Future[None] = loop.create_future()
             aborted = False
@@ -121,8 +123,7 @@ class Listener:
 
 
 def _bind(host: str, port: int, backlog: int) -> list[socket.socket]:
-    infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
-                               flags=socket.AI_PASSIVE)
+    infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     seen: set[tuple[int, str]] = set()
     sockets: list[socket.socket] = []
     try:
@@ -145,8 +146,7 @@ def _bind(host: str, port: int, backlog: int) -> list[socket.socket]:
                 sock.close()
                 # The first address must work; a further family is optional (no IPv6 here,
                 # or someone else holds the same port number on it).
-                if not sockets or e.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL,
-                                                  errno.EAFNOSUPPORT):
+                if not sockets or e.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):
                     raise
                 continue
             sockets.append(sock)

@@ -27,8 +27,9 @@ __all__ = ["BufferedSMTPProtocol", "SMTPProtocol", "protocol_class"]
 
 # First words that mean a web client reached the SMTP port (cross-protocol attacks):
 # the connection is dropped at once and nothing of it is ever stored.
-_FORBIDDEN = frozenset({b"GET", b"POST", b"PUT", b"HEAD", b"DELETE", b"OPTIONS", b"PATCH",
-                        b"CONNECT", b"HOST:", b"USER-AGENT:"})
+_FORBIDDEN = frozenset(
+    {b"GET", b"POST", b"PUT", b"HEAD", b"DELETE", b"OPTIONS", b"PATCH", b"CONNECT", b"HOST:", b"USER-AGENT:"}
+)
 _FIRST_WORD = 12  # octets that hold any word of _FORBIDDEN and the space after it
 
 
@@ -127,8 +128,7 @@ class SMTPProtocol(asyncio.Protocol):
             ctx.logger.info("%s connected%s", self.peer_text(), " (implicit TLS)" if implicit else "")
         if ctx.stopping or len(ctx.protocols) > ctx.options.max_connections:
             if not ctx.stopping:
-                ctx.logger.info("refusing %s: %d connections already", self.peer_text(),
-                                ctx.options.max_connections)
+                ctx.logger.info("refusing %s: %d connections already", self.peer_text(), ctx.options.max_connections)
             if implicit:  # the client expects a TLS handshake: a plaintext reply is noise
                 self._close()
             else:
@@ -146,8 +146,7 @@ class SMTPProtocol(asyncio.Protocol):
 
     def welcome(self) -> None:
         """The greeting, or what an injected ``connect`` fault puts in its place."""
-        if self.ctx.faults.armed and self.fault("connect", (self.session.peer[0],), self._greet,
-                                                 self.hang_up):
+        if self.ctx.faults.armed and self.fault("connect", (self.session.peer[0],), self._greet, self.hang_up):
             self.flush()
             return
         self._greet()
@@ -215,9 +214,17 @@ class SMTPProtocol(asyncio.Protocol):
         # other read takes the general way through _receive, which checks the same things.
         # (_input_held() is spelled out: a call here costs 1% of a whole session.)
         n = len(data)
-        if (n > 1 and data[-1] == 0x0A and self.reader is None and data.find(b"\n") == n - 1
-                and data[0] != _TLS_RECORD and not self._buf and not self._draining
-                and not self.closed and not (self.suspended or self._write_paused)):
+        if (
+            n > 1
+            and data[-1] == 0x0A
+            and self.reader is None
+            and data.find(b"\n") == n - 1
+            and data[0] != _TLS_RECORD
+            and not self._buf
+            and not self._draining
+            and not self.closed
+            and not (self.suspended or self._write_paused)
+        ):
             try:  # replies are written as they are made: nothing is batched here
                 self._command(data[:-2] if data[-2] == 0x0D else data[:-1])
             except Exception:
@@ -356,9 +363,17 @@ class SMTPProtocol(asyncio.Protocol):
         """Log a refusal (for the command line), with the envelope it refused."""
         if _refusals.isEnabledFor(logging.INFO) and reply is not REPLY.SHUTTING_DOWN:
             env = self.envelope
-            _refusals.info("%s refused: %s", self.peer_text(), reply, extra={
-                "smtp_reply": reply, "smtp_peer": self.peer_text(),
-                "smtp_mail_from": env.mail_from, "smtp_rcpt_tos": tuple(env.rcpt_tos)})
+            _refusals.info(
+                "%s refused: %s",
+                self.peer_text(),
+                reply,
+                extra={
+                    "smtp_reply": reply,
+                    "smtp_peer": self.peer_text(),
+                    "smtp_mail_from": env.mail_from,
+                    "smtp_rcpt_tos": tuple(env.rcpt_tos),
+                },
+            )
 
     def reply(self, reply: Reply) -> None:
         code = reply.code
@@ -522,8 +537,9 @@ class SMTPProtocol(asyncio.Protocol):
 
     def _not_smtp(self, line: bytes) -> None:
         """A web client reached the SMTP port: close at once, with no reply."""
-        self.ctx.logger.info("%s sent %r: not SMTP (a web client?); closing", self.peer_text(),
-                             line.split(b" ", 1)[0].decode("latin-1"))
+        self.ctx.logger.info(
+            "%s sent %r: not SMTP (a web client?); closing", self.peer_text(), line.split(b" ", 1)[0].decode("latin-1")
+        )
         self.ctx.stats.rejected_commands += 1
         self.flush()
         self._close()
@@ -566,6 +582,7 @@ class SMTPProtocol(asyncio.Protocol):
             return
         if not self.closed and not self._input_held():  # unread replies: resume_writing will
             self.resume_input()
+
 
 class BufferedSMTPProtocol(SMTPProtocol, asyncio.BufferedProtocol):
     """The engine as a buffered protocol, for asyncio's own loops.

@@ -46,8 +46,7 @@ class REPLY:
     RECIPIENT_OK = Reply(250, "2.1.5", "Ok")
     QUEUED = Reply(250, "2.0.0", "Ok: queued as {id}")
     CANNOT_VRFY = Reply(252, "2.0.0", "Cannot VRFY user, but will accept message; try RCPT")
-    HELP = Reply(214, "2.0.0", "Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP "
-                               "STARTTLS AUTH")
+    HELP = Reply(214, "2.0.0", "Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH")
     CHUNK_OK = Reply(250, "2.0.0", "Ok: chunk received")
     READY_FOR_TLS = Reply(220, "2.0.0", "Ready to start TLS")
     AUTH_OK = Reply(235, "2.7.0", "Authentication successful")
@@ -63,8 +62,7 @@ class REPLY:
     DATA_TOO_SLOW = Reply(421, "4.4.2", "Data too slow, closing connection")
     LOCAL_ERROR = Reply(451, "4.3.0", "Local error in processing; message not stored")
     TOO_MANY_RECIPIENTS = Reply(452, "4.5.3", "Too many recipients")
-    INSUFFICIENT_STORAGE = Reply(452, "4.3.1", "Insufficient system storage: too much mail in "
-                                               "flight; try again later")
+    INSUFFICIENT_STORAGE = Reply(452, "4.3.1", "Insufficient system storage: too much mail in flight; try again later")
     # 5xx
     TLS_ON_PLAIN_PORT = Reply(500, "5.5.2", "TLS handshake on a plain SMTP connection; use STARTTLS")
     UNRECOGNIZED = Reply(500, "5.5.2", "Command unrecognized")

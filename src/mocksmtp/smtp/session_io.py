@@ -58,7 +58,6 @@ class SessionIO(Protocol):
     def closed(self) -> bool:
         """The session is closing or closed: nothing more is read or answered."""
 
-
     def peer_text(self) -> str:
         """The client's address as logs show it: ``[host]:port``."""
 
@@ -130,16 +129,18 @@ class SessionIO(Protocol):
 
     # -- the transaction --------------------------------------------------------------------
 
-    def fault(self, stage: str, subjects: Sequence[str], proceed: Callable[[], None],
-              failed: Callable[[], None] | None = None) -> bool:
+    def fault(
+        self, stage: str, subjects: Sequence[str], proceed: Callable[[], None], failed: Callable[[], None] | None = None
+    ) -> bool:
         """Apply the injected fault for ``stage``, if one fires; True when it took over (then
         ``proceed`` runs after a pure delay, ``failed`` after a fault reply)."""
 
     def envelope_subjects(self) -> tuple[str, ...]:
         """The sender and recipients, as faults match them."""
 
-    def deliver(self, raw: bytes, *, refusal: Reply | None = None, binary: bool = False,
-                flags: frozenset[str] = frozenset()) -> None:
+    def deliver(
+        self, raw: bytes, *, refusal: Reply | None = None, binary: bool = False, flags: frozenset[str] = frozenset()
+    ) -> None:
         """End the transaction with the message ``raw``: stored, then ``250``; or refused."""
 
     def end_transaction(self, reply: Reply | None, line: bytes = b"") -> None:

@@ -50,8 +50,7 @@ def cmd_starttls(proto: SessionIO, arg: bytes) -> None:
     start_handshake(proto, transport)
 
 
-def start_handshake(proto: SessionIO, transport: asyncio.Transport, *,
-                    implicit: bool = False) -> None:
+def start_handshake(proto: SessionIO, transport: asyncio.Transport, *, implicit: bool = False) -> None:
     """Hold the session's input and upgrade ``transport`` to TLS in a task of its own.
 
     Plaintext the session has already read is dropped (CVE-2011-0411); what the client sends
@@ -75,8 +74,7 @@ def _keep_input(proto: SessionIO) -> None:
     proto.keep_input()
 
 
-def _start_now(loop: asyncio.AbstractEventLoop,
-               coro: Coroutine[Any, Any, None]) -> asyncio.Task[None] | None:
+def _start_now(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None] | None:
     """Run ``coro`` up to its first suspension now and the rest in a task (what Python 3.12's
     eager tasks do); ``None`` when it finished in that first step."""
     try:
@@ -130,8 +128,13 @@ async def _handshake(proto: SessionIO, transport: asyncio.Transport, implicit: b
     # handles it below.
     try:
         # (the session is the asyncio protocol that SessionIO describes)
-        new = await loop.start_tls(transport, cast(asyncio.BaseProtocol, proto), ctx.tls.context, server_side=True,
-                                   ssl_handshake_timeout=ctx.options.tls_handshake_timeout)
+        new = await loop.start_tls(
+            transport,
+            cast(asyncio.BaseProtocol, proto),
+            ctx.tls.context,
+            server_side=True,
+            ssl_handshake_timeout=ctx.options.tls_handshake_timeout,
+        )
     except asyncio.CancelledError:  # stop(): the session is ended by whoever cancelled
         proto.drop(transport)  # (no connection_lost from the loop)
         raise
@@ -151,13 +154,17 @@ async def _handshake(proto: SessionIO, transport: asyncio.Transport, implicit: b
         new.close()
         return
     ctx.stats.tls_handshakes += 1
-    proto.start_over(new, Session(peer=proto.session.peer,
-                                  tls=tls_version(new.get_extra_info("ssl_object")),
-                                  auth_failures=proto.session.auth_failures))
+    proto.start_over(
+        new,
+        Session(
+            peer=proto.session.peer,
+            tls=tls_version(new.get_extra_info("ssl_object")),
+            auth_failures=proto.session.auth_failures,
+        ),
+    )
     if ctx.debug:
         ctx.logger.debug("%s TLS started: %s", proto.peer_text(), proto.session.tls)
     if implicit:
         proto.welcome()
     if not proto.closed and not proto.suspended:
         proto.resume_input()  # the client's first command may have come with its Finished
-

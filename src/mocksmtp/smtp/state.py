@@ -110,12 +110,34 @@ _STATS_COUNTERS = tuple(f.name for f in fields(Stats) if f.name != "active_conne
 class EngineContext:
     """What every connection of one server shares: options, store, stats, live sessions."""
 
-    __slots__ = ("_ehlo", "_ehlo_tls", "add_later", "clock", "debug", "faults", "greeting", "helo_reply",
-                 "logger", "loop", "loop_thread", "on_idle", "options", "pending_data", "protocols", "read_buffer",
-                 "stats", "stopping", "store", "storing", "sweeper", "tls")
+    __slots__ = (
+        "_ehlo",
+        "_ehlo_tls",
+        "add_later",
+        "clock",
+        "debug",
+        "faults",
+        "greeting",
+        "helo_reply",
+        "logger",
+        "loop",
+        "loop_thread",
+        "on_idle",
+        "options",
+        "pending_data",
+        "protocols",
+        "read_buffer",
+        "stats",
+        "stopping",
+        "store",
+        "storing",
+        "sweeper",
+        "tls",
+    )
 
-    def __init__(self, options: SMTPOptions, store: MessageStore, *, debug: bool = False,
-                 tls_names: Sequence[str] = ()) -> None:
+    def __init__(
+        self, options: SMTPOptions, store: MessageStore, *, debug: bool = False, tls_names: Sequence[str] = ()
+    ) -> None:
         self.options = options
         self.tls: ServerTLS | None = None
         if options.tls:  # ssl is imported only by servers that use TLS: `import mocksmtp` stays cheap
@@ -202,6 +224,4 @@ class EngineContext:
 
 def _multiline(code: int, lines: list[str]) -> bytes:
     last = len(lines) - 1
-    return "".join(
-        f"{code}{' ' if i == last else '-'}{text}\r\n" for i, text in enumerate(lines)
-    ).encode()
+    return "".join(f"{code}{' ' if i == last else '-'}{text}\r\n" for i, text in enumerate(lines)).encode()

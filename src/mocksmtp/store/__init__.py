@@ -26,8 +26,19 @@ from .memory import MemoryStore
 if TYPE_CHECKING:
     from .sqlite import SQLiteStore
 
-__all__ = ["AddDone", "MemoryStore", "MessageAdded", "MessageState", "MessageStore", "MessagesDeleted",
-           "MessagesUpdated", "SQLiteStore", "StoreCleared", "StoreEvent", "SupportsAddLater"]
+__all__ = [
+    "AddDone",
+    "MemoryStore",
+    "MessageAdded",
+    "MessageState",
+    "MessageStore",
+    "MessagesDeleted",
+    "MessagesUpdated",
+    "SQLiteStore",
+    "StoreCleared",
+    "StoreEvent",
+    "SupportsAddLater",
+]
 
 
 def __getattr__(name: str) -> Any:

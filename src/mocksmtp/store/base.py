@@ -22,14 +22,28 @@ if TYPE_CHECKING:
     from ..query import Query
     from ..summary import Summary
 
-__all__ = ["AddDone", "ChangeFeed", "MessageAdded", "MessageState", "MessageStore", "MessagesDeleted",
-           "MessagesUpdated", "StoreCleared", "StoreEvent", "Subscriber", "SupportsAddLater", "check_page",
-           "check_tags", "unknown_cursor"]
+__all__ = [
+    "AddDone",
+    "ChangeFeed",
+    "MessageAdded",
+    "MessageState",
+    "MessageStore",
+    "MessagesDeleted",
+    "MessagesUpdated",
+    "StoreCleared",
+    "StoreEvent",
+    "Subscriber",
+    "SupportsAddLater",
+    "check_page",
+    "check_tags",
+    "unknown_cursor",
+]
 
 logger = logging.getLogger("mocksmtp.store")
 
 
 # -- events ----------------------------------------------------------------------------------
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class MessageAdded:
@@ -80,6 +94,7 @@ class MessageState:
 
 # -- the protocol ----------------------------------------------------------------------------
 
+
 @runtime_checkable
 class MessageStore(Protocol):
     """Everything the engine, the facades, the command line and the plugin ask of a store.
@@ -111,8 +126,15 @@ class MessageStore(Protocol):
     def count(self, query: Query | None = None) -> int:
         """How many messages match ``query`` (all of them without one)."""
 
-    def messages(self, query: Query | None = None, *, newest_first: bool = False,
-                 offset: int = 0, limit: int | None = None, after: str | None = None) -> list[Message]:
+    def messages(
+        self,
+        query: Query | None = None,
+        *,
+        newest_first: bool = False,
+        offset: int = 0,
+        limit: int | None = None,
+        after: str | None = None,
+    ) -> list[Message]:
         """A page of the messages matching ``query``, oldest first (or newest first): skip
         ``offset``, then at most ``limit`` (all without one).
 
@@ -122,8 +144,15 @@ class MessageStore(Protocol):
         message while mail arrives or is deleted. An id the store does not have raises
         :class:`~mocksmtp.ConfigError`."""
 
-    def summaries(self, query: Query | None = None, *, newest_first: bool = True,
-                  offset: int = 0, limit: int | None = 50, after: str | None = None) -> list[Summary]:
+    def summaries(
+        self,
+        query: Query | None = None,
+        *,
+        newest_first: bool = True,
+        offset: int = 0,
+        limit: int | None = 50,
+        after: str | None = None,
+    ) -> list[Summary]:
         """The same page as :meth:`messages`, as :class:`~mocksmtp.summary.Summary` objects
         (what a list view shows), **newest first** and 50 by default. Each message's summary is
         computed once; a store that keeps columns answers from them without reading the raw
@@ -195,6 +224,7 @@ class SupportsAddLater(Protocol):
 
 # -- what stores share -----------------------------------------------------------------------
 
+
 class ChangeFeed:
     """A store's version counter and subscribers.
 
@@ -250,8 +280,10 @@ def unknown_cursor(id: str) -> ConfigError:
     """The error for a page asked to continue ``after`` a message the store does not have."""
     from ..errors import ConfigError
 
-    return ConfigError(f"after={id!r} names no stored message (deleted, or never stored here): "
-                       "ask for the first page again, or page with offset=")
+    return ConfigError(
+        f"after={id!r} names no stored message (deleted, or never stored here): "
+        "ask for the first page again, or page with offset="
+    )
 
 
 def check_tags(tags: Iterable[str]) -> tuple[str, ...]:

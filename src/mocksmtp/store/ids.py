@@ -47,8 +47,14 @@ def _encode_ms(ms: int) -> str:
 def _encode_high(high: int) -> str:
     """:func:`_encode` of the random part's top 60 bits in 12 characters, spelled out."""
     p = _PAIRS
-    return (p[(high >> 50) & 1023] + p[(high >> 40) & 1023] + p[(high >> 30) & 1023] + p[(high >> 20) & 1023]
-            + p[(high >> 10) & 1023] + p[high & 1023])
+    return (
+        p[(high >> 50) & 1023]
+        + p[(high >> 40) & 1023]
+        + p[(high >> 30) & 1023]
+        + p[(high >> 20) & 1023]
+        + p[(high >> 10) & 1023]
+        + p[high & 1023]
+    )
 
 
 class _Generator:

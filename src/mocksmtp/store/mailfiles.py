@@ -74,6 +74,7 @@ class Envelope:
 
 # -- mboxrd ------------------------------------------------------------------------------------
 
+
 def mbox_quote(raw: bytes) -> bytes:
     """``raw`` with one more ``>`` before every line that starts with ``>*From ``."""
     return _QUOTE.sub(rb">\1", raw) if b"From " in raw else raw
@@ -106,8 +107,9 @@ def parse_from_line(line: bytes) -> tuple[str, float | None]:
     return ("" if sender == NULL_SENDER else sender), when
 
 
-_MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct",
-                                       "nov", "dec"), 1)}
+_MONTHS = {
+    m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)
+}
 
 
 def _asctime(words: list[str]) -> float | None:
@@ -137,15 +139,15 @@ def scan_mbox(data: bytes | mmap.mmap) -> Iterator[MboxEntry]:
         eol = data.find(b"\n", position)
         line_end = size if eol < 0 else eol
         start = size if eol < 0 else eol + 1
-        crlf = line_end > position and data[line_end - 1:line_end] == b"\r"
-        line = bytes(data[position:line_end - 1 if crlf else line_end])
+        crlf = line_end > position and data[line_end - 1 : line_end] == b"\r"
+        line = bytes(data[position : line_end - 1 if crlf else line_end])
         following = data.find(b"\nFrom ", line_end if eol >= 0 else size)
         if following < 0:  # the last message: without the file's last line ending
             next_start = size
-            end = size - 1 if data[size - 1:size] == b"\n" else size
+            end = size - 1 if data[size - 1 : size] == b"\n" else size
         else:
             end, next_start = following, following + 1
-        if crlf and end > start and data[end - 1:end] == b"\r":  # a CRLF file: "\r\n" separates
+        if crlf and end > start and data[end - 1 : end] == b"\r":  # a CRLF file: "\r\n" separates
             end -= 1
         yield MboxEntry(line, start, max(end, start))
         position = next_start
@@ -158,15 +160,29 @@ def line_number(data: bytes | mmap.mmap, offset: int) -> int:
 
 # -- envelope records (beside the mail) ----------------------------------------------------------
 
+
 def envelope_record(message: Message, *, read: bool, tags: Sequence[str]) -> bytes:
     """The envelope line written beside a message (see the module's docstring)."""
-    return json.dumps({
-        "v": 1, "sha256": hashlib.sha256(message.raw).hexdigest(), "id": message.id,
-        "mail_from": message.mail_from, "rcpt_tos": list(message.rcpt_tos),
-        "mail_options": list(message.mail_options), "received": message.received_at.timestamp(),
-        "helo": message.helo, "tls": message.tls, "auth_user": message.auth_user,
-        "read": read, "tags": list(tags),
-    }, ensure_ascii=False).encode("utf-8", "surrogateescape") + b"\n"
+    return (
+        json.dumps(
+            {
+                "v": 1,
+                "sha256": hashlib.sha256(message.raw).hexdigest(),
+                "id": message.id,
+                "mail_from": message.mail_from,
+                "rcpt_tos": list(message.rcpt_tos),
+                "mail_options": list(message.mail_options),
+                "received": message.received_at.timestamp(),
+                "helo": message.helo,
+                "tls": message.tls,
+                "auth_user": message.auth_user,
+                "read": read,
+                "tags": list(tags),
+            },
+            ensure_ascii=False,
+        ).encode("utf-8", "surrogateescape")
+        + b"\n"
+    )
 
 
 class EnvelopeIndex:
@@ -186,15 +202,24 @@ class EnvelopeIndex:
                 continue
             try:
                 r = json.loads(line)
-                envelope = Envelope(str(r["mail_from"]), tuple(map(str, r["rcpt_tos"])), float(r["received"]),
-                                    tuple(map(str, r.get("mail_options", ()))), str(r.get("helo", "")),
-                                    r.get("tls"), r.get("auth_user"), bool(r.get("read")),
-                                    tuple(map(str, r.get("tags", ()))))
+                envelope = Envelope(
+                    str(r["mail_from"]),
+                    tuple(map(str, r["rcpt_tos"])),
+                    float(r["received"]),
+                    tuple(map(str, r.get("mail_options", ()))),
+                    str(r.get("helo", "")),
+                    r.get("tls"),
+                    r.get("auth_user"),
+                    bool(r.get("read")),
+                    tuple(map(str, r.get("tags", ()))),
+                )
                 self.by_digest.setdefault(str(r["sha256"]), []).append(envelope)
             except (ValueError, KeyError, TypeError, AttributeError):
-                raise TransferError(f"{path} line {number} is not an envelope record mocksmtp wrote: repair "
-                                    "or delete that file (then envelopes come from the mail's headers)",
-                                    path=str(path)) from None
+                raise TransferError(
+                    f"{path} line {number} is not an envelope record mocksmtp wrote: repair "
+                    "or delete that file (then envelopes come from the mail's headers)",
+                    path=str(path),
+                ) from None
 
     def knows(self, raw: bytes) -> bool:
         return bool(self.by_digest) and hashlib.sha256(raw).hexdigest() in self.by_digest
@@ -209,8 +234,8 @@ class EnvelopeIndex:
         return found.pop(0) if len(found) > 1 else found[0]
 
 
-
 # -- Maildir -----------------------------------------------------------------------------------
+
 
 def maildir_name(received: float, id: str) -> str:
     """A unique Maildir file name that sorts by arrival: ``<seconds>.<id>.<host>``."""
@@ -225,6 +250,7 @@ def maildir_read_flag(name: str) -> bool:
 
 
 # -- what a file without an envelope says -------------------------------------------------------
+
 
 def looks_like_mail(raw: bytes) -> bool:
     """Whether ``raw`` starts with a header field (``Name:``), as a message file does."""

@@ -144,17 +144,32 @@ class MemoryStore:
             return len(self._entries)
         return len(self._matching(query))
 
-    def messages(self, query: Query | None = None, *, newest_first: bool = False,
-                 offset: int = 0, limit: int | None = None, after: str | None = None) -> list[Message]:
+    def messages(
+        self,
+        query: Query | None = None,
+        *,
+        newest_first: bool = False,
+        offset: int = 0,
+        limit: int | None = None,
+        after: str | None = None,
+    ) -> list[Message]:
         return [e.message for e in self._page(query, newest_first, offset, limit, after)]
 
-    def summaries(self, query: Query | None = None, *, newest_first: bool = True,
-                  offset: int = 0, limit: int | None = 50, after: str | None = None) -> list[Summary]:
+    def summaries(
+        self,
+        query: Query | None = None,
+        *,
+        newest_first: bool = True,
+        offset: int = 0,
+        limit: int | None = 50,
+        after: str | None = None,
+    ) -> list[Summary]:
         """Summaries are computed on first use, one message at a time, and kept."""
         return [e.summarize() for e in self._page(query, newest_first, offset, limit, after)]
 
-    def _page(self, query: Query | None, newest_first: bool, offset: int, limit: int | None,
-              after: str | None) -> list[_Entry]:
+    def _page(
+        self, query: Query | None, newest_first: bool, offset: int, limit: int | None, after: str | None
+    ) -> list[_Entry]:
         check_page(offset, limit)
         cursor = None
         if after is not None:
@@ -168,7 +183,7 @@ class MemoryStore:
             if newest_first:
                 entries = entries[:cut]
             else:
-                entries = entries[cut + (cut < len(entries) and entries[cut].seq == cursor):]
+                entries = entries[cut + (cut < len(entries) and entries[cut].seq == cursor) :]
         if newest_first:
             entries.reverse()
         end = None if limit is None else offset + limit

@@ -66,8 +66,13 @@ class Pruner:
             n = self.store.prune(max_messages=r.max_messages, max_age=r.max_age)
             self.pruned += n
         if n:
-            logger.info("retention (%s) deleted %d old message%s", r, n, "" if n == 1 else "s",
-                        extra={"mocksmtp_event": "pruned"})
+            logger.info(
+                "retention (%s) deleted %d old message%s",
+                r,
+                n,
+                "" if n == 1 else "s",
+                extra={"mocksmtp_event": "pruned"},
+            )
         return n
 
     def reset(self) -> None:

@@ -124,25 +124,33 @@ CREATE INDEX tags_fold ON tags (tag_fold);
 # builds have it) both tables are trigram indexes, which find the few messages that may hold a
 # word without reading them all (sqlsearch.py); without FTS5 they are plain tables, and a
 # search for a rare word reads every message's text (or subject, in messages).
-_FTS_TEXTS = ("CREATE VIRTUAL TABLE texts USING fts5(text_fold, tokenize = 'trigram', detail = none);"
-              "CREATE VIRTUAL TABLE subjects USING fts5(subject_fold, tokenize = 'trigram', detail = none);")
-_PLAIN_TEXTS = ("CREATE TABLE texts (seq INTEGER PRIMARY KEY, text_fold TEXT NOT NULL);"
-                "CREATE TABLE subjects (seq INTEGER PRIMARY KEY, subject_fold TEXT NOT NULL);")
+_FTS_TEXTS = (
+    "CREATE VIRTUAL TABLE texts USING fts5(text_fold, tokenize = 'trigram', detail = none);"
+    "CREATE VIRTUAL TABLE subjects USING fts5(subject_fold, tokenize = 'trigram', detail = none);"
+)
+_PLAIN_TEXTS = (
+    "CREATE TABLE texts (seq INTEGER PRIMARY KEY, text_fold TEXT NOT NULL);"
+    "CREATE TABLE subjects (seq INTEGER PRIMARY KEY, subject_fold TEXT NOT NULL);"
+)
 _TABLES = {"messages", "raw", "addresses", "tags", "texts", "subjects"}
 _MIGRATIONS = {
     # 1 -> 2: summaries (flags, the Date's offset, snippets of 250 characters from the text or
     # the HTML body) and the searched text moved out of messages; everything is indexed again.
-    1: ("ALTER TABLE messages ADD COLUMN flags TEXT NOT NULL DEFAULT '';"
+    1: (
+        "ALTER TABLE messages ADD COLUMN flags TEXT NOT NULL DEFAULT '';"
         "ALTER TABLE messages ADD COLUMN date_text TEXT;"
         "{texts}"
         "DELETE FROM addresses;"
-        "UPDATE messages SET indexed = 0, text_fold = '';"),
+        "UPDATE messages SET indexed = 0, text_fold = '';"
+    ),
 }
 """For each older schema, the SQL that brings it to the next (run in one transaction;
 ``{texts}`` is the statement that makes the texts table)."""
 _TABLES_OF = {1: {"messages", "raw", "addresses", "tags"}}
-_ENVELOPE = ("m.id, r.raw, m.mail_from, m.rcpt_tos, m.mail_options, m.peer_host, m.peer_port, m.helo, "
-             "m.received, m.tls, m.auth_user")
+_ENVELOPE = (
+    "m.id, r.raw, m.mail_from, m.rcpt_tos, m.mail_options, m.peer_host, m.peer_port, m.helo, "
+    "m.received, m.tls, m.auth_user"
+)
 _CHUNK = 500  # ids per IN (...) list
 _SUBJECT = INDEX_COLUMNS.index("subject_fold")
 _COMMON = 2000  # candidates from the trigram index beyond which a page is found by a scan
@@ -162,8 +170,7 @@ class SQLiteStore:
     'kept'
     """
 
-    def __init__(self, path: str | os.PathLike[str], *,
-                 synchronous: Literal["NORMAL", "FULL"] = "NORMAL") -> None:
+    def __init__(self, path: str | os.PathLike[str], *, synchronous: Literal["NORMAL", "FULL"] = "NORMAL") -> None:
         if synchronous not in ("NORMAL", "FULL"):
             raise ConfigError(f"synchronous must be 'NORMAL' or 'FULL', got {synchronous!r}")
         self.path = os.fspath(path)
@@ -211,18 +218,22 @@ class SQLiteStore:
             db.close()
             text = str(e)
             if "readonly" in text or "read-only" in text or "unable to open" in text:
-                raise self._fail("the file or its folder is read-only: make them writable, or choose "
-                                 "another path", e) from None
-            raise self._fail("the file is not a mocksmtp database or is damaged: move it away, or "
-                             "choose another path", e) from None
+                raise self._fail(
+                    "the file or its folder is read-only: make them writable, or choose another path", e
+                ) from None
+            raise self._fail(
+                "the file is not a mocksmtp database or is damaged: move it away, or choose another path", e
+            ) from None
         return db
 
     def _prepare(self, db: sqlite3.Connection, synchronous: str) -> None:
         db.execute("PRAGMA foreign_keys = ON")
         version = db.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
-            raise self._fail(f"it was written by a newer mocksmtp (schema {version}; this version reads "
-                             f"up to {SCHEMA_VERSION}): upgrade mocksmtp, or choose another path")
+            raise self._fail(
+                f"it was written by a newer mocksmtp (schema {version}; this version reads "
+                f"up to {SCHEMA_VERSION}): upgrade mocksmtp, or choose another path"
+            )
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if version == 0 and tables:
             raise self._fail("it holds tables that are not mocksmtp's: choose another path")
@@ -230,16 +241,17 @@ class SQLiteStore:
             raise self._fail("tables are missing, so it is damaged: move it away, or choose another path")
         mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if mode.lower() != "wal":
-            raise self._fail(f"SQLite could not use its WAL journal there (got {mode!r}): put the "
-                             "file on a local disk")
+            raise self._fail(f"SQLite could not use its WAL journal there (got {mode!r}): put the file on a local disk")
         db.execute(f"PRAGMA synchronous = {synchronous}")
         texts = _FTS_TEXTS if _has_fts() else _PLAIN_TEXTS
         if version == 0:
             db.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} {texts} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
         while 0 < version < SCHEMA_VERSION:
             version += 1
-            db.executescript(f"BEGIN IMMEDIATE; {_MIGRATIONS[version - 1].format(texts=texts)} "
-                             f"PRAGMA user_version = {version}; COMMIT;")
+            db.executescript(
+                f"BEGIN IMMEDIATE; {_MIGRATIONS[version - 1].format(texts=texts)} "
+                f"PRAGMA user_version = {version}; COMMIT;"
+            )
         made = db.execute("SELECT sql FROM sqlite_master WHERE name = 'texts'").fetchone()[0]
         self._fts = "fts5" in made.lower()
         try:
@@ -247,8 +259,11 @@ class SQLiteStore:
         except sqlite3.OperationalError as e:
             if "fts5" not in str(e):
                 raise
-            raise self._fail("it was made with SQLite's full-text search (FTS5), which this Python's "
-                             "sqlite3 lacks: open it with a Python whose SQLite has FTS5", e) from None
+            raise self._fail(
+                "it was made with SQLite's full-text search (FTS5), which this Python's "
+                "sqlite3 lacks: open it with a Python whose SQLite has FTS5",
+                e,
+            ) from None
         db.execute("SELECT count(*) FROM messages").fetchone()  # a damaged file fails here, not later
         with _transaction(db):  # and one we may not write, here too: not at the first 250
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -293,14 +308,30 @@ class SQLiteStore:
     def _insert(self, batch: list[Message]) -> None:
         """Insert ``batch`` in one transaction and commit; then move the version once per
         message and announce each (after the commit: a reader woken by the version sees it)."""
-        rows = [(m.id, m.mail_from, json.dumps(m.rcpt_tos), json.dumps(m.mail_options), m.peer[0], m.peer[1],
-                 m.helo, m.tls, m.auth_user, m.received_at.timestamp(), len(m.raw)) for m in batch]
+        rows = [
+            (
+                m.id,
+                m.mail_from,
+                json.dumps(m.rcpt_tos),
+                json.dumps(m.mail_options),
+                m.peer[0],
+                m.peer[1],
+                m.helo,
+                m.tls,
+                m.auth_user,
+                m.received_at.timestamp(),
+                len(m.raw),
+            )
+            for m in batch
+        ]
         with self._lock:
             with _transaction(self._live) as db:
                 for m, row in zip(batch, rows, strict=True):
                     seq = db.execute(
                         "INSERT INTO messages (id, mail_from, rcpt_tos, mail_options, peer_host, peer_port, helo, "
-                        "tls, auth_user, received, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row).lastrowid
+                        "tls, auth_user, received, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        row,
+                    ).lastrowid
                     db.execute("INSERT INTO raw (seq, raw) VALUES (?, ?)", (seq, m.raw))
             versions = [self._feed.bump() for _ in batch]
         self._checkpoints.wrote(len(batch))
@@ -325,14 +356,30 @@ class SQLiteStore:
         condition, params = self._where(query)
         return int(self._read(f"SELECT count(*) FROM messages m WHERE {condition}", params)[0][0])
 
-    def messages(self, query: Query | None = None, *, newest_first: bool = False,
-                 offset: int = 0, limit: int | None = None, after: str | None = None) -> list[Message]:
+    def messages(
+        self,
+        query: Query | None = None,
+        *,
+        newest_first: bool = False,
+        offset: int = 0,
+        limit: int | None = None,
+        after: str | None = None,
+    ) -> list[Message]:
         page, params = self._page(query, newest_first, offset, limit, after)
-        return [_message(row) for row in self._read(f"SELECT {_ENVELOPE} FROM messages m JOIN raw r USING (seq) "
-                                                    f"{page}", params)]
+        return [
+            _message(row)
+            for row in self._read(f"SELECT {_ENVELOPE} FROM messages m JOIN raw r USING (seq) {page}", params)
+        ]
 
-    def summaries(self, query: Query | None = None, *, newest_first: bool = True,
-                  offset: int = 0, limit: int | None = 50, after: str | None = None) -> list[Summary]:
+    def summaries(
+        self,
+        query: Query | None = None,
+        *,
+        newest_first: bool = True,
+        offset: int = 0,
+        limit: int | None = 50,
+        after: str | None = None,
+    ) -> list[Summary]:
         """Read from columns only; messages of the page not indexed yet are indexed first."""
         page, params = self._page(query, newest_first, offset, limit, after)
         rows = self._read(f"SELECT {SUMMARY_COLUMNS} FROM messages m {page}", params)
@@ -341,14 +388,19 @@ class SQLiteStore:
             self._write_index([(seq, *index_rows(m)) for seq, m in self._unindexed(len(pending), pending)])
         with self._lock:
             if pending:
-                again = {row[0]: row for row in self._live.execute(
-                    f"SELECT {SUMMARY_COLUMNS} FROM messages m WHERE m.seq IN ({', '.join('?' * len(pending))})",
-                    pending)}
+                again = {
+                    row[0]: row
+                    for row in self._live.execute(
+                        f"SELECT {SUMMARY_COLUMNS} FROM messages m WHERE m.seq IN ({', '.join('?' * len(pending))})",
+                        pending,
+                    )
+                }
                 rows = [again.get(row[0], row) for row in rows]
             return read_summaries(self._live, rows)
 
-    def _page(self, query: Query | None, newest_first: bool, offset: int, limit: int | None,
-              after: str | None) -> tuple[str, list[Any]]:
+    def _page(
+        self, query: Query | None, newest_first: bool, offset: int, limit: int | None, after: str | None
+    ) -> tuple[str, list[Any]]:
         """``WHERE ... ORDER BY ... LIMIT ... OFFSET ...`` for a page, and its parameters."""
         check_page(offset, limit)
         condition, params = self._where(query, paging=limit is not None)
@@ -359,18 +411,28 @@ class SQLiteStore:
             condition = f"({condition}) AND m.seq {'<' if newest_first else '>'} ?"
             params = [*params, found[0][0]]
         order = "DESC" if newest_first else "ASC"
-        return (f"WHERE {condition} ORDER BY m.seq {order} LIMIT ? OFFSET ?",
-                [*params, -1 if limit is None else limit, offset])
+        return (
+            f"WHERE {condition} ORDER BY m.seq {order} LIMIT ? OFFSET ?",
+            [*params, -1 if limit is None else limit, offset],
+        )
 
     def delete(self, ids: Iterable[str]) -> int:
         wanted = list(dict.fromkeys(ids))
-        return self._delete(lambda db: [row for chunk in _chunks(wanted) for row in db.execute(
-            f"SELECT seq, id FROM messages WHERE id IN ({', '.join('?' * len(chunk))})", chunk)])
+        return self._delete(
+            lambda db: [
+                row
+                for chunk in _chunks(wanted)
+                for row in db.execute(
+                    f"SELECT seq, id FROM messages WHERE id IN ({', '.join('?' * len(chunk))})", chunk
+                )
+            ]
+        )
 
     def delete_matching(self, query: Query) -> int:
         condition, params = self._where(query)
-        return self._delete(lambda db: db.execute(f"SELECT seq, id FROM messages m WHERE {condition}",
-                                                  params).fetchall())
+        return self._delete(
+            lambda db: db.execute(f"SELECT seq, id FROM messages m WHERE {condition}", params).fetchall()
+        )
 
     def clear(self) -> None:
         with self._lock, _transaction(self._live) as db:
@@ -382,8 +444,10 @@ class SQLiteStore:
     def mark_read(self, ids: Iterable[str], read: bool = True) -> int:
         def change(db: sqlite3.Connection, seqs: list[int]) -> None:
             for chunk in _chunks(seqs):
-                db.execute(f"UPDATE messages SET read = ? WHERE seq IN ({', '.join('?' * len(chunk))})",
-                           (int(bool(read)), *chunk))
+                db.execute(
+                    f"UPDATE messages SET read = ? WHERE seq IN ({', '.join('?' * len(chunk))})",
+                    (int(bool(read)), *chunk),
+                )
 
         return self._update(ids, change)
 
@@ -393,8 +457,10 @@ class SQLiteStore:
         def change(db: sqlite3.Connection, seqs: list[int]) -> None:
             for chunk in _chunks(seqs):
                 db.execute(f"DELETE FROM tags WHERE seq IN ({', '.join('?' * len(chunk))})", chunk)
-            db.executemany("INSERT INTO tags (seq, tag, tag_fold) VALUES (?, ?, ?)",
-                           [(seq, tag, tag.casefold()) for seq in seqs for tag in new])
+            db.executemany(
+                "INSERT INTO tags (seq, tag, tag_fold) VALUES (?, ?, ?)",
+                [(seq, tag, tag.casefold()) for seq in seqs for tag in new],
+            )
 
         return self._update(ids, change)
 
@@ -402,11 +468,15 @@ class SQLiteStore:
         def doomed(db: sqlite3.Connection) -> list[tuple[int, str]]:
             rows: dict[int, str] = {}
             if max_messages is not None:
-                rows.update(db.execute("SELECT seq, id FROM messages ORDER BY seq DESC LIMIT -1 OFFSET ?",
-                                       (max_messages,)).fetchall())
+                rows.update(
+                    db.execute(
+                        "SELECT seq, id FROM messages ORDER BY seq DESC LIMIT -1 OFFSET ?", (max_messages,)
+                    ).fetchall()
+                )
             if max_age is not None:
-                rows.update(db.execute("SELECT seq, id FROM messages WHERE received < ?",
-                                       (time.time() - max_age,)).fetchall())
+                rows.update(
+                    db.execute("SELECT seq, id FROM messages WHERE received < ?", (time.time() - max_age,)).fetchall()
+                )
             return sorted(rows.items())
 
         return self._delete(doomed, pruned=True)
@@ -434,19 +504,24 @@ class SQLiteStore:
     def _unindexed(self, limit: int, seqs: list[int] | None = None) -> list[tuple[int, Message]]:
         """Up to ``limit`` messages not indexed yet, oldest first (only those in ``seqs``)."""
         among = "" if seqs is None else f"AND m.seq IN ({', '.join(str(int(seq)) for seq in seqs)}) "
-        rows = self._read(f"SELECT m.seq, {_ENVELOPE} FROM messages m JOIN raw r USING (seq) "
-                          f"WHERE m.indexed = 0 {among}ORDER BY m.seq LIMIT ?", (limit,))
+        rows = self._read(
+            f"SELECT m.seq, {_ENVELOPE} FROM messages m JOIN raw r USING (seq) "
+            f"WHERE m.indexed = 0 {among}ORDER BY m.seq LIMIT ?",
+            (limit,),
+        )
         return [(row[0], _message(row[1:])) for row in rows]
 
     def _write_index(self, rows: list[IndexRow]) -> None:
         assignments = ", ".join(f"{column} = ?" for column in INDEX_COLUMNS)
         with self._lock, _transaction(self._live) as db:
             for seq, values, addresses, text in rows:
-                updated = db.execute(f"UPDATE messages SET {assignments}, indexed = 1 WHERE seq = ? AND indexed = 0",
-                                     (*values, seq)).rowcount
+                updated = db.execute(
+                    f"UPDATE messages SET {assignments}, indexed = 1 WHERE seq = ? AND indexed = 0", (*values, seq)
+                ).rowcount
                 if updated:  # not deleted meanwhile, nor indexed by another thread
-                    db.executemany("INSERT INTO addresses VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                                   [(seq, *a) for a in addresses])
+                    db.executemany(
+                        "INSERT INTO addresses VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [(seq, *a) for a in addresses]
+                    )
                     db.execute("INSERT INTO texts (rowid, text_fold) VALUES (?, ?)", (seq, text))
                     db.execute("INSERT INTO subjects (rowid, subject_fold) VALUES (?, ?)", (seq, values[_SUBJECT]))
 
@@ -458,8 +533,10 @@ class SQLiteStore:
         return self._db
 
     def _closed_error(self) -> StoreError:
-        return StoreError(f"the database {self.path} was closed; open it again with "
-                          "SQLiteStore(path) (or start a new server on it)", path=self.path)
+        return StoreError(
+            f"the database {self.path} was closed; open it again with SQLiteStore(path) (or start a new server on it)",
+            path=self.path,
+        )
 
     def _read(self, sql: str, params: Iterable[Any]) -> list[Any]:
         with self._lock:
@@ -472,8 +549,14 @@ class SQLiteStore:
                 return 0
             for chunk in _chunks([seq for seq, _ in rows]):
                 marks = ", ".join("?" * len(chunk))
-                for table, key in (("tags", "seq"), ("addresses", "seq"), ("texts", "rowid"), ("subjects", "rowid"),
-                                   ("raw", "seq"), ("messages", "seq")):
+                for table, key in (
+                    ("tags", "seq"),
+                    ("addresses", "seq"),
+                    ("texts", "rowid"),
+                    ("subjects", "rowid"),
+                    ("raw", "seq"),
+                    ("messages", "seq"),
+                ):
                     db.execute(f"DELETE FROM {table} WHERE {key} IN ({marks})", chunk)
             version = self._feed.bump()
         self._feed.publish(MessagesDeleted(tuple(id for _, id in rows), version, pruned))
@@ -482,8 +565,13 @@ class SQLiteStore:
     def _update(self, ids: Iterable[str], change: Callable[[sqlite3.Connection, list[int]], None]) -> int:
         wanted = list(dict.fromkeys(ids))
         with self._lock, _transaction(self._live) as db:
-            rows = [row for chunk in _chunks(wanted) for row in db.execute(
-                f"SELECT seq, id FROM messages WHERE id IN ({', '.join('?' * len(chunk))})", chunk)]
+            rows = [
+                row
+                for chunk in _chunks(wanted)
+                for row in db.execute(
+                    f"SELECT seq, id FROM messages WHERE id IN ({', '.join('?' * len(chunk))})", chunk
+                )
+            ]
             if not rows:
                 return 0
             rows.sort()
@@ -527,13 +615,20 @@ def _has_fts() -> bool:
 
 def _chunks(items: list[Any]) -> Iterator[list[Any]]:
     for start in range(0, len(items), _CHUNK):
-        yield items[start:start + _CHUNK]
+        yield items[start : start + _CHUNK]
 
 
 def _message(row: Any) -> Message:
     id, raw, mail_from, rcpt_tos, mail_options, host, port, helo, received, tls, auth_user = row
-    return Message(id=id, raw=raw, mail_from=mail_from, rcpt_tos=json.loads(rcpt_tos),
-                   mail_options=json.loads(mail_options), peer=(host, port), helo=helo,
-                   received_at=datetime.fromtimestamp(received, timezone.utc), tls=tls, auth_user=auth_user)
-
-
+    return Message(
+        id=id,
+        raw=raw,
+        mail_from=mail_from,
+        rcpt_tos=json.loads(rcpt_tos),
+        mail_options=json.loads(mail_options),
+        peer=(host, port),
+        helo=helo,
+        received_at=datetime.fromtimestamp(received, timezone.utc),
+        tls=tls,
+        auth_user=auth_user,
+    )

@@ -29,8 +29,18 @@ __all__ = ["INDEX_COLUMNS", "Common", "IndexRow", "Indexer", "index_rows", "trig
 
 logger = logging.getLogger("mocksmtp.store")
 
-INDEX_COLUMNS = ("subject", "date", "date_text", "message_id", "attachments", "inline", "snippet", "flags",
-                 "subject_fold", "message_id_fold")
+INDEX_COLUMNS = (
+    "subject",
+    "date",
+    "date_text",
+    "message_id",
+    "attachments",
+    "inline",
+    "snippet",
+    "flags",
+    "subject_fold",
+    "message_id_fold",
+)
 """The columns of ``messages`` that indexing fills (``indexed`` says whether it has); the
 folded text bare words search goes to the ``texts`` table, apart, so that listing and
 searching the other columns never reads it."""
@@ -39,9 +49,14 @@ IndexRow = tuple[int, tuple[Any, ...], list[tuple[Any, ...]], str]
 """What indexing one message gives: its ``seq``, the values of :data:`INDEX_COLUMNS`, its
 ``addresses`` rows (without ``seq``) and its folded text."""
 
-_FIELDS: dict[str, tuple[str, ...]] = {"from": ("from",), "to": ("to",), "cc": ("cc",), "bcc": ("bcc",),
-                                       "reply-to": ("reply-to",),
-                                       "addressed": ("from", "to", "cc", "bcc", "reply-to")}
+_FIELDS: dict[str, tuple[str, ...]] = {
+    "from": ("from",),
+    "to": ("to",),
+    "cc": ("cc",),
+    "bcc": ("bcc",),
+    "reply-to": ("reply-to",),
+    "addressed": ("from", "to", "cc", "bcc", "reply-to"),
+}
 _EMPTY = ("", None, None, "", 0, 0, "", "", "", "")
 
 
@@ -63,14 +78,28 @@ def _index(m: Message, r: Searchable) -> tuple[tuple[Any, ...], list[tuple[Any, 
 
     pairs: list[tuple[Any, ...]] = []
     for field, found in (("from", r.from_), ("to", r.to), ("cc", r.cc), ("bcc", r.bcc), ("reply-to", r.reply_to)):
-        pairs += [(field, i, name, address, address.casefold(), fold(name), fold(address))
-                  for i, (name, address) in enumerate(found)]
-    words = [fold(r.subject), fold(r.text), *(p for (*_, name_fold, address_fold) in pairs
-                                                for p in (name_fold, address_fold))]
+        pairs += [
+            (field, i, name, address, address.casefold(), fold(name), fold(address))
+            for i, (name, address) in enumerate(found)
+        ]
+    words = [
+        fold(r.subject),
+        fold(r.text),
+        *(p for (*_, name_fold, address_fold) in pairs for p in (name_fold, address_fold)),
+    ]
     date = m.date
-    row = (r.subject, date.timestamp() if date is not None else None, date.isoformat() if date is not None else None,
-           r.message_id, r.attachments, r.inline, snippet(m), " ".join(sorted(m.flags)), fold(r.subject),
-           fold(r.message_id))
+    row = (
+        r.subject,
+        date.timestamp() if date is not None else None,
+        date.isoformat() if date is not None else None,
+        r.message_id,
+        r.attachments,
+        r.inline,
+        snippet(m),
+        " ".join(sorted(m.flags)),
+        fold(r.subject),
+        fold(r.message_id),
+    )
     return row, pairs, "\n".join(words)
 
 
@@ -87,8 +116,9 @@ class Indexer:
     QUIET = 0.05
     BATCH = 200
 
-    def __init__(self, pending: Callable[[int], list[tuple[int, Message]]],
-                 write: Callable[[list[IndexRow]], None]) -> None:
+    def __init__(
+        self, pending: Callable[[int], list[tuple[int, Message]]], write: Callable[[list[IndexRow]], None]
+    ) -> None:
         self._pending = pending
         self._write = write
         self._lock = threading.Lock()  # one batch at a time
@@ -157,6 +187,7 @@ class Indexer:
 
 # -- queries to SQL --------------------------------------------------------------------------
 
+
 def trigrams(needle: str) -> str:
     """An FTS5 query for the messages whose text has every trigram ``needle`` needs (at least
     three characters): one in three, and the last, enough to be selective without making
@@ -168,7 +199,7 @@ def trigrams(needle: str) -> str:
     '"que" AND "tza" AND "zal"'
     """
     starts = sorted({*range(0, len(needle) - 2, 3), len(needle) - 3})
-    return " AND ".join('"' + needle[i:i + 3].replace('"', '""') + '"' for i in starts)
+    return " AND ".join('"' + needle[i : i + 3].replace('"', '""') + '"' for i in starts)
 
 
 Common = Callable[[str, str], bool]
@@ -200,11 +231,15 @@ def _term(term: Term, fts: bool, common: Common | None) -> tuple[str, list[Any]]
         marks = ", ".join("?" * len(fields))
         inside = f"SELECT 1 FROM addresses a WHERE a.seq = m.seq AND a.field IN ({marks})"
         if term.exact:  # through the index on address_exact, however few messages match
-            return (f"m.seq IN (SELECT a.seq FROM addresses a WHERE a.address_exact = ? AND a.field IN ({marks}))",
-                    [term.value.casefold(), *fields])
+            return (
+                f"m.seq IN (SELECT a.seq FROM addresses a WHERE a.address_exact = ? AND a.field IN ({marks}))",
+                [term.value.casefold(), *fields],
+            )
         needle = fold(term.value)
-        return (f"EXISTS ({inside} AND (instr(a.name_fold, ?) > 0 OR instr(a.address_fold, ?) > 0))",
-                [*fields, needle, needle])
+        return (
+            f"EXISTS ({inside} AND (instr(a.name_fold, ?) > 0 OR instr(a.address_fold, ?) > 0))",
+            [*fields, needle, needle],
+        )
     if isinstance(term, TextTerm):
         if term.field == "text":
             needle = fold(term.value)
@@ -213,18 +248,28 @@ def _term(term: Term, fts: bool, common: Common | None) -> tuple[str, list[Any]]
                 # the few messages holding all of its trigrams, then each read
                 return f"m.seq IN (SELECT rowid FROM texts WHERE texts MATCH ?) AND {found}", [trigrams(needle), needle]
             return found, [needle]
-        if (term.field == "subject" and fts and len(needle := fold(term.value)) >= 3
-                and not (common and common("subjects", trigrams(needle)))):
-            return ("m.seq IN (SELECT rowid FROM subjects WHERE subjects MATCH ?) AND instr(m.subject_fold, ?) > 0",
-                    [trigrams(needle), needle])
+        if (
+            term.field == "subject"
+            and fts
+            and len(needle := fold(term.value)) >= 3
+            and not (common and common("subjects", trigrams(needle)))
+        ):
+            return (
+                "m.seq IN (SELECT rowid FROM subjects WHERE subjects MATCH ?) AND instr(m.subject_fold, ?) > 0",
+                [trigrams(needle), needle],
+            )
         column = "m.subject_fold" if term.field == "subject" else "m.message_id_fold"
         return f"instr({column}, ?) > 0", [fold(term.value)]
     if isinstance(term, TagTerm):
         return "EXISTS (SELECT 1 FROM tags t WHERE t.seq = m.seq AND t.tag_fold = ?)", [term.value.casefold()]
     if isinstance(term, FlagTerm):
-        return {"read": ("m.read = 1", []), "unread": ("m.read = 0", []),
-                "tagged": ("EXISTS (SELECT 1 FROM tags t WHERE t.seq = m.seq)", []),
-                "attachment": ("m.attachments > 0", []), "inline": ("m.inline > 0", [])}[term.value]
+        return {
+            "read": ("m.read = 1", []),
+            "unread": ("m.read = 0", []),
+            "tagged": ("EXISTS (SELECT 1 FROM tags t WHERE t.seq = m.seq)", []),
+            "attachment": ("m.attachments > 0", []),
+            "inline": ("m.inline > 0", []),
+        }[term.value]
     if isinstance(term, SizeTerm):
         return ("m.size > ?" if term.field == "larger" else "m.size < ?"), [term.value]
     if isinstance(term, DateTerm):

@@ -14,8 +14,10 @@ from ..summary import Summary
 
 __all__ = ["SUMMARY_COLUMNS", "read_summaries"]
 
-SUMMARY_COLUMNS = ("m.seq, m.indexed, m.id, m.message_id, m.subject, m.date_text, m.received, m.size, "
-                   "m.attachments, m.inline, m.snippet, m.read, m.flags, m.mail_from, m.auth_user")
+SUMMARY_COLUMNS = (
+    "m.seq, m.indexed, m.id, m.message_id, m.subject, m.date_text, m.received, m.size, "
+    "m.attachments, m.inline, m.snippet, m.read, m.flags, m.mail_from, m.auth_user"
+)
 """What a page of summaries selects from ``messages m`` (``seq`` and ``indexed`` first)."""
 
 _CHUNK = 500
@@ -31,8 +33,9 @@ def read_summaries(db: sqlite3.Connection, rows: list[Any]) -> list[Summary]:
     for chunk in _chunks(seqs):
         marks = ", ".join("?" * len(chunk))
         for seq, field, name, address in db.execute(
-                f"SELECT seq, field, name, address FROM addresses WHERE seq IN ({marks}) "
-                "ORDER BY seq, field, position", chunk):
+            f"SELECT seq, field, name, address FROM addresses WHERE seq IN ({marks}) ORDER BY seq, field, position",
+            chunk,
+        ):
             addresses.setdefault((seq, field), []).append(Address(name, address))
         for seq, tag in db.execute(f"SELECT seq, tag FROM tags WHERE seq IN ({marks}) ORDER BY seq, tag", chunk):
             tags.setdefault(seq, []).append(tag)
@@ -41,18 +44,49 @@ def read_summaries(db: sqlite3.Connection, rows: list[Any]) -> list[Summary]:
         return tuple(addresses.get((seq, field), ()))
 
     found = []
-    for (seq, _, id, message_id, subject, date_text, received, size, attachments, inline, snippet, read,
-         flags, mail_from, auth_user) in rows:
-        found.append(Summary(
-            id=id, message_id=message_id, from_=pairs(seq, "from"), to=pairs(seq, "to"), cc=pairs(seq, "cc"),
-            bcc=pairs(seq, "bcc"), reply_to=pairs(seq, "reply-to"), subject=subject,
-            date=datetime.fromisoformat(date_text) if date_text else None,
-            received_at=datetime.fromtimestamp(received, timezone.utc), size=size, attachments=attachments,
-            inline=inline, snippet=snippet, read=bool(read), tags=tuple(tags.get(seq, ())),
-            flags=frozenset(flags.split()) if flags else _NO_FLAGS, mail_from=mail_from, auth_user=auth_user))
+    for (
+        seq,
+        _,
+        id,
+        message_id,
+        subject,
+        date_text,
+        received,
+        size,
+        attachments,
+        inline,
+        snippet,
+        read,
+        flags,
+        mail_from,
+        auth_user,
+    ) in rows:
+        found.append(
+            Summary(
+                id=id,
+                message_id=message_id,
+                from_=pairs(seq, "from"),
+                to=pairs(seq, "to"),
+                cc=pairs(seq, "cc"),
+                bcc=pairs(seq, "bcc"),
+                reply_to=pairs(seq, "reply-to"),
+                subject=subject,
+                date=datetime.fromisoformat(date_text) if date_text else None,
+                received_at=datetime.fromtimestamp(received, timezone.utc),
+                size=size,
+                attachments=attachments,
+                inline=inline,
+                snippet=snippet,
+                read=bool(read),
+                tags=tuple(tags.get(seq, ())),
+                flags=frozenset(flags.split()) if flags else _NO_FLAGS,
+                mail_from=mail_from,
+                auth_user=auth_user,
+            )
+        )
     return found
 
 
 def _chunks(items: list[int]) -> Iterator[list[int]]:
     for start in range(0, len(items), _CHUNK):
-        yield items[start:start + _CHUNK]
+        yield items[start : start + _CHUNK]

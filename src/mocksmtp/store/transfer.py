@@ -80,8 +80,15 @@ def _fail(path: Path, what: str, error: OSError | None = None) -> TransferError:
 
 # -- export ------------------------------------------------------------------------------------
 
-def export_messages(store: MessageStore, dest: PathLike, *, format: Format = "eml",
-                    query: str | Query | None = None, progress: Progress | None = None) -> int:
+
+def export_messages(
+    store: MessageStore,
+    dest: PathLike,
+    *,
+    format: Format = "eml",
+    query: str | Query | None = None,
+    progress: Progress | None = None,
+) -> int:
     """Write the messages of ``store`` (those matching ``query``, a search in
     :mod:`mocksmtp.query`'s language) to ``dest``, oldest first; return how many.
 
@@ -154,8 +161,11 @@ class _Writer:
                 self.envelopes = open(self.envelopes_path, "ab")  # noqa: SIM115 (closed by close())
             self.envelopes.write(envelope_record(message, read=read, tags=tags))
         except OSError as e:
-            raise _fail(Path(getattr(e, "filename", None) or self.target),
-                        "cannot write there: check the path and its permissions", e) from e
+            raise _fail(
+                Path(getattr(e, "filename", None) or self.target),
+                "cannot write there: check the path and its permissions",
+                e,
+            ) from e
 
     def _write(self, message: Message, read: bool) -> None:
         raise NotImplementedError
@@ -198,8 +208,11 @@ class _MboxWriter(_Writer):
     def __init__(self, target: Path) -> None:
         super().__init__(target, target.with_name(f"{target.name}.{ENVELOPES}"))
         if target.is_dir():
-            raise _fail(target, "it is a folder, and an mbox is one file: give the path of a file, such "
-                                "as mail.mbox (or use --format eml or maildir for a folder)")
+            raise _fail(
+                target,
+                "it is a folder, and an mbox is one file: give the path of a file, such "
+                "as mail.mbox (or use --format eml or maildir for a folder)",
+            )
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             self.file: IO[bytes] = open(target, "ab+")  # noqa: SIM115 (closed by close())
@@ -221,19 +234,26 @@ class _MboxWriter(_Writer):
         super().close()
 
     def _write(self, message: Message, read: bool) -> None:
-        self.file.write(from_line(message.mail_from, message.received_at.timestamp())
-                        + mbox_quote(message.raw) + b"\n")
+        self.file.write(from_line(message.mail_from, message.received_at.timestamp()) + mbox_quote(message.raw) + b"\n")
 
 
 # -- import ------------------------------------------------------------------------------------
+
 
 class _Item:
     """A message to import: where its bytes are, and what its file says about it."""
 
     __slots__ = ("load", "mail_from", "read", "received", "where")
 
-    def __init__(self, load: Callable[[], bytes], where: str, *, mail_from: str | None = None,
-                 received: float | None = None, read: bool | None = None) -> None:
+    def __init__(
+        self,
+        load: Callable[[], bytes],
+        where: str,
+        *,
+        mail_from: str | None = None,
+        received: float | None = None,
+        read: bool | None = None,
+    ) -> None:
         self.load = load
         self.where = where
         self.mail_from = mail_from
@@ -241,8 +261,9 @@ class _Item:
         self.read = read
 
 
-def import_messages(store: MessageStore, sources: PathLike | Iterable[PathLike], *,
-                    progress: Progress | None = None) -> int:
+def import_messages(
+    store: MessageStore, sources: PathLike | Iterable[PathLike], *, progress: Progress | None = None
+) -> int:
     """Add every message in ``sources`` (a path, or several) to ``store`` through
     ``store.add`` (so events fire and waits wake), with new ids; return how many.
 
@@ -269,16 +290,24 @@ def import_messages(store: MessageStore, sources: PathLike | Iterable[PathLike],
         tagged: dict[tuple[str, ...], list[str]] = {}
         for done, item in enumerate(items, 1):
             raw = item.load()
-            envelope = envelopes.take(raw) or envelope_from_headers(raw, mail_from=item.mail_from,
-                                                                    received=item.received)
+            envelope = envelopes.take(raw) or envelope_from_headers(
+                raw, mail_from=item.mail_from, received=item.received
+            )
             received = envelope.received if envelope.received is not None else time.time()
-            message = Message(id=store.new_id(), raw=raw, mail_from=envelope.mail_from,
-                              rcpt_tos=envelope.rcpt_tos, mail_options=envelope.mail_options,
-                              peer=IMPORTED_PEER, helo=envelope.helo, tls=envelope.tls,
-                              auth_user=envelope.auth_user,
-                              received_at=datetime.fromtimestamp(received, timezone.utc))
+            message = Message(
+                id=store.new_id(),
+                raw=raw,
+                mail_from=envelope.mail_from,
+                rcpt_tos=envelope.rcpt_tos,
+                mail_options=envelope.mail_options,
+                peer=IMPORTED_PEER,
+                helo=envelope.helo,
+                tls=envelope.tls,
+                auth_user=envelope.auth_user,
+                received_at=datetime.fromtimestamp(received, timezone.utc),
+            )
             store.add(message)
-            if (item.read if item.read is not None else envelope.read):
+            if item.read if item.read is not None else envelope.read:
                 read.append(message.id)
             if envelope.tags:
                 tagged.setdefault(envelope.tags, []).append(message.id)
@@ -313,8 +342,11 @@ def _plan(path: Path, envelopes: EnvelopeIndex, stack: contextlib.ExitStack) -> 
 def _file_item(path: Path, envelopes: EnvelopeIndex, *, read: bool | None = None) -> _Item:
     raw = read_file(path)
     if not looks_like_mail(raw) and not envelopes.knows(raw):
-        raise _fail(path, "it is not mail (it does not start with a header such as 'From: ...', nor is it "
-                          "an mbox): give .eml files, an mbox or a Maildir")
+        raise _fail(
+            path,
+            "it is not mail (it does not start with a header such as 'From: ...', nor is it "
+            "an mbox): give .eml files, an mbox or a Maildir",
+        )
     return _Item(lambda: read_file(path), str(path), received=modified(path), read=read)
 
 
@@ -354,18 +386,20 @@ def _plan_mbox(path: Path, envelopes: EnvelopeIndex, stack: contextlib.ExitStack
         raise TransferError(f"cannot read the mbox {path}: {e}", path=str(path)) from e
     items: list[_Item] = []
     for number, entry in enumerate(scan_mbox(data), 1):
-        head = data[entry.start:entry.start + 1000]
-        if not looks_like_mail(head) and not envelopes.knows(mbox_unquote(data[entry.start:entry.end])):
+        head = data[entry.start : entry.start + 1000]
+        if not looks_like_mail(head) and not envelopes.knows(mbox_unquote(data[entry.start : entry.end])):
             raise TransferError(
                 f"{path} line {line_number(data, entry.start) - 1}: message {number} of this mbox, whose "
                 "From line is there, does not start with a header, so the file is damaged or not an mbox "
-                "(a body line 'From ...' not quoted as '>From ...'?)", path=str(path))
+                "(a body line 'From ...' not quoted as '>From ...'?)",
+                path=str(path),
+            )
         sender, when = parse_from_line(entry.from_line)
-        items.append(_Item(_slicer(data, entry.start, entry.end), f"{path} message {number}",
-                           mail_from=sender, received=when))
+        items.append(
+            _Item(_slicer(data, entry.start, entry.end), f"{path} message {number}", mail_from=sender, received=when)
+        )
     return items
 
 
 def _slicer(data: mmap.mmap, start: int, end: int) -> Callable[[], bytes]:
     return lambda: mbox_unquote(data[start:end])
-
