@@ -211,6 +211,7 @@ class ServerFacade(MessageQueries):
                 database=self._database,
                 smtp=(smtp_host, listener.port),
                 chaos=Chaos(self.inject_fault, lambda: self.faults),
+                faults=self._ctx.faults,
             )
             self._http = await HTTPService.open(context, host, port)
         except OSError as e:

@@ -35,6 +35,7 @@ from . import mailhog, mailpit
 from .chaos import Chaos, ChaosError
 from .edges import Edges
 from .events import CLOSED, EventHub
+from .faults import FaultControl, FaultRoutes
 from .metrics import prometheus
 from .parts import find_part, message_parts
 from .requests import bad, flag, int_param, query_param, read_body, strings
@@ -61,6 +62,8 @@ class WebContext:
     """Where the server's own SMTP listener is, for ``POST /api/v1/send``."""
     chaos: Chaos | None = None
     """The server's faults as Mailpit's chaos triggers, for ``/api/v1/chaos``."""
+    faults: FaultControl | None = None
+    """The server's fault registry, for ``/api/mocksmtp/faults``."""
 
 
 def _ok() -> PlainTextResponse:
@@ -425,6 +428,7 @@ def build_app(
         Route("/metrics", r.metrics, methods=["GET"]),
         Route("/api/v1/chaos", r.chaos, methods=["GET", "PUT"]),
         Route("/api/mocksmtp/wait", r.wait, methods=["GET"]),
+        *FaultRoutes(ctx.faults).routes(),
         WebSocketRoute("/api/events", r.events),
         Route("/api/v1/events", r.mailhog_events, methods=["GET"]),
         WebSocketRoute("/api/v2/websocket", r.mailhog_websocket),
