@@ -36,6 +36,7 @@ from .chaos import Chaos, ChaosError
 from .edges import Edges
 from .events import CLOSED, EventHub
 from .faults import FaultControl, FaultRoutes
+from .jim import JimRoutes
 from .metrics import prometheus
 from .parts import find_part, message_parts
 from .requests import bad, flag, int_param, query_param, read_body, strings
@@ -429,6 +430,7 @@ def build_app(
         Route("/api/v1/chaos", r.chaos, methods=["GET", "PUT"]),
         Route("/api/mocksmtp/wait", r.wait, methods=["GET"]),
         *FaultRoutes(ctx.faults).routes(),
+        *JimRoutes(ctx.faults).routes(),
         WebSocketRoute("/api/events", r.events),
         Route("/api/v1/events", r.mailhog_events, methods=["GET"]),
         WebSocketRoute("/api/v2/websocket", r.mailhog_websocket),
