@@ -40,6 +40,7 @@ from .jim import JimRoutes
 from .metrics import prometheus
 from .parts import find_part, message_parts
 from .requests import bad, flag, int_param, query_param, read_body, strings
+from .sources import SourceRoutes
 from .wait import long_poll
 
 if TYPE_CHECKING:
@@ -431,6 +432,7 @@ def build_app(
         Route("/api/mocksmtp/wait", r.wait, methods=["GET"]),
         *FaultRoutes(ctx.faults).routes(),
         *JimRoutes(ctx.faults).routes(),
+        *SourceRoutes(ctx.store).routes(),
         WebSocketRoute("/api/events", r.events),
         Route("/api/v1/events", r.mailhog_events, methods=["GET"]),
         WebSocketRoute("/api/v2/websocket", r.mailhog_websocket),
