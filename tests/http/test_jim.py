@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from mocksmtp import MockSMTPServer
+from mocksmtp.http.jim import DEFAULTS
 
 JIM = "/api/v2/jim"
 SURE = {"AcceptChance": 1, "DisconnectChance": 0, "RejectSenderChance": 0, "RejectAuthChance": 0}
@@ -23,16 +24,9 @@ def test_lifecycle_in_mailhogs_statuses(web: MockSMTPServer) -> None:
     assert [call(web, m).status_code for m in ("GET", "PUT", "DELETE")] == [404, 404, 404]
     invited = call(web, "POST")
     assert invited.status_code == 201
-    assert invited.json() == {
-        "DisconnectChance": 0.005,
-        "AcceptChance": 0.99,
-        "LinkSpeedAffect": 0.1,
-        "LinkSpeedMin": 1024.0,
-        "LinkSpeedMax": 10240.0,
-        "RejectSenderChance": 0.05,
-        "RejectRecipientChance": 0.05,
-        "RejectAuthChance": 0.05,
-    }
+    # MailHog's -jim-* defaults, in its order: Disconnect, Accept, LinkSpeedAffect/Min/Max, Reject*
+    assert list(invited.json()) == list(DEFAULTS)
+    assert list(invited.json().values()) == [0.005, 0.99, 0.1, 1024.0, 10240.0, 0.05, 0.05, 0.05]
     assert call(web, "GET").json() == invited.json()
     assert sorted(f.stage for f in web.faults) == ["auth", "connect", "data", "helo", "mail", "mail", "rcpt", "rcpt"]
     assert call(web, "POST").status_code == 400
