@@ -13,6 +13,7 @@ import pytest
 
 import mocksmtp
 from mocksmtp import MockSMTPServer
+from tests.pgcluster import Cluster, find_bin
 
 pytest_plugins = ["pytester"]  # the plugin's tests run pytest in pytest
 
@@ -59,3 +60,35 @@ def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pyte
     # pytest-benchmark, where installed, warns (an error here) whenever xdist is around
     pytester.makeini("[pytest]\nfilterwarnings = error\naddopts = -p no:benchmark\n")
     return pytester
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Cluster]:
+    """A throw-away PostgreSQL cluster for the whole session (tests/pgcluster.py), or a skip
+    saying why there is none (a failure instead with ``MOCKSMTP_REQUIRE_POSTGRES=1``)."""
+    required = os.environ.get("MOCKSMTP_REQUIRE_POSTGRES") == "1"
+    bin = find_bin()
+    reason = ""
+    if bin is None:
+        reason = "no PostgreSQL server binaries (apt install postgresql, or set MOCKSMTP_PG_BIN)"
+    else:
+        try:
+            import psycopg  # noqa: F401
+        except ImportError as e:
+            reason = f"psycopg cannot be imported ({e}): pip install 'mocksmtp[postgres]'"
+    if reason:
+        if required:
+            pytest.fail(f"MOCKSMTP_REQUIRE_POSTGRES=1 but {reason}")
+        pytest.skip(reason)
+    assert bin is not None
+    cluster = Cluster(bin).start()
+    try:
+        yield cluster
+    finally:
+        cluster.destroy()
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster: Cluster) -> str:
+    """The URL of a new, empty database on the session's PostgreSQL cluster."""
+    return postgres_cluster.database()
