@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.pgcluster import Cluster, find_bin
 
 import mocksmtp
 from mocksmtp import MockSMTPServer
-from tests.pgcluster import Cluster, find_bin
 
 pytest_plugins = ["pytester"]  # the plugin's tests run pytest in pytest
 

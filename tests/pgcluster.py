@@ -66,18 +66,25 @@ class Cluster:
     def start(self) -> Cluster:
         """Start on a free port (another is tried if that one was taken meanwhile)."""
         for _attempt in range(5):
-            self.port = _free_port()
-            options = (
-                f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off "
-                "-c full_page_writes=off -c max_connections=200 -c shared_buffers=32MB"
-            )
             try:
-                self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.folder / "log"), "-w", "start")
+                self._start(_free_port())
                 return self
             except RuntimeError:
                 if "already in use" not in self.log():
                     raise
         raise RuntimeError(f"PostgreSQL did not start: {self.log()}")
+
+    def _start(self, port: int) -> None:
+        self.port = port
+        options = (
+            f"-p {port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c full_page_writes=off -c max_connections=200 -c shared_buffers=32MB"
+        )
+        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.folder / "log"), "-w", "start")
+
+    def start_again(self) -> None:
+        """Start after :meth:`stop`, on the same port."""
+        self._start(self.port)
 
     def stop(self, mode: str = "fast") -> None:
         self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")

@@ -8,7 +8,7 @@ This is the only module of mocksmtp that imports psycopg (the ``[postgres]`` ext
 from __future__ import annotations
 
 import contextlib
-import time
+import select
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -86,7 +86,6 @@ CREATE TABLE texts (
 _MIGRATIONS: dict[int, str] = {}
 """For each older schema, the SQL that brings it to the next (one transaction each)."""
 _LOCK_KEY = 0x6D6F636B  # "mock": nodes starting together make the schema one at a time
-_RETRY = 0.5  # seconds after a failed connection during which calls fail at once
 
 
 def load() -> Any:
@@ -107,8 +106,7 @@ class Link:
     """One connection to the database, made when first needed and again after it broke.
 
     While the server cannot be reached every call raises :class:`~mocksmtp.StoreError` with
-    ``unavailable`` set; for :data:`_RETRY` seconds after a failed attempt calls fail at once
-    rather than each waiting for a connection (so a burst of mail gets its ``421`` quickly).
+    ``unavailable`` set, and the next call tries to connect again.
     Not thread-safe: each thread that talks to the database has a link of its own (or holds
     a lock around it).
     """
@@ -118,7 +116,6 @@ class Link:
         self._timeout = timeout
         self._psycopg = load()
         self._conn: psycopg.Connection[Any] | None = None
-        self._down_until = 0.0
 
     def __repr__(self) -> str:
         return f"<Link {redact(self.url)} {'open' if self._conn is not None else 'closed'}>"
@@ -134,16 +131,15 @@ class Link:
 
     def connection(self) -> psycopg.Connection[Any]:
         """The open connection, connecting if there is none."""
-        if self._conn is not None and not self._conn.closed:
-            return self._conn
-        if time.monotonic() < self._down_until:
-            raise self.unavailable(ConnectionError("it was down a moment ago"))
+        if self._conn is not None:
+            if not self._conn.closed and not _said_something(self._conn):
+                return self._conn
+            self._drop()
         try:
             conn: psycopg.Connection[Any] = self._psycopg.connect(
                 self.url, autocommit=True, connect_timeout=max(1, round(self._timeout))
             )
         except self._psycopg.OperationalError as e:
-            self._down_until = time.monotonic() + _RETRY
             raise self.unavailable(e) from None
         self._conn = conn
         return conn
@@ -161,9 +157,7 @@ class Link:
                 yield conn
         except (self._psycopg.OperationalError, self._psycopg.InterfaceError) as e:
             if conn.closed or conn.broken:
-                self._conn = None
-                with contextlib.suppress(Exception):
-                    conn.close()
+                self._drop()
                 raise self.unavailable(e) from None
             raise StoreError(f"PostgreSQL refused a query of mocksmtp's: {e}", path=redact(self.url)) from None
 
@@ -171,6 +165,19 @@ class Link:
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.close()
+
+    def _drop(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
+
+
+def _said_something(conn: psycopg.Connection[Any]) -> bool:
+    """Whether an idle connection has something to read: the server ended it (a restart, an
+    administrator), so it is replaced before use rather than failing the next query."""
+    try:
+        return bool(select.select([conn.fileno()], [], [], 0)[0])
+    except (OSError, ValueError):
+        return True
 
 
 class Adapter:

@@ -86,7 +86,11 @@ class PostgresStore:
         self._feed = ChangeFeed()
         self._node = new_id()  # this process's name in notifications
         self._link = Link(url)
-        prepare(self._link)
+        try:
+            prepare(self._link)
+        except BaseException:
+            self._link.close()
+            raise
         self._writing = Link(url)
         self._indexer = Indexer(self._unindexed, self._write_index)
         self._writer = GroupCommit(self._insert, name="mocksmtp.store writer")
