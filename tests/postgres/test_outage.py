@@ -4,7 +4,6 @@ again by itself when the database is back, with every acknowledged message kept.
 from __future__ import annotations
 
 import smtplib
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -12,16 +11,6 @@ from tests.pgcluster import Cluster
 from tests.support import RawClient
 
 from mocksmtp import MockSMTPServer
-
-
-@pytest.fixture
-def own_cluster(postgres_cluster: Cluster) -> Iterator[Cluster]:
-    """A cluster of this test's own, which it may stop and start."""
-    cluster = Cluster(postgres_cluster.bin).start()
-    try:
-        yield cluster
-    finally:
-        cluster.destroy()
 
 
 def send(server: MockSMTPServer, subject: str) -> tuple[int, bytes]:
