@@ -65,10 +65,13 @@ def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pyte
 @pytest.fixture(scope="session")
 def postgres_cluster() -> Iterator[Cluster]:
     """A throw-away PostgreSQL cluster for the whole session (tests/pgcluster.py), or a skip
-    saying why there is none (a failure instead with ``MOCKSMTP_REQUIRE_POSTGRES=1``)."""
+    saying why there is none (a failure instead with ``MOCKSMTP_REQUIRE_POSTGRES=1``; skipped
+    on purpose with ``MOCKSMTP_SKIP_POSTGRES=1``)."""
     required = os.environ.get("MOCKSMTP_REQUIRE_POSTGRES") == "1"
     bin = find_bin()
     reason = ""
+    if os.environ.get("MOCKSMTP_SKIP_POSTGRES") == "1":
+        pytest.skip("MOCKSMTP_SKIP_POSTGRES=1 (CI runs the PostgreSQL tests on one Python)")
     if bin is None:
         reason = "no PostgreSQL server binaries (apt install postgresql, or set MOCKSMTP_PG_BIN)"
     else:
