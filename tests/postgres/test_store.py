@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
+from tests.integration.processes import Process
 from tests.pgcluster import Cluster, find_bin
 
 from mocksmtp import ConfigError, Message, MockSMTPServer, StoreError
@@ -151,3 +152,15 @@ def test_the_cluster_helper_finds_binaries() -> None:
     """find_bin() names a folder with initdb, pg_ctl and postgres (or None: then PG tests skip)."""
     found = find_bin()
     assert found is None or (found / "pg_ctl").is_file()
+
+
+def test_the_command_line_names_the_database_without_its_password(postgres_url: str) -> None:
+    """`mocksmtp --database postgresql://user:password@...` says where mail is kept, password hidden."""
+    url = postgres_url.replace("postgres@", "postgres:hunter2@")
+    proc = Process([sys.executable, "-m", "mocksmtp", "--port", "0", "--no-http", "--database", url])
+    try:
+        line = proc.wait_for_line("keeping mail in", timeout=30)
+    finally:
+        proc.kill()
+        proc.finish()
+    assert line == f"mocksmtp: keeping mail in {url.replace(':hunter2@', ':***@')} (0 messages there already)"
