@@ -4,10 +4,12 @@ one line, never a traceback."""
 
 from __future__ import annotations
 
+import io
 import queue
 import smtplib
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -15,6 +17,7 @@ from tests.integration.processes import Process
 from tests.pgcluster import Cluster, find_bin
 
 from mocksmtp import ConfigError, Message, MockSMTPServer, StoreError
+from mocksmtp.cli_transfer import run
 from mocksmtp.store import MessageAdded, MessagesDeleted, MessagesUpdated, StoreCleared, StoreEvent
 from mocksmtp.store.pglink import SCHEMA_VERSION, load
 from mocksmtp.store.postgres import PostgresStore
@@ -164,3 +167,15 @@ def test_the_command_line_names_the_database_without_its_password(postgres_url: 
         proc.kill()
         proc.finish()
     assert line == f"mocksmtp: keeping mail in {url.replace(':hunter2@', ':***@')} (0 messages there already)"
+
+
+def test_export_and_import_take_a_postgresql_url(postgres_url: str, tmp_path: Path) -> None:
+    """`mocksmtp import/export --database postgresql://...` move mail byte for byte."""
+    raw = b"Subject: moved\r\n\r\n\xe9 body\r\n"
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "one.eml").write_bytes(raw)
+    out = io.StringIO()
+    assert run(["import", "--database", postgres_url, str(tmp_path / "in" / "one.eml")], out=out, err=out) == 0
+    assert run(["export", "--database", postgres_url, "--format", "eml", str(tmp_path / "out")], out=out, err=out) == 0
+    (exported,) = (tmp_path / "out").glob("*.eml")
+    assert exported.read_bytes() == raw
