@@ -11,6 +11,7 @@ the thread blocks on the socket.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -59,8 +60,13 @@ class Listener:
         self._thread.start()
         self._listening.wait(timeout)
 
-    def close(self) -> None:
+    def close(self, wake: Callable[[str], object] | None = None) -> None:
+        """Stop listening; ``wake(payload)``, if given, sends a notification on the channel so
+        the thread stops at once rather than at its next half-second timeout."""
         self._halt.set()
+        if wake is not None and self._thread.is_alive():
+            with contextlib.suppress(StoreError):
+                wake(json.dumps({"node": self._node, "kind": "stop", "ids": []}))
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(5)
 
@@ -76,6 +82,8 @@ class Listener:
                         lost = False
                     while not self._halt.is_set():
                         for note in conn.notifies(timeout=0.5):
+                            if self._halt.is_set():
+                                break
                             self._heard(note.payload)
             except StoreError:
                 lost = True

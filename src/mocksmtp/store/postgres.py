@@ -107,7 +107,7 @@ class PostgresStore:
         committed first (for up to 5 seconds)."""
         self._writer.close()
         self._indexer.stop()
-        self._listener.close()
+        self._listener.close(self._wake if not self._closed else None)
         with self._lock, self._write_lock:
             self._closed = True
             self._link.close()
@@ -278,6 +278,9 @@ class PostgresStore:
         """Listening again after the database was gone: what changed meanwhile went unheard,
         so the version moves and every wait looks again."""
         self._bump()
+
+    def _wake(self, payload: str) -> None:
+        self._read("SELECT pg_notify(?, ?)", (CHANNEL, payload))
 
     def _fetch(self, ids: tuple[str, ...]) -> list[Message]:
         rows = self._read(f"SELECT {ENVELOPE} FROM messages m JOIN raw r USING (seq) WHERE m.id = ANY(?)", (list(ids),))
