@@ -98,12 +98,16 @@ class StoreError(MockSMTPError):
     """A store cannot be opened or used: a corrupt file, a database written by a newer
     mocksmtp, a path that cannot be written. The message is one line saying what to try.
 
-    ``path`` is the file concerned, when there is one.
+    ``path`` is the file concerned, when there is one. ``unavailable`` is true when the store
+    is a database server that cannot be reached right now (down, restarting, the network):
+    the SMTP client then gets ``421`` and an HTTP client ``503``, and the next request tries
+    again.
     """
 
-    def __init__(self, message: str, *, path: str | None = None) -> None:
+    def __init__(self, message: str, *, path: str | None = None, unavailable: bool = False) -> None:
         super().__init__(message)
         self.path = path
+        self.unavailable = unavailable
 
 
 class TransferError(MockSMTPError):

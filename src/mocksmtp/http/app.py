@@ -29,7 +29,7 @@ from starlette.responses import (
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from ..errors import MockSMTPError
+from ..errors import MockSMTPError, StoreError
 from ..query import Query, TagTerm
 from . import mailhog, mailpit
 from .chaos import Chaos, ChaosError
@@ -395,6 +395,15 @@ def _error(request: Request, exc: Exception) -> Response:
     return PlainTextResponse(str(exc.detail), status_code=exc.status_code, headers=exc.headers)
 
 
+def _store_error(request: Request, exc: Exception) -> Response:
+    """A store that cannot answer: 503 while its database is unreachable (retry), else 500;
+    the reason in one line either way."""
+    assert isinstance(exc, StoreError)  # (registered for StoreError only)
+    if exc.unavailable:
+        return PlainTextResponse(str(exc), status_code=503, headers={"Retry-After": "1"})
+    return PlainTextResponse(str(exc), status_code=500)
+
+
 def build_app(
     ctx: WebContext, hub: EventHub, closing: asyncio.Event, *, hosts: frozenset[str] | None = None
 ) -> ASGIApp:
@@ -437,7 +446,7 @@ def build_app(
         Route("/api/v1/events", r.mailhog_events, methods=["GET"]),
         WebSocketRoute("/api/v2/websocket", r.mailhog_websocket),
     ]
-    app = Starlette(routes=routes, exception_handlers={HTTPException: _error})
+    app = Starlette(routes=routes, exception_handlers={HTTPException: _error, StoreError: _store_error})
     return Edges(app, hosts)
 
 
