@@ -36,6 +36,7 @@ from .chaos import Chaos, ChaosError
 from .edges import Edges
 from .events import CLOSED, EventHub
 from .metrics import prometheus
+from .openapi import spec_routes
 from .parts import find_part, message_parts
 from .requests import bad, flag, int_param, query_param, read_body, strings
 from .wait import long_poll
@@ -429,6 +430,7 @@ def build_app(
         Route("/api/v1/events", r.mailhog_events, methods=["GET"]),
         WebSocketRoute("/api/v2/websocket", r.mailhog_websocket),
     ]
+    routes += spec_routes(routes)
     app = Starlette(routes=routes, exception_handlers={HTTPException: _error})
     return Edges(app, hosts)
 
