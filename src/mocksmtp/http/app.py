@@ -29,6 +29,7 @@ from starlette.responses import (
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from ..config import DEFAULT_ACCESS, HTTPAccess
 from ..errors import MockSMTPError
 from ..query import Query, TagTerm
 from . import mailhog, mailpit
@@ -62,6 +63,8 @@ class WebContext:
     """Where the server's own SMTP listener is, for ``POST /api/v1/send``."""
     chaos: Chaos | None = None
     """The server's faults as Mailpit's chaos triggers, for ``/api/v1/chaos``."""
+    access: HTTPAccess = DEFAULT_ACCESS
+    """The origins allowed by CORS and the users of basic auth (see :mod:`.edges`)."""
 
 
 def _ok() -> PlainTextResponse:
@@ -432,7 +435,7 @@ def build_app(
     ]
     routes += spec_routes(routes)
     app = Starlette(routes=routes, exception_handlers={HTTPException: _error})
-    return Edges(app, hosts)
+    return Edges(app, hosts, ctx.access)
 
 
 def _required_query(request: Request, method: str) -> Query:
