@@ -101,7 +101,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("DELETE", "/api/v1/messages"): _op(
         "Delete these IDs, or every message (no body, no IDs)",
         _MAILPIT,
-        {"200": _text(), **_BAD_BODY},
+        {"200": _text("ok (no body to a request without Accept, as MailHog answers)"), **_BAD_BODY},
         body=_body({"type": "object", "properties": _IDS}, "Which (none: all)."),
     ),
     ("GET", "/api/v1/search"): _op(
