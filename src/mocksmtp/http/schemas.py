@@ -83,6 +83,16 @@ _WAIT = obj(
 )
 _WAIT["properties"]["error"] = STRING  # not required: only when it timed out or the server stopped
 
+_RUNTIME_STATS = [
+    "Uptime",
+    "Memory",
+    "MessagesDeleted",
+    "SMTPAccepted",
+    "SMTPAcceptedSize",
+    "SMTPRejected",
+    "SMTPIgnored",
+]
+
 COMPONENTS: dict[str, Schema] = {
     "Address": obj(Name=STRING, Address=STRING),
     "MessageSummary": obj(
@@ -139,15 +149,7 @@ COMPONENTS: dict[str, Schema] = {
         Messages=INTEGER,
         Unread=INTEGER,
         Tags=_map_of(INTEGER),
-        RuntimeStats=obj(
-            Uptime=INTEGER,
-            Memory=INTEGER,
-            MessagesDeleted=INTEGER,
-            SMTPAccepted=INTEGER,
-            SMTPAcceptedSize=INTEGER,
-            SMTPRejected=INTEGER,
-            SMTPIgnored=INTEGER,
-        ),
+        RuntimeStats=obj(**dict.fromkeys(_RUNTIME_STATS, INTEGER)),
     ),
     "WebUIConfiguration": obj(
         Label=STRING,
