@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 _STOP = object()
+# The longest the main thread blocks on its queue at once. CPython runs a Python signal handler
+# only between bytecodes: a Ctrl+C that lands after the thread released the GIL but before its
+# wait began interrupts nothing, and an unbounded wait would never see it (a CI run hung so).
+_SIGNAL_CHECK = 0.5
 HTTP_PORT = 8025
 """The port ``mocksmtp`` serves HTTP on by default (Mailpit's)."""
 
@@ -415,7 +419,7 @@ def _serve(
     interval = args.stats_interval if args.stats_interval > 0 else None
     next_stats = started + interval if interval else None
     while True:
-        timeout = max(next_stats - time.monotonic(), 0.0) if next_stats else None
+        timeout = min(max(next_stats - time.monotonic(), 0.0), _SIGNAL_CHECK) if next_stats else _SIGNAL_CHECK
         try:
             item = arrivals.get(timeout=timeout)
         except queue.Empty:

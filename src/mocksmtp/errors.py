@@ -9,6 +9,7 @@ Every exception a user can see derives from :class:`MockSMTPError`::
     ├── ServerStateError (also RuntimeError) a lifecycle method called at the wrong time
     ├── StoreError                          a store cannot be opened or used (a corrupt file, ...)
     ├── TransferError                       an import or export failed (a missing file, not mail, ...)
+    ├── RemoteError (also ConnectionError)  mocksmtp.connect(url): the server is unreachable or failed
     └── MessageAssertionError (also AssertionError)  assert_sent / assert_nothing_sent failed
         └── WaitTimeout                              wait_for timed out
 
@@ -31,6 +32,7 @@ __all__ = [
     "MessageAssertionError",
     "MockSMTPError",
     "QuerySyntaxError",
+    "RemoteError",
     "ServerStartError",
     "ServerStateError",
     "StoreError",
@@ -113,6 +115,18 @@ class TransferError(MockSMTPError):
     def __init__(self, message: str, *, path: str | None = None) -> None:
         super().__init__(message)
         self.path = path
+
+
+class RemoteError(MockSMTPError, ConnectionError):
+    """A server reached with :func:`mocksmtp.connect` could not be reached, or answered with an
+    error that is not the caller's (a 5xx, an API it lacks). The message is one line naming the
+    URL and saying what to try; ``url`` is the server's, ``status`` the HTTP status if any.
+    """
+
+    def __init__(self, message: str, *, url: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+        self.status = status
 
 
 class MessageAssertionError(MockSMTPError, AssertionError):

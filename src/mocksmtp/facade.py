@@ -218,6 +218,7 @@ class ServerFacade(MessageQueries):
                 smtp=(smtp_host, listener.port),
                 chaos=Chaos(self.inject_fault, lambda: self.faults),
                 access=self._http_access,
+                faults=self._ctx.faults,
             )
             self._http = await HTTPService.open(context, host, port)
         except OSError as e:

@@ -57,7 +57,7 @@ def test_every_route_of_the_app_is_described() -> None:
         (method, path)
         for path, operations in document["paths"].items()
         for method, operation in operations.items()
-        if operation.get("x-undescribed") or not {"200", "302"} & set(operation["responses"])
+        if operation.get("x-undescribed") or not any(code[0] in "23" for code in operation["responses"])
     ]
     assert undescribed == [], "declare these in mocksmtp.http.openapi.OPERATIONS"
     assert set(document["x-websockets"]) == {r.path for r in routes if isinstance(r, WebSocketRoute)}
@@ -73,13 +73,8 @@ def live() -> Iterator[MockSMTPServer]:
         yield server
 
 
-# Left out: the streams that never end (MailHog's events, the long-poll wait), and PUT
-# /api/v1/chaos, which arms SMTP faults that make the send API answer 500 on purpose.
-CHECKED = sorted(
-    key
-    for key in OPERATIONS
-    if key not in {("GET", "/api/v1/events"), ("GET", "/api/mocksmtp/wait"), ("PUT", "/api/v1/chaos")}
-)
+# Left out: the streams that never end (MailHog's events, the long-poll wait).
+CHECKED = sorted(key for key in OPERATIONS if key not in {("GET", "/api/v1/events"), ("GET", "/api/mocksmtp/wait")})
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +94,7 @@ def test_the_description_matches_the_answers(live: MockSMTPServer, described: An
     def check(case: Any) -> None:
         response = case.call_and_validate(checks=CHECKS, timeout=10)
         assert response.status_code < 500
+        live.clear_faults()  # what POST /api/mocksmtp/faults, Jim or chaos armed ends with the example
         if live.store.count() < 2:  # keep something to read: a DELETE may have emptied the mailbox
             send(live, REPORT)
             send(live, "Subject: plain\r\n\r\nhello\r\n")

@@ -36,10 +36,13 @@ from . import mailhog, mailpit
 from .chaos import Chaos, ChaosError
 from .edges import Edges
 from .events import CLOSED, EventHub
+from .faults import FaultControl, FaultRoutes
+from .jim import JimRoutes
 from .metrics import prometheus
 from .openapi import spec_routes
 from .parts import find_part, message_parts
 from .requests import bad, flag, int_param, query_param, read_body, strings
+from .sources import SourceRoutes
 from .wait import long_poll
 
 if TYPE_CHECKING:
@@ -65,6 +68,8 @@ class WebContext:
     """The server's faults as Mailpit's chaos triggers, for ``/api/v1/chaos``."""
     access: HTTPAccess = DEFAULT_ACCESS
     """The origins allowed by CORS and the users of basic auth (see :mod:`.edges`)."""
+    faults: FaultControl | None = None
+    """The server's fault registry, for ``/api/mocksmtp/faults``."""
 
 
 def _ok() -> PlainTextResponse:
@@ -431,6 +436,9 @@ def build_app(
         Route("/metrics", r.metrics, methods=["GET"]),
         Route("/api/v1/chaos", r.chaos, methods=["GET", "PUT"]),
         Route("/api/mocksmtp/wait", r.wait, methods=["GET"]),
+        *FaultRoutes(ctx.faults).routes(),
+        *JimRoutes(ctx.faults).routes(),
+        *SourceRoutes(ctx.store).routes(),
         WebSocketRoute("/api/events", r.events),
         Route("/api/v1/events", r.mailhog_events, methods=["GET"]),
         WebSocketRoute("/api/v2/websocket", r.mailhog_websocket),

@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from .._version import __version__
-from .schemas import COMPONENTS, STRING, array, obj, ref
+from .schemas import COMPONENTS, INTEGER, STRING, array, obj, ref
 
 __all__ = ["OPERATIONS", "SPEC_PATHS", "describe", "spec_routes"]
 
@@ -73,6 +73,11 @@ _MAILHOG_PAGE = [_PAGE[0], _int("limit", 50, 250, "The most to answer (MailHog s
 _QUERY = _param("query", "query", {"type": "string", "minLength": 1}, "A search (docs/search.md).", True)
 _TZ = _param("tz", "query", STRING, "The time zone of dates in the query (an IANA name).")
 _IDS = {"IDs": array(STRING)}
+_NO_FAULTS = {"404": _text("This server has no fault registry.")}
+_NO_FAULT = {"404": _text("There is no such fault (or no registry).")}
+_NO_JIM = {"404": _text("Jim is not here (or not available).")}
+_FAULT = _param("id", "path", STRING, "A fault id.")
+_JIM_BODY = {"type": "object", "additionalProperties": {"type": "number"}}
 
 
 def _op(
@@ -241,6 +246,52 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
             _param("query", "query", STRING, "A search (none: any message)."),
         ],
     ),
+    ("GET", "/api/mocksmtp/messages"): _op(
+        "Whole messages (raw, base64, and the envelope) matching a query, oldest first",
+        _OURS,
+        {"200": _json(ref("MessageRecords")), **_BAD},
+        params=[
+            _param("query", "query", STRING, "A search (none: every message)."),
+            _TZ,
+            _int("start", 0, 10**9, "How many of the oldest to skip."),
+            _int("limit", 0, 10**9, "The most to answer (none: all)."),
+        ],
+    ),
+    ("GET", "/api/mocksmtp/faults"): _op(
+        "The faults registered, oldest first", _OURS, {"200": _json(array(ref("Fault"))), **_NO_FAULTS}
+    ),
+    ("POST", "/api/mocksmtp/faults"): _op(
+        "Inject a fault (inject_fault's arguments)",
+        _OURS,
+        {"201": _json(ref("Fault"), "Injected."), **_BAD_BODY, **_NO_FAULTS},
+        body=_body(ref("FaultRequest"), "The fault."),
+    ),
+    ("DELETE", "/api/mocksmtp/faults"): _op(
+        "Remove every fault", _OURS, {"200": _json(obj(removed=INTEGER)), **_NO_FAULTS}
+    ),
+    ("GET", "/api/mocksmtp/faults/{id}"): _op(
+        "One fault, with how often it fired", _OURS, {"200": _json(ref("Fault")), **_NO_FAULT}, params=[_FAULT]
+    ),
+    ("DELETE", "/api/mocksmtp/faults/{id}"): _op(
+        "Remove one fault (the answer: the fault as it ends)",
+        _OURS,
+        {"200": _json(ref("Fault")), **_NO_FAULT},
+        params=[_FAULT],
+    ),
+    ("GET", "/api/v2/jim"): _op("Jim's settings", _MAILHOG, {"200": _json(ref("Jim")), **_NO_JIM}),
+    ("POST", "/api/v2/jim"): _op(
+        "Invite Jim (settings left out keep MailHog's defaults)",
+        _MAILHOG,
+        {"201": _json(ref("Jim"), "Jim is here."), **_BAD_BODY, **_NO_JIM},
+        body=_body(_JIM_BODY, "Settings."),
+    ),
+    ("PUT", "/api/v2/jim"): _op(
+        "Change Jim's settings",
+        _MAILHOG,
+        {"200": _json(ref("Jim")), **_BAD_BODY, **_NO_JIM},
+        body=_body(_JIM_BODY, "Settings."),
+    ),
+    ("DELETE", "/api/v2/jim"): _op("Send Jim away", _MAILHOG, {"200": {"description": "Gone (no body)."}, **_NO_JIM}),
     **{
         ("GET", path): _op("This description (OpenAPI 3.1)", _OURS, {"200": _json({"type": "object"})})
         for path in SPEC_PATHS

@@ -16,6 +16,7 @@ Schema = dict[str, Any]
 STRING: Schema = {"type": "string"}
 INTEGER: Schema = {"type": "integer"}
 BOOLEAN: Schema = {"type": "boolean"}
+NUMBER: Schema = {"type": "number"}
 TIME: Schema = {"type": "string", "format": "date-time"}
 
 
@@ -91,6 +92,17 @@ _RUNTIME_STATS = [
     "SMTPAcceptedSize",
     "SMTPRejected",
     "SMTPIgnored",
+]
+
+_JIM = [
+    "DisconnectChance",
+    "AcceptChance",
+    "LinkSpeedAffect",
+    "LinkSpeedMin",
+    "LinkSpeedMax",
+    "RejectSenderChance",
+    "RejectRecipientChance",
+    "RejectAuthChance",
 ]
 
 COMPONENTS: dict[str, Schema] = {
@@ -220,4 +232,58 @@ COMPONENTS: dict[str, Schema] = {
         items=array(ref("MailHogMessage")),
     ),
     "WaitAnswer": _WAIT,
+    "Fault": obj(
+        "A fault of the registry; code and message are null for a pure delay or a disconnect.",
+        id=STRING,
+        stage=STRING,
+        code=_nullable(INTEGER),
+        message=_nullable(STRING),
+        match=_nullable(STRING),
+        match_regex=_nullable(STRING),
+        match_callable=_nullable(STRING),
+        times=_nullable(INTEGER),
+        remaining=_nullable(INTEGER),
+        triggered=INTEGER,
+        probability=NUMBER,
+        delay=NUMBER,
+        disconnect=BOOLEAN,
+    ),
+    "FaultRequest": {
+        "type": "object",
+        "required": ["stage"],
+        "properties": {
+            "stage": {"type": "string", "enum": ["connect", "helo", "auth", "mail", "rcpt", "data", "message"]},
+            "code": INTEGER,
+            "message": STRING,
+            "match": STRING,
+            "match_regex": STRING,
+            "times": INTEGER,
+            "probability": NUMBER,
+            "delay": NUMBER,
+            "disconnect": BOOLEAN,
+        },
+        "additionalProperties": False,
+    },
+    "Jim": obj("MailHog's chaos monkey settings.", **dict.fromkeys(_JIM, NUMBER)),
+    "MessageRecord": obj(
+        "A whole message: the raw bytes (base64) and the envelope.",
+        id=STRING,
+        mail_from=STRING,
+        rcpt_tos=array(STRING),
+        mail_options=array(STRING),
+        peer=array({"type": ["string", "integer"]}),
+        helo=STRING,
+        received_at=TIME,
+        tls=_nullable(STRING),
+        auth_user=_nullable(STRING),
+        flags=array(STRING),
+        raw={"type": "string", "contentEncoding": "base64"},
+    ),
+    "MessageRecords": obj(
+        "A page of whole messages, oldest first.",
+        total=INTEGER,
+        messages_count=INTEGER,
+        start=INTEGER,
+        messages=array(ref("MessageRecord")),
+    ),
 }
