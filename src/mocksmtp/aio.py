@@ -20,6 +20,8 @@ if TYPE_CHECKING:  # asyncio and the engine load on first use: `import mocksmtp`
     else:
         from typing_extensions import Unpack
 
+    from collections.abc import Mapping, Sequence
+
     from .config import ServerOptions
     from .filters import FilterArgs
     from .store import MessageStore
@@ -36,8 +38,9 @@ class AsyncMockSMTPServer(ServerFacade):
 
     The same messages, options, filters and assertions as :class:`~mocksmtp.MockSMTPServer`;
     :meth:`wait_for` is awaited instead of blocking. Defaults suit tests: ``127.0.0.1`` and a
-    free port. ``store=``, ``database=``, ``max_messages=``, ``max_age=``, ``http_port=`` and
-    ``http_host=`` are those of :class:`~mocksmtp.MockSMTPServer` (HTTP is served in this loop).
+    free port. ``store=``, ``database=``, ``max_messages=``, ``max_age=``, ``http_port=``,
+    ``http_host=``, ``api_cors=`` and ``ui_auth=`` are those of :class:`~mocksmtp.MockSMTPServer`
+    (HTTP is served in this loop).
 
     >>> import asyncio, smtplib
     >>> async def main() -> str:
@@ -66,6 +69,8 @@ class AsyncMockSMTPServer(ServerFacade):
         max_age: float | None = None,
         http_port: int | None = None,
         http_host: str = "127.0.0.1",
+        api_cors: str | Sequence[str] | None = None,
+        ui_auth: str | Mapping[str, str] | None = None,
         **options: Unpack[ServerOptions],
     ) -> None:
         super().__init__(
@@ -79,6 +84,8 @@ class AsyncMockSMTPServer(ServerFacade):
             max_age=max_age,
             http_port=http_port,
             http_host=http_host,
+            api_cors=api_cors,
+            ui_auth=ui_auth,
         )
         self._loop: asyncio.AbstractEventLoop | None = None
 

@@ -105,6 +105,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--http-host", metavar="HOST", help="address to serve HTTP on (default: 127.0.0.1, this machine only)"
     )
     web.add_argument("--no-http", action="store_true", help="serve no HTTP, only SMTP")
+    web.add_argument(
+        "--api-cors",
+        metavar="ORIGIN",
+        help="let web pages from ORIGIN (http://localhost:3000; comma-separated, or *) change things, with CORS",
+    )
+    web.add_argument(
+        "--ui-auth",
+        action="append",
+        metavar="USER:PASSWORD",
+        help="ask for this user and password (basic auth) on every route but /livez and /readyz; repeat for more",
+    )
+    web.add_argument("--ui-auth-file", metavar="PATH", help="the same, one USER:PASSWORD a line, from a file")
     limits = parser.add_argument_group("limits and policies")
     limits.add_argument("--hostname", help="name in the greeting and EHLO reply (default: localhost)")
     limits.add_argument(
@@ -193,7 +205,34 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
     options = {name: getattr(args, name) for name in _OPTION_NAMES if getattr(args, name) is not None}
     if args.auth:
         options["auth"] = parse_auth(args.auth)
+    if args.ui_auth or args.ui_auth_file:
+        options["ui_auth"] = ui_users(args.ui_auth or [], args.ui_auth_file)
     return options
+
+
+def ui_users(values: Sequence[str], path: str | None) -> dict[str, str]:
+    """The users of ``--ui-auth USER:PASSWORD`` (each) and ``--ui-auth-file PATH`` (one a line;
+    blank lines and ``#`` comments skipped), by name."""
+    lines = [("--ui-auth", value) for value in values]
+    if path is not None:
+        try:
+            with open(path, encoding="utf-8") as file:
+                text = file.read()
+        except (OSError, UnicodeDecodeError) as e:
+            raise ConfigError(f"--ui-auth-file: cannot read {path}: {getattr(e, 'strerror', None) or e}") from None
+        found = [line.strip() for line in text.splitlines()]
+        lines += [
+            (f"--ui-auth-file {path} line {n}", line) for n, line in enumerate(found, 1) if line[:1] not in ("", "#")
+        ]
+    users: dict[str, str] = {}
+    for where, line in lines:
+        user, sep, password = line.partition(":")
+        if not (user and sep and password):  # the password is never echoed
+            raise ConfigError(f"{where} takes USER:PASSWORD, as in ann:s3cret; got {user!r}{'...' if sep else ''}")
+        users[user] = password
+    if not users:
+        raise ConfigError(f"--ui-auth-file {path} names no user: write USER:PASSWORD lines")
+    return users
 
 
 def parse_auth(values: Sequence[str]) -> str | dict[str, str]:
@@ -448,6 +487,8 @@ _OPTION_NAMES = (
     "database",
     "http_port",
     "http_host",
+    "api_cors",
+    "ui_auth",
 )
 
 

@@ -7,13 +7,14 @@ into :class:`SMTPOptions`.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
 from .errors import ConfigError
 
-__all__ = ["DEFAULT_HOSTNAME", "Credentials", "SMTPOptions", "ServerOptions", "closest"]
+__all__ = ["DEFAULT_ACCESS", "DEFAULT_HOSTNAME", "Credentials", "HTTPAccess", "SMTPOptions", "ServerOptions", "closest"]
 
 DEFAULT_HOSTNAME = "localhost"
 MiB = 1024 * 1024
@@ -182,6 +183,68 @@ class SMTPOptions:
                 f"valid options are {', '.join(sorted(known))}"
             )
         return cls(**options)
+
+
+_ORIGIN = re.compile(r"https?://[^/\s?#@]+")
+
+
+@dataclass(frozen=True, slots=True)
+class HTTPAccess:
+    """Who may use the HTTP API beyond its defaults (``docs/http.md``, "Safe by default").
+
+    ``cors``: the web origins (``"http://localhost:3000"``) whose pages may change things and
+    read the answers (CORS), or ``("*",)`` for any; ``users``: the user names and passwords of
+    basic auth on every route but ``/livez`` and ``/readyz`` (``None``: no auth).
+
+    >>> HTTPAccess.from_options("http://localhost:3000, https://app.example", "ann:s3cret")
+    HTTPAccess(cors=('http://localhost:3000', 'https://app.example'), users=<Credentials users=['ann']>)
+    """
+
+    cors: tuple[str, ...] = ()
+    users: Credentials | None = None
+
+    @classmethod
+    def from_options(cls, api_cors: str | Sequence[str] | None, ui_auth: str | Mapping[str, str] | None) -> HTTPAccess:
+        """``api_cors``: origins, comma-separated or a list, or ``"*"``; ``ui_auth``:
+        ``"USER:PASSWORD"`` or a mapping of user to password. Raises :class:`ConfigError`."""
+        return cls(_origins(api_cors), _users(ui_auth))
+
+
+DEFAULT_ACCESS = HTTPAccess()
+"""No CORS, no basic auth: the HTTP API's defaults."""
+
+
+def _origins(api_cors: str | Sequence[str] | None) -> tuple[str, ...]:
+    if api_cors is None:
+        return ()
+    values = api_cors.split(",") if isinstance(api_cors, str) else api_cors
+    origins = []
+    for value in values:
+        origin = value.strip().rstrip("/").lower() if isinstance(value, str) else value
+        if origin != "*" and not (isinstance(origin, str) and _ORIGIN.fullmatch(origin)):
+            raise ConfigError(
+                f"api_cors takes web origins such as 'http://localhost:3000' (comma-separated) or '*', got {value!r}"
+            )
+        origins.append(origin)
+    if not origins:
+        raise ConfigError("api_cors is empty; give an origin such as 'http://localhost:3000', or '*'")
+    return tuple(origins)
+
+
+def _users(ui_auth: str | Mapping[str, str] | None) -> Credentials | None:
+    if ui_auth is None:
+        return None
+    if isinstance(ui_auth, str):
+        user, sep, password = ui_auth.partition(":")
+        if not sep or not user or not password:  # the password is never echoed
+            raise ConfigError(f"ui_auth takes USER:PASSWORD, as in ann:s3cret; got {user!r}{'...' if sep else ''}")
+        return Credentials({user: password})
+    if not isinstance(ui_auth, Mapping) or not ui_auth:
+        raise ConfigError("ui_auth must be 'USER:PASSWORD' or a non-empty mapping of user to password")
+    try:
+        return Credentials(ui_auth)
+    except ConfigError:
+        raise ConfigError("ui_auth must map non-empty user names (str) to passwords (str)") from None
 
 
 def closest(unknown: Sequence[str], valid: Iterable[str]) -> str:

@@ -21,8 +21,9 @@ from .store.urls import is_url, redact
 
 if TYPE_CHECKING:
     import ssl
+    from collections.abc import Mapping, Sequence
 
-    from .config import SMTPOptions
+    from .config import HTTPAccess, SMTPOptions
     from .http.service import HTTPService
     from .smtp.faults import Fault, Matcher, Stage
     from .smtp.listener import Listener
@@ -79,8 +80,10 @@ def _open_store(store: MessageStore | None, database: PathLike | None) -> Messag
     return store
 
 
-def _check_http(host: object, port: object) -> tuple[str, int] | None:
+def _check_http(host: object, port: object, access: HTTPAccess) -> tuple[str, int] | None:
     if port is None:
+        if access.cors or access.users:
+            raise ConfigError("api_cors and ui_auth are for the HTTP API: give http_port too (0 for a free port)")
         return None
     if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
         raise ConfigError(f"http_port must be None (no HTTP) or between 0 and 65535, got {port!r}")
@@ -128,17 +131,20 @@ class ServerFacade(MessageQueries):
         max_age: float | None = None,
         http_port: int | None = None,
         http_host: str = "127.0.0.1",
+        api_cors: str | Sequence[str] | None = None,
+        ui_auth: str | Mapping[str, str] | None = None,
     ) -> None:
+        from .config import HTTPAccess, SMTPOptions  # loads with the first server, not on import
+
         self._host, self._requested_port = _check_address(host, port)
-        self._http_address = _check_http(http_host, http_port)
+        self._http_access = HTTPAccess.from_options(api_cors, ui_auth)
+        self._http_address = _check_http(http_host, http_port, self._http_access)
         self._http: HTTPService | None = None
         self._database = os.fspath(database) if isinstance(database, (str, os.PathLike)) else ""
         if is_url(self._database):  # shown by /api/v1/info
             self._database = redact(self._database)
         self._port = port
         self.verbose = bool(verbose)
-        from .config import SMTPOptions  # loads with the first server, not on import
-
         self.options: SMTPOptions = SMTPOptions.from_kwargs(options)
         retention = Retention(max_messages, max_age)
         self.store: MessageStore = _open_store(store, database)
@@ -221,6 +227,7 @@ class ServerFacade(MessageQueries):
                 database=self._database,
                 smtp=(smtp_host, listener.port),
                 chaos=Chaos(self.inject_fault, lambda: self.faults),
+                access=self._http_access,
                 faults=self._ctx.faults,
             )
             self._http = await HTTPService.open(context, host, port)

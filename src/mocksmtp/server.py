@@ -24,6 +24,8 @@ if TYPE_CHECKING:  # the engine (asyncio and all it imports) loads on the first 
     else:
         from typing_extensions import Unpack
 
+    from collections.abc import Mapping, Sequence
+
     from .config import ServerOptions
     from .filters import FilterArgs
     from .smtp.listener import Listener
@@ -53,7 +55,8 @@ class MockSMTPServer(ServerFacade):
 
     ``http_port=`` (``0`` for a free port) also serves Mailpit's HTTP API, live events and a
     long-poll wait on ``http_host`` (``127.0.0.1``), in this server's loop; :attr:`http_url`
-    says where (the ``[web]`` extra, ``docs/http.md``).
+    says where (the ``[web]`` extra, ``docs/http.md``). ``api_cors=`` names the web origins
+    whose pages may change things (CORS), ``ui_auth="USER:PASSWORD"`` asks for basic auth.
 
     >>> import smtplib
     >>> with MockSMTPServer(port=0) as server:
@@ -75,6 +78,8 @@ class MockSMTPServer(ServerFacade):
         max_age: float | None = None,
         http_port: int | None = None,
         http_host: str = "127.0.0.1",
+        api_cors: str | Sequence[str] | None = None,
+        ui_auth: str | Mapping[str, str] | None = None,
         **options: Unpack[ServerOptions],
     ) -> None:
         super().__init__(
@@ -88,6 +93,8 @@ class MockSMTPServer(ServerFacade):
             max_age=max_age,
             http_port=http_port,
             http_host=http_host,
+            api_cors=api_cors,
+            ui_auth=ui_auth,
         )
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None

@@ -29,6 +29,7 @@ from starlette.responses import (
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from ..config import DEFAULT_ACCESS, HTTPAccess
 from ..errors import MockSMTPError, StoreError
 from ..query import Query, TagTerm
 from . import mailhog, mailpit
@@ -38,6 +39,7 @@ from .events import CLOSED, EventHub
 from .faults import FaultControl, FaultRoutes
 from .jim import JimRoutes
 from .metrics import prometheus
+from .openapi import spec_routes
 from .parts import find_part, message_parts
 from .requests import bad, flag, int_param, query_param, read_body, strings
 from .sources import SourceRoutes
@@ -64,6 +66,8 @@ class WebContext:
     """Where the server's own SMTP listener is, for ``POST /api/v1/send``."""
     chaos: Chaos | None = None
     """The server's faults as Mailpit's chaos triggers, for ``/api/v1/chaos``."""
+    access: HTTPAccess = DEFAULT_ACCESS
+    """The origins allowed by CORS and the users of basic auth (see :mod:`.edges`)."""
     faults: FaultControl | None = None
     """The server's fault registry, for ``/api/mocksmtp/faults``."""
 
@@ -130,6 +134,8 @@ class _Routes:
             self.store.delete(ids)
         else:
             self.store.clear()
+        if "accept" not in request.headers:  # MailHog's npm client: it parses any body as JSON
+            return Response(status_code=200)
         return _ok()
 
     # -- one message ----------------------------------------------------------------------------
@@ -446,8 +452,9 @@ def build_app(
         Route("/api/v1/events", r.mailhog_events, methods=["GET"]),
         WebSocketRoute("/api/v2/websocket", r.mailhog_websocket),
     ]
+    routes += spec_routes(routes)
     app = Starlette(routes=routes, exception_handlers={HTTPException: _error, StoreError: _store_error})
-    return Edges(app, hosts)
+    return Edges(app, hosts, ctx.access)
 
 
 def _required_query(request: Request, method: str) -> Query:

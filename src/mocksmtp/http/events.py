@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..store import MessageAdded, MessagesDeleted, MessagesUpdated, StoreCleared, StoreEvent
 from . import mailhog
-from .mailpit import summary
+from .mailpit import message_summary
 
 if TYPE_CHECKING:
     from ..store import MessageStore
@@ -38,7 +38,7 @@ def _frame(kind: str, data: Any) -> str:
 def frames(store: MessageStore, event: StoreEvent) -> list[str]:
     """The Mailpit frames for one store event (``new``, ``delete``, ``truncate``, ``update``)."""
     if isinstance(event, MessageAdded):
-        return [_frame("new", summary(event.message, store.state(event.message.id)))]
+        return [_frame("new", message_summary(event.message, store.state(event.message.id)))]
     if isinstance(event, MessagesDeleted):
         return [_frame("delete", {"ID": id}) for id in event.ids]
     if isinstance(event, StoreCleared):

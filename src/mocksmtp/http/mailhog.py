@@ -9,6 +9,7 @@ SMTP transaction. Bodies are the raw text (transfer encodings not undone), as Ma
 
 from __future__ import annotations
 
+import email.message
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -66,9 +67,20 @@ def _content(text: str) -> dict[str, Any]:
     return {"Headers": _headers(block), "Body": body, "Size": len(text), "MIME": None}
 
 
+def _boundary(m: Message) -> str | None:
+    """The boundary of a multipart message, read from its headers alone (a list of 50 MailHog
+    messages parses no MIME tree)."""
+    found = m.headers.get_raw("content-type")
+    if not found:
+        return None
+    header = email.message.Message()
+    header["Content-Type"] = found[0]
+    return header.get_boundary() if header.get_content_maintype() == "multipart" else None
+
+
 def _parts(m: Message, body: str) -> dict[str, Any] | None:
     """``{"Parts": [...]}``: the top-level parts of a multipart message, else ``None``."""
-    boundary = m.email.get_boundary() if m.email.is_multipart() else None
+    boundary = _boundary(m)
     if not boundary:
         return None
     pieces = body.split("--" + boundary)

@@ -2,41 +2,39 @@
 
 The envelope of a list is snake_case, its items PascalCase (clients rely on both). Times are
 RFC 3339 with milliseconds and ``+00:00`` (Python 3.10's ``fromisoformat`` reads that, not
-``Z``). :func:`summaries` and :func:`summary` are the only places that build list items, so
-they can be swapped for the store's own summaries.
+``Z``). List items are built from the store's summaries (:meth:`MessageStore.summaries`), so
+a page of 50 never parses 50 whole messages.
 """
 
 from __future__ import annotations
 
 import hashlib
-import html
 import re
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
 from ..query import Query, parse_query
+from ..summary import summarize
 from .parts import message_parts
 
 if TYPE_CHECKING:
     from ..headers import Address
     from ..message import Message
     from ..store import MessageState, MessageStore
+    from ..summary import Summary
 
 __all__ = [
-    "SNIPPET_LENGTH",
     "all_tags",
     "go_header_name",
     "headers",
     "message",
+    "message_summary",
     "page",
     "rfc3339",
-    "snippet",
-    "summaries",
     "summary",
 ]
 
-SNIPPET_LENGTH = 250
 _UNREAD = parse_query("is:unread")
 _TAGGED = parse_query("is:tagged")
 
@@ -52,81 +50,56 @@ def _address(a: Address) -> dict[str, str]:
     return {"Name": a.name, "Address": a.address}
 
 
-def _addresses(m: Message, field: str) -> list[dict[str, str]]:
-    return [_address(a) for a in m.addresses(field)]  # type: ignore[arg-type]
-
-
-def _bcc(m: Message) -> list[dict[str, str]]:
-    return [{"Name": "", "Address": r} for r in m.bcc]
-
-
-def _from(m: Message) -> dict[str, str] | None:
-    found = m.addresses("from")
-    return _address(found[0]) if found else None
-
-
-def _message_id(m: Message) -> str:
-    return (m.message_id or "").strip().strip("<>").strip()
-
-
-_TAG = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.IGNORECASE | re.DOTALL)
-
-
-def snippet(m: Message) -> str:
-    """The text body (or the HTML body's text) with spacing collapsed, up to 250 characters."""
-    text = m.text
-    if not text and m.html:
-        text = html.unescape(_TAG.sub(" ", m.html))
-    words = " ".join((text or "").split())
-    return words if len(words) <= SNIPPET_LENGTH else words[:SNIPPET_LENGTH].rstrip() + "..."
-
-
-def _heading(m: Message, state: MessageState | None) -> dict[str, Any]:
+def _heading(s: Summary) -> dict[str, Any]:
     """The fields a MessageSummary and a Message share, in Mailpit's order."""
     return {
-        "ID": m.id,
-        "MessageID": _message_id(m),
-        "Read": bool(state and state.read),
-        "From": _from(m),
-        "To": _addresses(m, "to"),
-        "Cc": _addresses(m, "cc"),
-        "Bcc": _bcc(m),
-        "ReplyTo": _addresses(m, "reply_to"),
+        "ID": s.id,
+        "MessageID": s.message_id,
+        "Read": s.read,
+        "From": _address(s.from_[0]) if s.from_ else None,
+        "To": [_address(a) for a in s.to],
+        "Cc": [_address(a) for a in s.cc],
+        "Bcc": [_address(a) for a in s.bcc],
+        "ReplyTo": [_address(a) for a in s.reply_to],
     }
 
 
-def summary(m: Message, state: MessageState | None) -> dict[str, Any]:
-    """A MessageSummary: what a list shows of one message."""
+def summary(s: Summary) -> dict[str, Any]:
+    """A MessageSummary: what a list shows of one message, from the store's :class:`Summary`
+    (no whole message is parsed for it)."""
     return {
-        **_heading(m, state),
-        "Subject": m.subject,
-        "Created": rfc3339(m.received_at),
-        "Username": m.auth_user or "",
-        "Tags": list(state.tags) if state else [],
-        "Size": m.size,
-        "Attachments": len(m.attachments),
-        "Snippet": snippet(m),
+        **_heading(s),
+        "Subject": s.subject,
+        "Created": rfc3339(s.received_at),
+        "Username": s.auth_user or "",
+        "Tags": list(s.tags),
+        "Size": s.size,
+        "Attachments": s.attachments,
+        "Snippet": s.snippet,
     }
 
 
-def summaries(store: MessageStore, query: Query | None, *, start: int, limit: int) -> list[dict[str, Any]]:
-    """The MessageSummary items of one page, newest first."""
-    return [summary(m, store.state(m.id)) for m in store.messages(query, newest_first=True, offset=start, limit=limit)]
+def _summarize(m: Message, state: MessageState | None) -> Summary:
+    return summarize(m, read=bool(state and state.read), tags=state.tags if state else ())
+
+
+def message_summary(m: Message, state: MessageState | None) -> dict[str, Any]:
+    """The MessageSummary of a message in hand (a new one, a long poll's matches)."""
+    return summary(_summarize(m, state))
 
 
 def all_tags(store: MessageStore) -> dict[str, int]:
     """Every tag in the mailbox with how many messages have it, by name."""
     counts: dict[str, int] = {}
-    for m in store.messages(_TAGGED):
-        state = store.state(m.id)
-        for tag in state.tags if state else ():
+    for s in store.summaries(_TAGGED, limit=None):
+        for tag in s.tags:
             counts[tag] = counts.get(tag, 0) + 1
     return dict(sorted(counts.items()))
 
 
 def page(store: MessageStore, query: Query | None, *, start: int, limit: int) -> dict[str, Any]:
     """A MessagesSummary: one page of summaries and the mailbox's counts."""
-    items = summaries(store, query, start=start, limit=limit)
+    items = [summary(s) for s in store.summaries(query, offset=start, limit=limit)]
     unread = store.count(_UNREAD)
     if query is None or not query.terms:
         matching, matching_unread = store.count(), unread
@@ -175,7 +148,7 @@ def message(m: Message, state: MessageState | None) -> dict[str, Any]:
         (inline if part.attachment.inline else attached).append(_attachment(part.id, part.attachment))
     date = m.date or m.received_at
     return {
-        **_heading(m, state),
+        **_heading(_summarize(m, state)),
         "ReturnPath": m.mail_from,
         "Subject": m.subject,
         "ListUnsubscribe": _list_unsubscribe(m),

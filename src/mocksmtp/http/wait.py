@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import WaitTimeout
 from ..filters import MessageFilter
 from ..queries import wait_async
-from .mailpit import summary
+from .mailpit import message_summary
 
 if TYPE_CHECKING:
     from ..message import Message
@@ -31,7 +31,7 @@ def _answer(
         "count": count,
         "messages_count": len(matched),
         "total": store.count(),
-        "messages": [summary(m, store.state(m.id)) for m in matched],
+        "messages": [message_summary(m, store.state(m.id)) for m in matched],
     }
     if error:
         body["error"] = error
