@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..errors import ConfigError, StoreError
-from ..message import Message
+from ..message import Message, _unpickle
 from ..query import Query
 from ..summary import Summary
 from .base import (
@@ -61,7 +61,7 @@ from .sqlsummary import SUMMARY_COLUMNS, read_summaries
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The layout this version writes, in ``PRAGMA user_version``; a newer one is refused, an
 older one migrated when the file is opened (:data:`_MIGRATIONS`)."""
 
@@ -80,6 +80,7 @@ CREATE TABLE messages (
     received REAL NOT NULL,             -- seconds since the epoch
     size INTEGER NOT NULL,
     read INTEGER NOT NULL DEFAULT 0,
+    engine_flags TEXT NOT NULL DEFAULT '',  -- flags the engine saw and raw cannot show, space-separated
     indexed INTEGER NOT NULL DEFAULT 0, -- whether the columns below are filled (sqlsearch.py)
     subject TEXT NOT NULL DEFAULT '',
     date REAL,                          -- the Date header, seconds since the epoch
@@ -143,13 +144,16 @@ _MIGRATIONS = {
         "DELETE FROM addresses;"
         "UPDATE messages SET indexed = 0, text_fold = '';"
     ),
+    # 2 -> 3: the flags the engine saw that raw cannot show ("unstuffed_dot"); the messages
+    # stored before had them dropped, so they keep none.
+    2: "ALTER TABLE messages ADD COLUMN engine_flags TEXT NOT NULL DEFAULT '';",
 }
 """For each older schema, the SQL that brings it to the next (run in one transaction;
 ``{texts}`` is the statement that makes the texts table)."""
 _TABLES_OF = {1: {"messages", "raw", "addresses", "tags"}}
 _ENVELOPE = (
     "m.id, r.raw, m.mail_from, m.rcpt_tos, m.mail_options, m.peer_host, m.peer_port, m.helo, "
-    "m.received, m.tls, m.auth_user"
+    "m.received, m.tls, m.auth_user, m.engine_flags"
 )
 _CHUNK = 500  # ids per IN (...) list
 _SUBJECT = INDEX_COLUMNS.index("subject_fold")
@@ -321,6 +325,7 @@ class SQLiteStore:
                 m.auth_user,
                 m.received_at.timestamp(),
                 len(m.raw),
+                " ".join(sorted(m._engine_flags)),
             )
             for m in batch
         ]
@@ -329,7 +334,7 @@ class SQLiteStore:
                 for m, row in zip(batch, rows, strict=True):
                     seq = db.execute(
                         "INSERT INTO messages (id, mail_from, rcpt_tos, mail_options, peer_host, peer_port, helo, "
-                        "tls, auth_user, received, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "tls, auth_user, received, size, engine_flags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         row,
                     ).lastrowid
                     db.execute("INSERT INTO raw (seq, raw) VALUES (?, ?)", (seq, m.raw))
@@ -619,16 +624,17 @@ def _chunks(items: list[Any]) -> Iterator[list[Any]]:
 
 
 def _message(row: Any) -> Message:
-    id, raw, mail_from, rcpt_tos, mail_options, host, port, helo, received, tls, auth_user = row
-    return Message(
-        id=id,
-        raw=raw,
-        mail_from=mail_from,
-        rcpt_tos=json.loads(rcpt_tos),
-        mail_options=json.loads(mail_options),
-        peer=(host, port),
-        helo=helo,
-        received_at=datetime.fromtimestamp(received, timezone.utc),
-        tls=tls,
-        auth_user=auth_user,
+    id, raw, mail_from, rcpt_tos, mail_options, host, port, helo, received, tls, auth_user, flags = row
+    return _unpickle(
+        id,
+        raw,
+        mail_from,
+        tuple(json.loads(rcpt_tos)),
+        tuple(json.loads(mail_options)),
+        (host, port),
+        helo,
+        datetime.fromtimestamp(received, timezone.utc),
+        tls,
+        auth_user,
+        frozenset(flags.split()),
     )
