@@ -98,7 +98,12 @@ def _store(proto: SessionIO, raw: bytes, flags: frozenset[str]) -> None:
             error = None
         else:
             storing = _Storing(proto, message)
-            add_later(message, storing.done)
+            ctx.adds.begin(storing)
+            try:
+                add_later(message, storing.done)
+            except BaseException:
+                ctx.adds.end(storing)
+                raise
             if not storing.answered:  # the store answers later: hold the session till then
                 storing.waiting = True
                 proto.storing = True
@@ -128,6 +133,7 @@ class _Storing:
     def done(self, error: BaseException | None) -> None:
         """The store's answer, from any thread: handled in the loop's thread."""
         ctx = self.proto.ctx
+        ctx.adds.end(self)
         if get_ident() == ctx.loop_thread:
             if self.waiting:
                 self.finish(error)

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .protocol import SMTPProtocol
     from .tls import ServerTLS
 
-__all__ = ["READ_SIZE", "EngineContext", "Envelope", "Session", "Stats"]
+__all__ = ["READ_SIZE", "EngineContext", "Envelope", "PendingAdds", "Session", "Stats"]
 
 READ_SIZE = 256 * 1024
 """Most octets taken from a socket in one read (asyncio's own default)."""
@@ -107,6 +107,52 @@ class Stats:
 _STATS_COUNTERS = tuple(f.name for f in fields(Stats) if f.name != "active_connections")
 
 
+class PendingAdds:
+    """The adds handed to the store's ``add_later`` whose ``done`` has not come yet.
+
+    :meth:`begin` and :meth:`end` are called once per message, :meth:`end` from whatever
+    thread the store answers in: a dict insert and pop, and a lock only while someone waits.
+    ``reset()`` waits here, so that a message the store is still storing cannot land after
+    the store was cleared (its 250 still follows its commit).
+    """
+
+    __slots__ = ("_cond", "_pending", "_waiters")
+
+    def __init__(self) -> None:
+        self._pending: dict[object, None] = {}
+        self._cond = threading.Condition(threading.Lock())
+        self._waiters = 0
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def begin(self, add: object) -> None:
+        self._pending[add] = None
+
+    def end(self, add: object) -> None:
+        self._pending.pop(add, None)
+        if self._waiters:  # read after the pop: a waiter that came first is woken, a later one sees it gone
+            with self._cond:
+                self._cond.notify_all()
+
+    def wait(self, timeout: float) -> int:
+        """Block until every add begun before this call has ended, for up to ``timeout``
+        seconds; how many are still pending then (0: all ended)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            self._waiters += 1
+            try:
+                before = self._pending.copy()
+                while True:
+                    left = sum(1 for add in before if add in self._pending)
+                    remaining = deadline - time.monotonic()
+                    if not left or remaining <= 0:
+                        return left
+                    self._cond.wait(remaining)
+            finally:
+                self._waiters -= 1
+
+
 class EngineContext:
     """What every connection of one server shares: options, store, stats, live sessions."""
 
@@ -114,6 +160,7 @@ class EngineContext:
         "_ehlo",
         "_ehlo_tls",
         "add_later",
+        "adds",
         "clock",
         "debug",
         "faults",
@@ -153,6 +200,8 @@ class EngineContext:
         for a store that only has ``add``: the engine then stores on the loop, as ``add`` does."""
         if isinstance(store, SupportsAddLater):
             self.add_later = store.add_later
+        self.adds = PendingAdds()
+        """Every message handed to ``add_later`` until the store answers (reset() waits)."""
         self.storing = 0
         """Messages handed to ``add_later`` whose sessions wait for the outcome (stop() waits
         for them too)."""
