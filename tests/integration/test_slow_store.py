@@ -154,6 +154,28 @@ def test_reset_says_so_when_the_store_never_answers(
     assert server.messages == []
 
 
+def test_a_message_the_store_is_storing_counts_against_max_pending_data() -> None:
+    """A slow store pushes back on the sessions: the data of a message waiting for its store
+    still counts against ``max_pending_data``, so another client's DATA gets 452 until the
+    store has it, and then 354 (memory does not grow with the store's queue)."""
+    store = GatedStore()
+    with MockSMTPServer("127.0.0.1", 0, store=store, max_pending_data=len(BODY)) as server:
+        with RawClient(server.port) as slow, RawClient(server.port) as other:
+            open_data(slow, SLOW)
+            slow.send(BODY + b".\r\n")
+            store.handed_over()
+            assert other.code("EHLO client.example") == 250
+            assert other.code("MAIL FROM:<fast@example.com>") == 250
+            assert other.code("RCPT TO:<b@example.com>") == 250
+            assert other.code("DATA") == 452
+            store.release()
+            assert slow.read_reply()[0] == 250
+            assert other.code("DATA") == 354
+            other.send(BODY + b".\r\n")
+            assert other.read_reply()[0] == 250
+        assert [m.mail_from for m in server.messages] == [SLOW, "fast@example.com"]
+
+
 def test_pipelined_commands_after_the_data_wait_for_the_250(gated: tuple[MockSMTPServer, GatedStore]) -> None:
     """Commands pipelined behind the end of data are neither run nor answered until the
     store has answered; then every reply comes, in order."""

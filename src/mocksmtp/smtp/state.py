@@ -208,7 +208,8 @@ class EngineContext:
         self.stats = Stats()
         self.protocols: set[SMTPProtocol] = set()
         self.pending_data = 0
-        """Octets of message data the sessions hold while receiving (``max_pending_data``)."""
+        """Octets of message data the sessions hold while receiving, or while the store stores
+        it (``max_pending_data``)."""
         self.stopping = False
         self.on_idle: Callable[[], object] | None = None
         """Called when the last session closes, and when an add finishes with no session left
