@@ -425,9 +425,9 @@ def test_bare_words_find_the_same_with_or_without_full_text_search(
 ) -> None:
     """Where SQLite has FTS5 the searched text and subjects are trigram indexes, else plain
     tables: the same words find the same messages, and a deleted message's text goes with it."""
-    from mocksmtp.store import sqlite as module
+    from mocksmtp.store import sqlschema
 
-    monkeypatch.setattr(module, "_has_fts", lambda: fts)
+    monkeypatch.setattr(sqlschema, "has_fts", lambda: fts)
     store = SQLiteStore(tmp_path / "mail.sqlite")
     assert store._fts is fts
     words = ["Quetzal feathers", "quetzalcoatl", "Straße", 'a"quote', "zz"]
