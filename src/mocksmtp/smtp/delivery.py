@@ -99,11 +99,11 @@ def _store(proto: SessionIO, raw: bytes, flags: frozenset[str]) -> None:
             error = None
         else:
             storing = _Storing(proto, message)
-            ctx.adds.begin(storing)
+            ctx.adds.pending[storing] = None  # (reset() waits for it: see PendingAdds)
             try:
                 add_later(message, storing.done)
             except BaseException:
-                ctx.adds.end(storing)
+                ctx.adds.pending.pop(storing, None)
                 raise
             if not storing.answered:  # the store answers later: hold the session till then
                 storing.waiting = True
@@ -135,7 +135,10 @@ class _Storing:
     def done(self, error: BaseException | None) -> None:
         """The store's answer, from any thread: handled in the loop's thread."""
         ctx = self.proto.ctx
-        ctx.adds.end(self)
+        adds = ctx.adds
+        adds.pending.pop(self, None)
+        if adds.waiters:
+            adds.wake()
         if get_ident() == ctx.loop_thread:
             if self.waiting:
                 self.finish(error)

@@ -110,47 +110,42 @@ _STATS_COUNTERS = tuple(f.name for f in fields(Stats) if f.name != "active_conne
 class PendingAdds:
     """The adds handed to the store's ``add_later`` whose ``done`` has not come yet.
 
-    :meth:`begin` and :meth:`end` are called once per message, :meth:`end` from whatever
-    thread the store answers in: a dict insert and pop, and a lock only while someone waits.
-    ``reset()`` waits here, so that a message the store is still storing cannot land after
-    the store was cleared (its 250 still follows its commit).
+    The engine keeps them in :attr:`pending` itself (a dict insert when it hands a message
+    over, a pop when the store answers, from whatever thread that is: no call on the hot
+    path), and calls :meth:`wake` after the pop while :attr:`waiters` is not 0. ``reset()``
+    waits here, so that a message the store is still storing cannot land after the store was
+    cleared (its 250 still follows its commit).
     """
 
-    __slots__ = ("_cond", "_pending", "_waiters")
+    __slots__ = ("_cond", "pending", "waiters")
 
     def __init__(self) -> None:
-        self._pending: dict[object, None] = {}
+        self.pending: dict[object, None] = {}
         self._cond = threading.Condition(threading.Lock())
-        self._waiters = 0
+        self.waiters = 0
 
-    def __len__(self) -> int:
-        return len(self._pending)
-
-    def begin(self, add: object) -> None:
-        self._pending[add] = None
-
-    def end(self, add: object) -> None:
-        self._pending.pop(add, None)
-        if self._waiters:  # read after the pop: a waiter that came first is woken, a later one sees it gone
-            with self._cond:
-                self._cond.notify_all()
+    def wake(self) -> None:
+        """An add ended (called after its pop, when :attr:`waiters` was read as not 0: a
+        waiter that came first is woken, a later one finds the add gone)."""
+        with self._cond:
+            self._cond.notify_all()
 
     def wait(self, timeout: float) -> int:
         """Block until every add begun before this call has ended, for up to ``timeout``
         seconds; how many are still pending then (0: all ended)."""
         deadline = time.monotonic() + timeout
         with self._cond:
-            self._waiters += 1
+            self.waiters += 1
             try:
-                before = self._pending.copy()
+                before = self.pending.copy()
                 while True:
-                    left = sum(1 for add in before if add in self._pending)
+                    left = sum(1 for add in before if add in self.pending)
                     remaining = deadline - time.monotonic()
                     if not left or remaining <= 0:
                         return left
                     self._cond.wait(remaining)
             finally:
-                self._waiters -= 1
+                self.waiters -= 1
 
 
 class EngineContext:
