@@ -12,7 +12,7 @@ import logging
 import os
 from typing import TYPE_CHECKING, Any, Union
 
-from .errors import ConfigError, ServerStartError
+from .errors import ConfigError, ServerStartError, StoreError
 from .message import Message
 from .queries import MessageQueries
 from .store import MemoryStore, MessageStore
@@ -94,6 +94,9 @@ def _check_http(host: object, port: object, access: HTTPAccess) -> tuple[str, in
     require()
     return host, port
 
+
+_RESET_WAIT = 10.0
+"""Seconds reset() waits for the messages the store is still storing."""
 
 _STORE_MEMBERS = (
     "version",
@@ -272,7 +275,17 @@ class ServerFacade(MessageQueries):
         return self._pruner.pruned if self._pruner else 0
 
     def reset(self) -> None:
-        """Forget every message and zero the counters."""
+        """Forget every message and zero the counters.
+
+        A message the store is still storing is waited for (up to 10 seconds) and cleared
+        too: none lands after this returns, and its client still gets its 250.
+        """
+        left = self._ctx.adds.wait(_RESET_WAIT)
+        if left:
+            raise StoreError(
+                f"reset(): the store has not finished storing {left} message{'' if left == 1 else 's'} "
+                f"after {_RESET_WAIT:g} s, so nothing was cleared; check the store (is it stuck?) and try again"
+            )
         self.store.clear()
         self._handed_out = set()
         self._ctx.stats.reset()

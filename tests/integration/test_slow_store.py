@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from tests.support import RawClient, open_data
 
-from mocksmtp import MemoryStore, Message, MockSMTPServer
+from mocksmtp import MemoryStore, Message, MockSMTPServer, StoreError
 from mocksmtp.store import AddDone
 
 BODY = b"Subject: slow\r\n\r\nbody\r\n"
@@ -111,6 +111,69 @@ def test_a_slow_add_holds_only_its_own_sessions_250(gated: tuple[MockSMTPServer,
         code, (text,) = slow.read_reply()
         assert (code, text.rsplit(" ", 1)[1]) == (250, held.id)
         assert [m.mail_from for m in server.messages] == ["fast@example.com", SLOW]
+
+
+def test_reset_waits_for_a_pending_add_and_clears_it_too(gated: tuple[MockSMTPServer, GatedStore]) -> None:
+    """reset() while the store is storing a message: reset waits for that add, so the message
+    is not in the store once reset returns, and its client still gets its 250."""
+    server, store = gated
+    with RawClient(server.port) as slow:
+        open_data(slow, SLOW)
+        slow.send(BODY + b".\r\n")
+        held = store.handed_over()
+        resetting = threading.Thread(target=server.reset)
+        resetting.start()
+        store.release()
+        resetting.join(10)
+        assert not resetting.is_alive()
+        assert server.messages == []
+        code, (text,) = slow.read_reply()
+        assert (code, text.rsplit(" ", 1)[1]) == (250, held.id)
+
+
+def test_reset_says_so_when_the_store_never_answers(
+    gated: tuple[MockSMTPServer, GatedStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store that never finishes an add: reset() raises a one-line StoreError after its
+    wait and clears nothing; once the store answers, reset() works."""
+    import mocksmtp.facade
+
+    server, store = gated
+    monkeypatch.setattr(mocksmtp.facade, "_RESET_WAIT", 0.0)
+    another_whole_transaction(server)
+    with RawClient(server.port) as slow:
+        open_data(slow, SLOW)
+        slow.send(BODY + b".\r\n")
+        store.handed_over()
+        with pytest.raises(StoreError, match=r"^reset\(\): the store has not finished storing 1 message after 0 s"):
+            server.reset()
+        assert len(server.messages) == 1
+        store.release()
+        assert slow.read_reply()[0] == 250
+    server.reset()
+    assert server.messages == []
+
+
+def test_a_message_the_store_is_storing_counts_against_max_pending_data() -> None:
+    """A slow store pushes back on the sessions: the data of a message waiting for its store
+    still counts against ``max_pending_data``, so another client's DATA gets 452 until the
+    store has it, and then 354 (memory does not grow with the store's queue)."""
+    store = GatedStore()
+    with MockSMTPServer("127.0.0.1", 0, store=store, max_pending_data=len(BODY)) as server:
+        with RawClient(server.port) as slow, RawClient(server.port) as other:
+            open_data(slow, SLOW)
+            slow.send(BODY + b".\r\n")
+            store.handed_over()
+            assert other.code("EHLO client.example") == 250
+            assert other.code("MAIL FROM:<fast@example.com>") == 250
+            assert other.code("RCPT TO:<b@example.com>") == 250
+            assert other.code("DATA") == 452
+            store.release()
+            assert slow.read_reply()[0] == 250
+            assert other.code("DATA") == 354
+            other.send(BODY + b".\r\n")
+            assert other.read_reply()[0] == 250
+        assert [m.mail_from for m in server.messages] == [SLOW, "fast@example.com"]
 
 
 def test_pipelined_commands_after_the_data_wait_for_the_250(gated: tuple[MockSMTPServer, GatedStore]) -> None:

@@ -356,45 +356,15 @@ def test_summaries_read_columns_never_the_raw_message(tmp_path: Path) -> None:
     store.close()
 
 
-def test_a_version_1_file_is_migrated_when_opened(tmp_path: Path) -> None:
-    """A file of schema 1 (before summaries) opens as schema 2: messages, raw bytes and state
-    are kept, and it is indexed again, so summaries and searches are complete."""
-    from mocksmtp.summary import summarize
-
-    path = tmp_path / "v1.sqlite"
-    raw = b"From: Ann <ann@x.org>\r\nSubject: old\r\nContent-Type: text/html\r\n\r\n<p>Kept <b>well</b></p>\r\n"
-    with contextlib.closing(sqlite3.connect(path)) as db, db:
-        db.executescript((Path(__file__).parents[1] / "data" / "sqlite-schema-v1.sql").read_text())
-        db.execute(
-            "INSERT INTO messages (seq, id, mail_from, rcpt_tos, mail_options, peer_host, peer_port, helo, "
-            "received, size, read, indexed, subject, snippet, subject_fold, text_fold) VALUES "
-            "(1, 'A1', 'a@x.org', '[\"b@x.org\"]', '[]', '', 0, '', 1714550400.0, ?, 1, 1, 'old', '', "
-            "'old', 'old\nkept well')",
-            (len(raw),),
-        )
-        db.execute("INSERT INTO raw (seq, raw) VALUES (1, ?)", (raw,))
-        db.execute("INSERT INTO tags (seq, tag, tag_fold) VALUES (1, 'kept', 'kept')")
-        db.execute("PRAGMA user_version = 1")
-    store = SQLiteStore(path)
-    assert store._read("PRAGMA user_version", ()) == [(SCHEMA_VERSION,)] == [(2,)]
-    (m,) = store.messages()
-    assert m.raw == raw
-    assert store.summaries() == [summarize(m, read=True, tags=["kept"])]
-    assert store.summaries()[0].snippet == "Kept well"
-    assert store.messages(parse_query("well from:ann@x.org is:read tag:kept")) == [m]
-    store.close()
-    assert SQLiteStore(path).count() == 1
-
-
 @pytest.mark.parametrize("fts", [True, False], ids=["fts5", "without-fts5"])
 def test_bare_words_find_the_same_with_or_without_full_text_search(
     tmp_path: Path, fts: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Where SQLite has FTS5 the searched text and subjects are trigram indexes, else plain
     tables: the same words find the same messages, and a deleted message's text goes with it."""
-    from mocksmtp.store import sqlite as module
+    from mocksmtp.store import sqlschema
 
-    monkeypatch.setattr(module, "_has_fts", lambda: fts)
+    monkeypatch.setattr(sqlschema, "has_fts", lambda: fts)
     store = SQLiteStore(tmp_path / "mail.sqlite")
     assert store._fts is fts
     words = ["Quetzal feathers", "quetzalcoatl", "Straße", 'a"quote', "zz"]

@@ -1,8 +1,9 @@
 """The server's budget for message data in flight (``max_pending_data``).
 
-Each session counts the octets of message data it holds (``held``) in the server's
-``pending_data``; a new DATA or BDAT is refused with ``452`` while the others' data fills the
-budget, and data that would pass it is discarded (``452`` at its end). These are the session's
+Each session counts the octets of message data it holds (``held``: while it receives, and
+while a store's ``add_later`` stores the message) in the server's ``pending_data``; a new
+DATA or BDAT is refused with ``452`` while the others' data fills the budget, and data that
+would pass it is discarded (``452`` at its end). These are the session's
 :class:`~.session_io.SessionIO` methods of the same names.
 """
 

@@ -75,7 +75,8 @@ def _store(proto: SessionIO, raw: bytes, flags: frozenset[str]) -> None:
 
     With a store that has ``add_later`` the session pauses (nothing more is read or answered,
     pipelined commands included) until the store says how it went, and the loop serves the
-    other sessions meanwhile; a store that only has ``add`` stores on the loop."""
+    other sessions meanwhile; the message counts against ``max_pending_data`` till then, so a
+    slow store pushes back on the sessions. A store that only has ``add`` stores on the loop."""
     session, env = proto.session, proto.envelope
     assert env.mail_from is not None
     ctx = proto.ctx
@@ -99,9 +100,15 @@ def _store(proto: SessionIO, raw: bytes, flags: frozenset[str]) -> None:
             error = None
         else:
             storing = _Storing(proto, message)
-            add_later(message, storing.done)
+            ctx.adds.pending[storing] = None  # (reset() waits for it: see PendingAdds)
+            try:
+                add_later(message, storing.done)
+            except BaseException:
+                ctx.adds.pending.pop(storing, None)
+                raise
             if not storing.answered:  # the store answers later: hold the session till then
                 storing.waiting = True
+                proto.hold_data(len(raw))  # and count the message against max_pending_data
                 proto.storing = True
                 ctx.storing += 1
                 proto.suspend()
@@ -129,6 +136,10 @@ class _Storing:
     def done(self, error: BaseException | None) -> None:
         """The store's answer, from any thread: handled in the loop's thread."""
         ctx = self.proto.ctx
+        adds = ctx.adds
+        adds.pending.pop(self, None)
+        if adds.waiters:
+            adds.wake()
         if get_ident() == ctx.loop_thread:
             if self.waiting:
                 self.finish(error)
@@ -157,6 +168,8 @@ class _Storing:
         proto.storing = False
         ctx.storing -= 1
         if proto.closed:  # the client is gone (or stop() dropped it): count it, tell no one
+            if proto.held:
+                proto.release_data()
             _stored(proto, len(self.message.raw), self.message, error)
             if not ctx.protocols and ctx.on_idle is not None:
                 ctx.on_idle()

@@ -21,6 +21,9 @@
   open per thread.
 - Searches compile the same :class:`~mocksmtp.query.Query` the memory store matches in
   Python, with the same answers (see :mod:`~mocksmtp.store.sqlsearch`).
+
+The file's layout, its migrations and opening it are in :mod:`~mocksmtp.store.sqlschema`;
+a message to its row and back in :mod:`~mocksmtp.store.sqlrows`.
 """
 
 from __future__ import annotations
@@ -30,8 +33,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
 from ..errors import ConfigError, StoreError
@@ -54,98 +56,13 @@ from .base import (
 from .checkpoint import SAFETY_NET, Checkpointer
 from .groupcommit import GroupCommit
 from .ids import new_id
+from .sqlrows import ENVELOPE, INSERT_MESSAGE, chunks, envelope_row, message_of, seqs_and_ids
+from .sqlschema import SCHEMA_VERSION, open_database, transaction
 from .sqlsearch import INDEX_COLUMNS, Indexer, IndexRow, index_rows, where
-from .sqlsummary import ENVELOPE, SUMMARY_COLUMNS, envelope_row, message_of, read_summaries
+from .sqlsummary import SUMMARY_COLUMNS, read_summaries
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
-SCHEMA_VERSION = 2
-"""The layout this version writes, in ``PRAGMA user_version``; a newer one is refused, an
-older one migrated when the file is opened (:data:`_MIGRATIONS`)."""
-
-_SCHEMA = """
-CREATE TABLE messages (
-    seq INTEGER PRIMARY KEY,            -- arrival order
-    id TEXT NOT NULL UNIQUE,
-    mail_from TEXT NOT NULL,
-    rcpt_tos TEXT NOT NULL,             -- JSON list
-    mail_options TEXT NOT NULL,         -- JSON list
-    peer_host TEXT NOT NULL,
-    peer_port INTEGER NOT NULL,
-    helo TEXT NOT NULL,
-    tls TEXT,
-    auth_user TEXT,
-    received REAL NOT NULL,             -- seconds since the epoch
-    size INTEGER NOT NULL,
-    read INTEGER NOT NULL DEFAULT 0,
-    indexed INTEGER NOT NULL DEFAULT 0, -- whether the columns below are filled (sqlsearch.py)
-    subject TEXT NOT NULL DEFAULT '',
-    date REAL,                          -- the Date header, seconds since the epoch
-    message_id TEXT NOT NULL DEFAULT '',  -- without angle brackets
-    attachments INTEGER NOT NULL DEFAULT 0,
-    inline INTEGER NOT NULL DEFAULT 0,
-    snippet TEXT NOT NULL DEFAULT '',
-    subject_fold TEXT NOT NULL DEFAULT '',
-    message_id_fold TEXT NOT NULL DEFAULT '',
-    flags TEXT NOT NULL DEFAULT '',     -- the protocol flags found in raw, space-separated
-    date_text TEXT                      -- the Date header in ISO 8601, its offset kept
-);
-CREATE INDEX messages_received ON messages (received);
-CREATE INDEX messages_unindexed ON messages (seq) WHERE indexed = 0;
-CREATE TABLE raw (
-    seq INTEGER PRIMARY KEY REFERENCES messages (seq) ON DELETE CASCADE,
-    raw BLOB NOT NULL
-);
-CREATE TABLE addresses (
-    seq INTEGER NOT NULL REFERENCES messages (seq) ON DELETE CASCADE,
-    field TEXT NOT NULL,                -- from, to, cc, bcc, reply-to
-    position INTEGER NOT NULL,
-    name TEXT NOT NULL,
-    address TEXT NOT NULL,
-    address_exact TEXT NOT NULL,        -- casefolded: whole-address terms compare to it
-    name_fold TEXT NOT NULL,
-    address_fold TEXT NOT NULL
-);
-CREATE INDEX addresses_exact ON addresses (address_exact);
-CREATE INDEX addresses_seq ON addresses (seq);
-CREATE TABLE tags (
-    seq INTEGER NOT NULL REFERENCES messages (seq) ON DELETE CASCADE,
-    tag TEXT NOT NULL,
-    tag_fold TEXT NOT NULL,
-    PRIMARY KEY (seq, tag)
-);
-CREATE INDEX tags_fold ON tags (tag_fold);
-"""
-# What bare words search (the folded text of each message, one field a line, ``rowid`` = the
-# message's seq) lives apart from messages, so that scans of messages never read it; folded
-# subjects are copied beside it. With SQLite's full-text search (FTS5, 3.34 or later: Python's
-# builds have it) both tables are trigram indexes, which find the few messages that may hold a
-# word without reading them all (sqlsearch.py); without FTS5 they are plain tables, and a
-# search for a rare word reads every message's text (or subject, in messages).
-_FTS_TEXTS = (
-    "CREATE VIRTUAL TABLE texts USING fts5(text_fold, tokenize = 'trigram', detail = none);"
-    "CREATE VIRTUAL TABLE subjects USING fts5(subject_fold, tokenize = 'trigram', detail = none);"
-)
-_PLAIN_TEXTS = (
-    "CREATE TABLE texts (seq INTEGER PRIMARY KEY, text_fold TEXT NOT NULL);"
-    "CREATE TABLE subjects (seq INTEGER PRIMARY KEY, subject_fold TEXT NOT NULL);"
-)
-_TABLES = {"messages", "raw", "addresses", "tags", "texts", "subjects"}
-_MIGRATIONS = {
-    # 1 -> 2: summaries (flags, the Date's offset, snippets of 250 characters from the text or
-    # the HTML body) and the searched text moved out of messages; everything is indexed again.
-    1: (
-        "ALTER TABLE messages ADD COLUMN flags TEXT NOT NULL DEFAULT '';"
-        "ALTER TABLE messages ADD COLUMN date_text TEXT;"
-        "{texts}"
-        "DELETE FROM addresses;"
-        "UPDATE messages SET indexed = 0, text_fold = '';"
-    ),
-}
-"""For each older schema, the SQL that brings it to the next (run in one transaction;
-``{texts}`` is the statement that makes the texts table)."""
-_TABLES_OF = {1: {"messages", "raw", "addresses", "tags"}}
-_CHUNK = 500  # ids per IN (...) list
 _SUBJECT = INDEX_COLUMNS.index("subject_fold")
 _COMMON = 2000  # candidates from the trigram index beyond which a page is found by a scan
 
@@ -171,8 +88,7 @@ class SQLiteStore:
         self._lock = threading.Lock()
         self._feed = ChangeFeed()
         self._closed = False
-        self._fts = False  # whether texts is an FTS5 trigram index (set when the file is opened)
-        self._db = self._open(synchronous)
+        self._db, self._fts = open_database(self.path, synchronous)
         # A store nobody closed closes its file when it is collected (Python 3.13 warns about an
         # open sqlite3 connection then); the callback holds the connection, not the store.
         weakref.finalize(self, self._db.close)
@@ -186,81 +102,6 @@ class SQLiteStore:
     def __repr__(self) -> str:
         state = "closed" if self._closed else f"messages={self.count()}"
         return f"<SQLiteStore {self.path!r} {state}>"
-
-    # -- opening -------------------------------------------------------------------------------
-
-    def _fail(self, what: str, error: BaseException | None = None) -> StoreError:
-        detail = f" (SQLite says: {error})" if error is not None else ""
-        return StoreError(f"cannot use the database {self.path}: {what}{detail}", path=self.path)
-
-    def _open(self, synchronous: str) -> sqlite3.Connection:
-        parent = Path(self.path).resolve().parent
-        if not parent.is_dir():
-            raise self._fail(f"its folder {parent} does not exist: create it, or choose another path")
-        if Path(self.path).is_dir():
-            raise self._fail("it is a folder: give the path of a file, such as mail.sqlite")
-        try:
-            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        except sqlite3.Error as e:
-            raise self._fail("check that the path is a file you may read and write", e) from None
-        try:
-            self._prepare(db, synchronous)
-        except StoreError:
-            db.close()
-            raise
-        except sqlite3.DatabaseError as e:
-            db.close()
-            text = str(e)
-            if "readonly" in text or "read-only" in text or "unable to open" in text:
-                raise self._fail(
-                    "the file or its folder is read-only: make them writable, or choose another path", e
-                ) from None
-            raise self._fail(
-                "the file is not a mocksmtp database or is damaged: move it away, or choose another path", e
-            ) from None
-        return db
-
-    def _prepare(self, db: sqlite3.Connection, synchronous: str) -> None:
-        db.execute("PRAGMA foreign_keys = ON")
-        version = db.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise self._fail(
-                f"it was written by a newer mocksmtp (schema {version}; this version reads "
-                f"up to {SCHEMA_VERSION}): upgrade mocksmtp, or choose another path"
-            )
-        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if version == 0 and tables:
-            raise self._fail("it holds tables that are not mocksmtp's: choose another path")
-        if version and not tables >= _TABLES_OF.get(version, _TABLES):
-            raise self._fail("tables are missing, so it is damaged: move it away, or choose another path")
-        mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if mode.lower() != "wal":
-            raise self._fail(f"SQLite could not use its WAL journal there (got {mode!r}): put the file on a local disk")
-        db.execute(f"PRAGMA synchronous = {synchronous}")
-        texts = _FTS_TEXTS if _has_fts() else _PLAIN_TEXTS
-        if version == 0:
-            db.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} {texts} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
-        while 0 < version < SCHEMA_VERSION:
-            version += 1
-            db.executescript(
-                f"BEGIN IMMEDIATE; {_MIGRATIONS[version - 1].format(texts=texts)} "
-                f"PRAGMA user_version = {version}; COMMIT;"
-            )
-        made = db.execute("SELECT sql FROM sqlite_master WHERE name = 'texts'").fetchone()[0]
-        self._fts = "fts5" in made.lower()
-        try:
-            db.execute("SELECT 1 FROM texts LIMIT 1").fetchall()
-        except sqlite3.OperationalError as e:
-            if "fts5" not in str(e):
-                raise
-            raise self._fail(
-                "it was made with SQLite's full-text search (FTS5), which this Python's "
-                "sqlite3 lacks: open it with a Python whose SQLite has FTS5",
-                e,
-            ) from None
-        db.execute("SELECT count(*) FROM messages").fetchone()  # a damaged file fails here, not later
-        with _transaction(db):  # and one we may not write, here too: not at the first 250
-            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
         """Close the file (idempotent). The store cannot be used afterwards; messages given
@@ -304,13 +145,9 @@ class SQLiteStore:
         message and announce each (after the commit: a reader woken by the version sees it)."""
         rows = [envelope_row(m) for m in batch]
         with self._lock:
-            with _transaction(self._live) as db:
+            with transaction(self._live) as db:
                 for m, row in zip(batch, rows, strict=True):
-                    seq = db.execute(
-                        "INSERT INTO messages (id, mail_from, rcpt_tos, mail_options, peer_host, peer_port, helo, "
-                        "tls, auth_user, received, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        row,
-                    ).lastrowid
+                    seq = db.execute(INSERT_MESSAGE, row).lastrowid
                     db.execute("INSERT INTO raw (seq, raw) VALUES (?, ?)", (seq, m.raw))
             versions = [self._feed.bump() for _ in batch]
         self._checkpoints.wrote(len(batch))
@@ -397,15 +234,7 @@ class SQLiteStore:
 
     def delete(self, ids: Iterable[str]) -> int:
         wanted = list(dict.fromkeys(ids))
-        return self._delete(
-            lambda db: [
-                row
-                for chunk in _chunks(wanted)
-                for row in db.execute(
-                    f"SELECT seq, id FROM messages WHERE id IN ({', '.join('?' * len(chunk))})", chunk
-                )
-            ]
-        )
+        return self._delete(lambda db: seqs_and_ids(db, wanted))
 
     def delete_matching(self, query: Query) -> int:
         condition, params = self._where(query)
@@ -414,7 +243,7 @@ class SQLiteStore:
         )
 
     def clear(self) -> None:
-        with self._lock, _transaction(self._live) as db:
+        with self._lock, transaction(self._live) as db:
             for table in ("tags", "addresses", "texts", "subjects", "raw", "messages"):
                 db.execute(f"DELETE FROM {table}")
             version = self._feed.bump()
@@ -422,7 +251,7 @@ class SQLiteStore:
 
     def mark_read(self, ids: Iterable[str], read: bool = True) -> int:
         def change(db: sqlite3.Connection, seqs: list[int]) -> None:
-            for chunk in _chunks(seqs):
+            for chunk in chunks(seqs):
                 db.execute(
                     f"UPDATE messages SET read = ? WHERE seq IN ({', '.join('?' * len(chunk))})",
                     (int(bool(read)), *chunk),
@@ -434,7 +263,7 @@ class SQLiteStore:
         new = check_tags(tags)
 
         def change(db: sqlite3.Connection, seqs: list[int]) -> None:
-            for chunk in _chunks(seqs):
+            for chunk in chunks(seqs):
                 db.execute(f"DELETE FROM tags WHERE seq IN ({', '.join('?' * len(chunk))})", chunk)
             db.executemany(
                 "INSERT INTO tags (seq, tag, tag_fold) VALUES (?, ?, ?)",
@@ -492,7 +321,7 @@ class SQLiteStore:
 
     def _write_index(self, rows: list[IndexRow]) -> None:
         assignments = ", ".join(f"{column} = ?" for column in INDEX_COLUMNS)
-        with self._lock, _transaction(self._live) as db:
+        with self._lock, transaction(self._live) as db:
             for seq, values, addresses, text in rows:
                 updated = db.execute(
                     f"UPDATE messages SET {assignments}, indexed = 1 WHERE seq = ? AND indexed = 0", (*values, seq)
@@ -522,11 +351,11 @@ class SQLiteStore:
             return self._live.execute(sql, tuple(params)).fetchall()
 
     def _delete(self, select: Callable[[sqlite3.Connection], list[Any]], *, pruned: bool = False) -> int:
-        with self._lock, _transaction(self._live) as db:
+        with self._lock, transaction(self._live) as db:
             rows = sorted(select(db))
             if not rows:
                 return 0
-            for chunk in _chunks([seq for seq, _ in rows]):
+            for chunk in chunks([seq for seq, _ in rows]):
                 marks = ", ".join("?" * len(chunk))
                 for table, key in (
                     ("tags", "seq"),
@@ -543,14 +372,8 @@ class SQLiteStore:
 
     def _update(self, ids: Iterable[str], change: Callable[[sqlite3.Connection, list[int]], None]) -> int:
         wanted = list(dict.fromkeys(ids))
-        with self._lock, _transaction(self._live) as db:
-            rows = [
-                row
-                for chunk in _chunks(wanted)
-                for row in db.execute(
-                    f"SELECT seq, id FROM messages WHERE id IN ({', '.join('?' * len(chunk))})", chunk
-                )
-            ]
+        with self._lock, transaction(self._live) as db:
+            rows = seqs_and_ids(db, wanted)
             if not rows:
                 return 0
             rows.sort()
@@ -558,40 +381,3 @@ class SQLiteStore:
             version = self._feed.bump()
         self._feed.publish(MessagesUpdated(tuple(id for _, id in rows), version))
         return len(rows)
-
-
-class _transaction:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on an exception) on an autocommit
-    connection: the commit has happened when the ``with`` block is left."""
-
-    __slots__ = ("db",)
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
-
-    def __enter__(self) -> sqlite3.Connection:
-        if not self.db.in_transaction:
-            self.db.execute("BEGIN IMMEDIATE")
-        return self.db
-
-    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
-        if not self.db.in_transaction:
-            return
-        self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")
-
-
-def _has_fts() -> bool:
-    """Whether this Python's SQLite has FTS5 with the trigram tokenizer (3.34 or later)."""
-    probe = sqlite3.connect(":memory:")
-    try:
-        probe.executescript(_FTS_TEXTS)
-        return True
-    except sqlite3.Error:
-        return False
-    finally:
-        probe.close()
-
-
-def _chunks(items: list[Any]) -> Iterator[list[Any]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]
