@@ -204,3 +204,17 @@ def test_two_processes_share_a_fault_posted_to_one(postgres_url: str, tmp_path: 
         assert (listed["remaining"], listed["triggered"]) == (0, 1)
     finally:
         stop_all(nodes)
+
+
+def test_pipelined_commands_wait_for_the_claim_and_keep_their_order(postgres_url: str) -> None:
+    """While a session waits for the database to grant a firing, what it pipelined waits too,
+    and the replies come in order: two 451s for times=2, then the rest pass."""
+    with MockSMTPServer(port=0, database=postgres_url) as server, RawClient(server.port) as c:
+        server.inject_fault("rcpt", code=451, match="x@example.com", times=2)
+        c.code("EHLO me")
+        c.send(
+            b"MAIL FROM:<a@example.com>\r\n"
+            + b"RCPT TO:<x@example.com>\r\n" * 3
+            + b"RCPT TO:<y@example.com>\r\nNOOP\r\n"
+        )
+        assert c.read_replies(6) == [250, 451, 451, 250, 250, 250]
