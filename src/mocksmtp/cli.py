@@ -325,7 +325,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
             options["http_host"] = args.http_host or "127.0.0.1"
         server = MockSMTPServer(args.host, args.port, args.verbose, max_messages=args.max_messages, **options)
         for stage, code, probability in args.fault:
-            server.inject_fault(stage, code=code, probability=probability)
+            server.inject_fault(stage, code=code, probability=probability, node_only=True)  # this node's setting
     except ConfigError as e:
         _restore(previous)
         return _config_error(parser, e)

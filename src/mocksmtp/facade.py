@@ -351,6 +351,7 @@ class ServerFacade(MessageQueries):
         probability: float = 1.0,
         delay: float = 0.0,
         disconnect: bool = False,
+        node_only: bool = False,
     ) -> Fault:
         """Make commands of ``stage`` fail (or stall, or drop the connection) until removed.
 
@@ -368,6 +369,11 @@ class ServerFacade(MessageQueries):
         (a slow server). ``disconnect`` drops the connection instead of replying. A ``421``
         reply also closes the connection.
 
+        On a PostgreSQL store a fault is every node's (see ``docs/scaling.md``): any node applies,
+        lists and removes it, and ``times`` counts all nodes' firings together; ``match`` must
+        then be a string or a regex. ``node_only=True`` keeps it on this node alone (any
+        ``match``); on other stores every fault is the server's own and it changes nothing.
+
         The returned :class:`~mocksmtp.Fault` counts ``.triggered`` and, as a context
         manager, removes itself on exit:
 
@@ -383,6 +389,7 @@ class ServerFacade(MessageQueries):
             probability=probability,
             delay=delay,
             disconnect=disconnect,
+            node_only=node_only,
         )
 
     def clear_faults(self) -> None:

@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from mocksmtp import ConfigError
 from mocksmtp.smtp.faults import DEFAULT_FAULT_REPLIES, STAGES, FaultRegistry, fault_reply
 
 
@@ -99,3 +100,13 @@ def test_registration_from_many_threads() -> None:
 def test_every_stage_accepts_a_fault(stage: str) -> None:
     """Every documented stage can be registered."""
     assert FaultRegistry().add(stage).stage == stage
+
+
+def test_node_only_changes_nothing_for_a_single_server() -> None:
+    """Every fault of a server without a shared store is its own: node_only is checked, then
+    the fault is registered and named as any other."""
+    registry = FaultRegistry()
+    assert registry.add("rcpt", node_only=True).id == "1"
+    with pytest.raises(ConfigError, match="node_only must be True or False"):
+        registry.add("rcpt", node_only="yes")  # type: ignore[arg-type]
+    assert len(registry) == 1

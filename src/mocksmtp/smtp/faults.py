@@ -41,15 +41,15 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from ..errors import ConfigError
 from .replies import Reply
 
 if TYPE_CHECKING:
-    from .session_io import SessionIO
+    pass
 
-__all__ = ["DEFAULT_FAULT_REPLIES", "MAX_DELAY", "STAGES", "Fault", "FaultRegistry", "Matcher", "Stage", "apply_fault"]
+__all__ = ["DEFAULT_FAULT_REPLIES", "MAX_DELAY", "STAGES", "Fault", "FaultRegistry", "Matcher", "Stage"]
 
 Stage = Literal["connect", "helo", "auth", "mail", "rcpt", "data", "message"]
 STAGES: tuple[str, ...] = get_args(Stage)
@@ -96,7 +96,8 @@ class Fault:
 
     ``triggered`` counts how often it fired. ``reply`` is what the client gets (``None`` for a
     pure delay, where the command then proceeds normally, and for ``disconnect``). ``id`` names
-    it within its server (``"1"``, ``"2"``, ...; never reused), as the HTTP API does.
+    it within its server (``"1"``, ``"2"``, ...; never reused), as the HTTP API does; on a
+    PostgreSQL store the nodes share it (``"n1"``, ... for a ``node_only`` fault).
 
     >>> with server.inject_fault("mail", code=451) as fault:   # doctest: +SKIP
     ...     ...
@@ -106,6 +107,7 @@ class Fault:
 
     __slots__ = (
         "_registry",
+        "claim",
         "delay",
         "disconnect",
         "id",
@@ -130,8 +132,13 @@ class Fault:
         probability: float,
         delay: float,
         disconnect: bool,
+        claim: Callable[[], int | None] | None = None,
     ) -> None:
         self._registry = registry
+        self.claim = claim
+        """For a fault shared by several nodes with ``times``: uses up one firing for all of
+        them (blocking; the engine runs it in a thread), returning how many are left, or
+        ``None`` when none was. ``None`` for a fault of this server alone."""
         self.id = id
         self.stage = stage
         self.reply = reply
@@ -219,6 +226,7 @@ class FaultRegistry:
         probability: float = 1.0,
         delay: float = 0.0,
         disconnect: bool = False,
+        node_only: bool = False,
     ) -> Fault:
         """Validate and register a fault; see :meth:`~mocksmtp.MockSMTPServer.inject_fault`."""
         if stage not in STAGES:
@@ -235,22 +243,23 @@ class FaultRegistry:
             raise ConfigError(f"delay must be a number of seconds from 0 to {MAX_DELAY}, got {delay!r}")
         if not isinstance(disconnect, bool):
             raise ConfigError(f"disconnect must be True or False, got {disconnect!r}")
+        if not isinstance(node_only, bool):
+            raise ConfigError(f"node_only must be True or False, got {node_only!r}")
         if match is not None and not isinstance(match, (str, re.Pattern)) and not callable(match):
             raise ConfigError(f"match must be a string, a compiled regex or a callable, got {match!r}")
         reply: Reply | None = None
         if not disconnect and (code is not None or message is not None or not delay):
             reply = fault_reply(stage, code, message)
-        fault = Fault(
-            self,
-            str(next(self._ids)),
-            stage,
-            reply,
-            match=match,
-            times=times,
-            probability=float(probability),
-            delay=float(delay),
-            disconnect=disconnect,
-        )
+        details = {"match": match, "times": times, "delay": float(delay), "disconnect": disconnect}
+        return self._register(stage, reply, node_only=node_only, probability=float(probability), **details)
+
+    def _register(self, stage: str, reply: Reply | None, *, node_only: bool, **details: Any) -> Fault:
+        """Name and keep a validated fault (``details``: Fault's keyword arguments); every
+        fault of a single server is ``node_only``."""
+        return self._keep_here(str(next(self._ids)), stage, reply, **details)
+
+    def _keep_here(self, id: str, stage: str, reply: Reply | None, **details: Any) -> Fault:
+        fault = Fault(self, id, stage, reply, **details)
         with self._lock:
             self.armed.append(fault)
         return fault
@@ -284,66 +293,9 @@ class FaultRegistry:
                     continue
                 if fault.probability < 1.0 and self._random.random() >= fault.probability:
                     continue
-                if fault.remaining is not None:
-                    fault.remaining -= 1
-                fault.triggered += 1
+                if fault.claim is None:  # a shared fault with times is counted once claimed
+                    if fault.remaining is not None:
+                        fault.remaining -= 1
+                    fault.triggered += 1
                 return fault
         return None
-
-
-# -- applying a fault to a session --------------------------------------------------------
-
-# Injected faults, with their subjects in the record's extras (the command line prints them).
-_refusals = logging.getLogger("mocksmtp.smtp.refusals")
-
-
-def apply_fault(
-    proto: SessionIO,
-    stage: str,
-    subjects: Sequence[str],
-    proceed: Callable[[], None],
-    failed: Callable[[], None] | None = None,
-) -> bool:
-    """Apply the fault that fires for this command of ``proto``, if any; True when one took
-    over (the session's :meth:`~.session_io.SessionIO.fault`).
-
-    ``proceed`` does what the command does without a fault (used after a pure delay);
-    ``failed`` runs after a fault reply was sent.
-    """
-    fault = proto.ctx.faults.pick(stage, subjects)
-    if fault is None:
-        return False
-    _refusals.info(
-        "%s %s: injected %r",
-        proto.peer_text(),
-        stage,
-        fault,
-        extra={"smtp_fault": fault, "smtp_subjects": tuple(subjects)},
-    )
-    if fault.delay > 0:
-        proto.suspend()
-        proto.loop.call_later(fault.delay, _due, proto, fault, proceed, failed)
-    else:
-        _act(proto, fault, proceed, failed)
-    return True
-
-
-def _act(proto: SessionIO, fault: Fault, proceed: Callable[[], None], failed: Callable[[], None] | None) -> None:
-    if fault.disconnect:
-        proto.hang_up()
-        return
-    if fault.reply is None:
-        proceed()
-        return
-    proto.ctx.stats.rejected_commands += 1
-    proto.send(fault.reply.line)
-    if failed is not None:
-        failed()
-    if fault.reply.code == 421 and not proto.closed:
-        proto.hang_up()
-
-
-def _due(proto: SessionIO, fault: Fault, proceed: Callable[[], None], failed: Callable[[], None] | None) -> None:
-    """A delayed fault's time has come: act on it, then read again (see resume_with)."""
-    if not proto.closed:
-        proto.resume_with(lambda: _act(proto, fault, proceed, failed))

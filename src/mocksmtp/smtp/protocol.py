@@ -17,7 +17,7 @@ from . import budget, commands, delivery
 from .auth import AUTH_LINE_LIMIT, AUTH_RESPONSE_LIMIT, cmd_auth
 from .chunking import cmd_bdat
 from .data import cmd_data
-from .faults import apply_fault
+from .faultapply import apply_fault
 from .idle import arm_sweeper, check_idle
 from .replies import REPLY, Reply
 from .starttls import cmd_starttls, start_handshake

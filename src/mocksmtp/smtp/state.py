@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from ..config import SMTPOptions
 from ..store import MemoryStore, MessageStore, SupportsAddLater
+from ..store.base import SharesFaults
 from .auth import mechanisms
 from .faults import FaultRegistry
 
@@ -194,7 +195,12 @@ class EngineContext:
             self.tls = ServerTLS.create(options, tls_names)
         """The server's TLS context and the CA clients trust (when ``tls`` is set)."""
         self.faults = FaultRegistry()
-        """Injected faults, registered from any thread and evaluated by the sessions."""
+        """Injected faults, registered from any thread and evaluated by the sessions (those
+        of every node, for a store shared by several: see :mod:`.sharedfaults`)."""
+        if isinstance(store, SharesFaults):
+            from .sharedfaults import SharedFaults
+
+            self.faults = SharedFaults(store.fault_table)
         self.store = store
         self.add_later: Callable[[Message, AddDone], None] | None = None
         """The store's ``add_later`` (see :class:`~mocksmtp.store.SupportsAddLater`), or ``None``

@@ -14,7 +14,7 @@ import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Protocol, Union, runtime_checkable
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, Union, runtime_checkable
 
 if TYPE_CHECKING:
     from ..errors import ConfigError
@@ -25,11 +25,14 @@ if TYPE_CHECKING:
 __all__ = [
     "AddDone",
     "ChangeFeed",
+    "FaultRow",
+    "FaultTable",
     "MessageAdded",
     "MessageState",
     "MessageStore",
     "MessagesDeleted",
     "MessagesUpdated",
+    "SharesFaults",
     "StoreCleared",
     "StoreEvent",
     "Subscriber",
@@ -220,6 +223,51 @@ class SupportsAddLater(Protocol):
         thread, and must be quick; this method itself does not raise for a message it cannot
         store. Messages given to it are stored in the order given.
         """
+
+
+class FaultRow(NamedTuple):
+    """An injected fault as a shared store keeps it: ``spec`` is what the engine made of it
+    (plain JSON values, opaque to the store); ``remaining`` and ``triggered`` are counted by
+    :meth:`FaultTable.claim` for a fault with ``times``."""
+
+    id: str
+    spec: dict[str, Any]
+    times: int | None
+    remaining: int | None
+    triggered: int
+
+
+FaultWatcher = Callable[[str, tuple[str, ...]], None]
+"""``watcher(kind, ids)``: another node added (``fault-added``) or removed (``fault-removed``)
+faults, removed them all (``faults-cleared``), or what changed is unknown (``faults-reload``:
+notifications were lost while the database was away)."""
+
+
+class FaultTable(Protocol):
+    """The injected faults of every node of a shared store (the engine's
+    :class:`~mocksmtp.smtp.sharedfaults.SharedFaults` mirrors it). Every method may raise
+    :class:`~mocksmtp.StoreError`; each change is announced to the other nodes' watchers."""
+
+    def add(self, spec: dict[str, Any], times: int | None) -> FaultRow: ...
+    def rows(self, ids: Iterable[str] | None = None) -> list[FaultRow]:
+        """The faults (those of ``ids`` only, if given), oldest first."""
+
+    def remove(self, id: str) -> None: ...
+    def clear(self) -> None: ...
+    def claim(self, id: str) -> int | None:
+        """Use up one firing of fault ``id`` for every node at once: how many are left after
+        it, or ``None`` when none was (used up elsewhere, or removed)."""
+
+    def watch(self, watcher: FaultWatcher) -> None:
+        """Call ``watcher`` (from another thread) for the changes other nodes make."""
+
+
+@runtime_checkable
+class SharesFaults(Protocol):
+    """A store shared by several nodes, which keeps their injected faults too (PostgreSQL)."""
+
+    @property
+    def fault_table(self) -> FaultTable: ...
 
 
 # -- what stores share -----------------------------------------------------------------------

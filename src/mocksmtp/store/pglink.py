@@ -20,9 +20,19 @@ if TYPE_CHECKING:
 
 __all__ = ["SCHEMA_VERSION", "Adapter", "Link", "load", "marks", "prepare"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """The layout this version writes (in ``mocksmtp_schema``); a newer one is refused."""
 
+# The injected faults every node shares (store/pgfaults.py); schema 2.
+_FAULTS = """
+CREATE TABLE faults (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    spec jsonb NOT NULL,
+    times integer,
+    remaining integer,
+    triggered bigint NOT NULL DEFAULT 0
+);
+"""
 # Text columns as in SQLite's schema (store/sqlite.py), so that the search compiled by
 # sqlsearch.py runs on both; ``texts`` is a plain table (no trigram index here).
 _SCHEMA = """
@@ -83,7 +93,8 @@ CREATE TABLE texts (
     text_fold text NOT NULL
 );
 """
-_MIGRATIONS: dict[int, str] = {}
+_SCHEMA += _FAULTS
+_MIGRATIONS: dict[int, str] = {1: _FAULTS}
 """For each older schema, the SQL that brings it to the next (one transaction each)."""
 _LOCK_KEY = 0x6D6F636B  # "mock": nodes starting together make the schema one at a time
 
@@ -209,7 +220,7 @@ def prepare(link: Link) -> None:
             )
         }
         if "mocksmtp_schema" not in tables:
-            if {"messages", "raw", "addresses", "tags", "texts"} & tables:
+            if {"messages", "raw", "addresses", "tags", "texts", "faults"} & tables:
                 raise StoreError(
                     f"cannot use the database {redact(link.url)}: it holds tables that are not mocksmtp's "
                     "(messages, raw, ...): give mocksmtp a database (or a schema: ?options=-csearch_path=NAME) "

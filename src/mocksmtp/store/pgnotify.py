@@ -30,7 +30,8 @@ _PER_PAYLOAD = 200  # ids of 26 characters: well under 8,000 bytes
 _BACKOFF = 0.5  # seconds between attempts to listen again once the database is gone
 
 Change = Callable[[str, tuple[str, ...]], None]
-"""``change(kind, ids)``: kind is ``added``, ``deleted``, ``pruned``, ``updated`` or ``cleared``."""
+"""``change(kind, ids)``: kind is ``added``, ``deleted``, ``pruned``, ``updated`` or ``cleared`` (messages),
+or ``fault-added``, ``fault-removed`` or ``faults-cleared`` (see :mod:`.pgfaults`)."""
 
 
 def payloads(node: str, kind: str, ids: tuple[str, ...] = ()) -> Iterator[str]:

@@ -48,6 +48,7 @@ from .base import (
 )
 from .groupcommit import GroupCommit
 from .ids import new_id
+from .pgfaults import PgFaultTable
 from .pglink import Adapter, Link, marks, prepare
 from .pgnotify import CHANNEL, Listener, payloads
 from .sqlsearch import INDEX_COLUMNS, POSTGRES, Indexer, IndexRow, index_rows, where
@@ -92,6 +93,8 @@ class PostgresStore:
             self._link.close()
             raise
         self._writing = Link(url)
+        self.fault_table = PgFaultTable(url, self._node, self._closed_error)
+        """The injected faults of every node (see :mod:`~mocksmtp.store.pgfaults`)."""
         self._indexer = Indexer(self._unindexed, self._write_index)
         self._writer = GroupCommit(self._insert, name="mocksmtp.store writer")
         self._listener = Listener(url, self._node, self._changed, self._resumed)
@@ -112,6 +115,7 @@ class PostgresStore:
             self._closed = True
             self._link.close()
             self._writing.close()
+        self.fault_table.close()
 
     # -- the protocol --------------------------------------------------------------------------
 
@@ -273,11 +277,14 @@ class PostgresStore:
             self._feed.publish(MessagesUpdated(ids, self._bump()[0]))
         elif kind == "cleared":
             self._feed.publish(StoreCleared(self._bump()[0]))
+        elif kind.startswith("fault"):
+            self.fault_table.heard(kind, ids)
 
     def _resumed(self) -> None:
         """Listening again after the database was gone: what changed meanwhile went unheard,
-        so the version moves and every wait looks again."""
+        so the version moves and every wait looks again (and the faults are read again)."""
         self._bump()
+        self.fault_table.heard("faults-reload", ())
 
     def _wake(self, payload: str) -> None:
         self._read("SELECT pg_notify(?, ?)", (CHANNEL, payload))
