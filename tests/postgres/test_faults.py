@@ -167,11 +167,13 @@ def test_a_database_outage_while_claiming_gives_421(own_cluster: Cluster) -> Non
 
 
 def test_a_database_of_schema_1_gains_the_faults_table(postgres_url: str) -> None:
-    """A database the mocksmtp before shared faults made is migrated on start, its mail kept."""
+    """A database the mocksmtp before shared faults made (schema 1: no faults table, no engine
+    flags) is migrated on start, its mail kept."""
     with MockSMTPServer(port=0, database=postgres_url) as server, smtplib.SMTP(*server.address) as client:
         client.sendmail("a@example.com", ["b@example.com"], "Subject: old\r\n\r\n.\r\n")
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         conn.execute("DROP TABLE faults")
+        conn.execute("ALTER TABLE messages DROP COLUMN engine_flags")
         conn.execute("UPDATE mocksmtp_schema SET version = 1")
     with MockSMTPServer(port=0, database=postgres_url) as server:
         assert [m.subject for m in server.messages] == ["old"]

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from mocksmtp import ConfigError, Message, MessageStore, StoreError
+from mocksmtp.message import _unpickle
 from mocksmtp.query import parse_query
 from mocksmtp.store import (
     MessageAdded,
@@ -137,6 +138,18 @@ def test_raw_bytes_and_envelope_come_back_exactly(store: MessageStore) -> None:
         "ann",
         at,
     )
+
+
+def test_what_the_engine_saw_comes_back_with_the_message(store: MessageStore) -> None:
+    """An engine flag the raw bytes cannot show (a line of one unstuffed dot) is kept."""
+    raw = b"Subject: dot\r\n\r\noops\r\n"
+    at = datetime(2024, 5, 1, tzinfo=timezone.utc)
+    flags = frozenset({"unstuffed_dot"})
+    m = _unpickle(store.new_id(), raw, "a@x.org", ("b@x.org",), (), ("::1", 25), "h", at, None, None, flags)
+    store.add(m)
+    plain = make(store, "plain")
+    assert ["unstuffed_dot" in found.flags for found in store.messages()] == [True, False]
+    assert "unstuffed_dot" in (store.get(m.id) or plain).flags
 
 
 def test_pages_newest_or_oldest_first_with_offset_and_limit(store: MessageStore) -> None:

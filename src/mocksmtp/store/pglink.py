@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = ["SCHEMA_VERSION", "Adapter", "Link", "load", "marks", "prepare"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The layout this version writes (in ``mocksmtp_schema``); a newer one is refused."""
 
 # The injected faults every node shares (store/pgfaults.py); schema 2.
@@ -61,7 +61,8 @@ CREATE TABLE messages (
     subject_fold text NOT NULL DEFAULT '',
     message_id_fold text NOT NULL DEFAULT '',
     flags text NOT NULL DEFAULT '',
-    date_text text
+    date_text text,
+    engine_flags text NOT NULL DEFAULT ''  -- what the engine saw (unstuffed_dot), space-separated
 );
 CREATE INDEX messages_received ON messages (received);
 CREATE INDEX messages_unindexed ON messages (seq) WHERE indexed = 0;
@@ -94,7 +95,10 @@ CREATE TABLE texts (
 );
 """
 _SCHEMA += _FAULTS
-_MIGRATIONS: dict[int, str] = {1: _FAULTS}
+_MIGRATIONS: dict[int, str] = {
+    1: _FAULTS,  # 1 -> 2: faults every node shares
+    2: "ALTER TABLE messages ADD COLUMN engine_flags text NOT NULL DEFAULT '';",  # 2 -> 3: as SQLite's 3
+}
 """For each older schema, the SQL that brings it to the next (one transaction each)."""
 _LOCK_KEY = 0x6D6F636B  # "mock": nodes starting together make the schema one at a time
 

@@ -51,15 +51,16 @@ from .ids import new_id
 from .pgfaults import PgFaultTable
 from .pglink import Adapter, Link, marks, prepare
 from .pgnotify import CHANNEL, Listener, payloads
+from .sqlrows import ENVELOPE, envelope_row, message_of
 from .sqlsearch import INDEX_COLUMNS, POSTGRES, Indexer, IndexRow, index_rows, where
-from .sqlsummary import ENVELOPE, SUMMARY_COLUMNS, envelope_row, message_of, read_summaries
+from .sqlsummary import SUMMARY_COLUMNS, read_summaries
 from .urls import is_url, redact
 
 __all__ = ["PostgresStore"]
 
 _INSERT = (
     "WITH m AS (INSERT INTO messages (id, mail_from, rcpt_tos, mail_options, peer_host, peer_port, helo, tls, "
-    "auth_user, received, size) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING seq) "
+    "auth_user, received, size, engine_flags) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING seq) "
     "INSERT INTO raw (seq, raw) SELECT seq, %s FROM m"
 )
 _INDEX = ", ".join(f"{column} = %s" for column in INDEX_COLUMNS)
