@@ -211,6 +211,7 @@ class ServerFacade(MessageQueries):
                 database=self._database,
                 smtp=(smtp_host, listener.port),
                 chaos=Chaos(self.inject_fault, lambda: self.faults),
+                retention=(self.retention.max_messages, self.retention.max_age) if self.retention else None,
             )
             self._http = await HTTPService.open(context, host, port)
         except OSError as e:

@@ -38,6 +38,7 @@ from .events import CLOSED, EventHub
 from .metrics import prometheus
 from .parts import find_part, message_parts
 from .requests import bad, flag, int_param, query_param, read_body, strings
+from .ui import UI
 from .wait import long_poll
 
 if TYPE_CHECKING:
@@ -61,6 +62,8 @@ class WebContext:
     """Where the server's own SMTP listener is, for ``POST /api/v1/send``."""
     chaos: Chaos | None = None
     """The server's faults as Mailpit's chaos triggers, for ``/api/v1/chaos``."""
+    retention: tuple[int | None, float | None] | None = None
+    """``(max_messages, max_age)`` old messages are deleted by, or ``None``, for the web UI."""
 
 
 def _ok() -> PlainTextResponse:
@@ -397,6 +400,7 @@ def build_app(
     long polls and event streams (the server is stopping). ``hosts``: the names a request's
     ``Host`` may give (``None``: any; see :mod:`.edges`)."""
     r = _Routes(ctx, hub, closing)
+    ui = UI(ctx)
     routes = [
         Route("/api/v1/messages", r.messages, methods=["GET"]),
         Route("/api/v1/messages", r.set_read, methods=["PUT"]),
@@ -428,6 +432,11 @@ def build_app(
         WebSocketRoute("/api/events", r.events),
         Route("/api/v1/events", r.mailhog_events, methods=["GET"]),
         WebSocketRoute("/api/v2/websocket", r.mailhog_websocket),
+        Route("/", ui.page, methods=["GET"]),
+        Route("/ui/{name}", ui.asset, methods=["GET"]),
+        Route("/api/mocksmtp/message/{id}", ui.detail, methods=["GET"]),
+        Route("/api/mocksmtp/message/{id}/preview", ui.preview, methods=["GET"]),
+        Route("/api/mocksmtp/server", ui.server, methods=["GET"]),
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: _error})
     return Edges(app, hosts)
