@@ -214,3 +214,41 @@ def test_at_phone_width_the_list_and_the_message_take_turns(page: Page, web: Moc
     page.locator("#inbox").wait_for()
     assert not page.locator("#view").is_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+def test_the_server_page_shows_version_statistics_and_retention(page: Page, web: MockSMTPServer) -> None:
+    from mocksmtp import __version__
+
+    send(web, mail("Counted"))
+    page.goto(f"{web.http_url}/#/server")
+    server = page.locator("#server")
+    server.get_by_text("SMTP statistics").wait_for()
+    text = server.inner_text()
+    assert __version__ in text
+    assert "none: messages are kept until deleted" in text
+    assert "1 (1 unread)" in text
+
+
+def test_faults_are_added_and_removed_on_the_server_page(page: Page, web: MockSMTPServer) -> None:
+    import httpx
+
+    if httpx.get(f"{web.http_url}/api/mocksmtp/faults").status_code == 404:
+        pytest.skip("GET /api/mocksmtp/faults is not served yet (issue 11's faults API)")
+    page.goto(f"{web.http_url}/#/server")
+    form = page.get_by_role("form", name="Add a fault")
+    form.get_by_label("Stage").select_option("rcpt")
+    form.get_by_label("Code").fill("550")
+    form.get_by_label("Match").fill("blocked@example.com")
+    form.get_by_role("button", name="Add fault").click()
+    page.locator("#faults tbody tr", has_text="rcpt").wait_for()
+    assert len(web.faults) == 1
+    with pytest.raises(smtplib.SMTPRecipientsRefused):
+        send(web, _to(mail("Refused"), "blocked@example.com"))
+    page.get_by_role("button", name=re.compile("Remove fault")).click()
+    page.get_by_text("No faults").wait_for()
+    assert web.faults == []
+
+
+def _to(message: EmailMessage, recipient: str) -> EmailMessage:
+    message.replace_header("To", recipient)
+    return message

@@ -55,3 +55,9 @@ export function address(a) {
 export function status(text) {
   document.getElementById("status").textContent = text;
 }
+
+// A <dl> of label and value (text or an element); empty values are left out.
+export function fields(pairs) {
+  const shown = pairs.filter(([, v]) => v !== "" && v !== null && v !== undefined);
+  return el("dl", { class: "fields" }, shown.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", {}, typeof v === "number" ? String(v) : v)]));
+}

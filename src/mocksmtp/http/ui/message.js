@@ -1,9 +1,5 @@
 // One message: heading, tabs (HTML, text, headers, raw, attachments, envelope & checks).
-import { address, api, el, size, time } from "./dom.js";
-
-function fields(pairs) {
-  return el("dl", { class: "fields" }, pairs.filter(([, v]) => v).flatMap(([k, v]) => [el("dt", { text: k }), el("dd", {}, v)]));
-}
+import { address, api, el, fields, size, time } from "./dom.js";
 
 function table(head, rows) {
   return el("table", {}, el("thead", {}, el("tr", {}, head.map((h) => el("th", { text: h })))),

@@ -1,11 +1,7 @@
 // The server page: statistics, injected faults (add, remove), retention, version.
-import { api, el, send, size, status } from "./dom.js";
+import { api, el, fields, send, size, status } from "./dom.js";
 
 const STAGES = ["connect", "helo", "auth", "mail", "rcpt", "data", "message"];
-
-function fields(pairs) {
-  return el("dl", { class: "fields" }, pairs.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: String(v) })]));
-}
 
 async function faults(section) {
   let list;
@@ -16,8 +12,9 @@ async function faults(section) {
   }
   const refresh = async () => section.replaceWith(await faults(section));
   const rows = list.map((f) => el("tr", {},
-    el("td", { text: f.stage }), el("td", { text: `${f.code} ${f.message || ""}` }),
-    el("td", { text: f.match || "any" }), el("td", { text: `${f.triggered} / ${f.remaining ?? "∞"}` }),
+    el("td", { text: f.stage }),
+    el("td", { text: [f.code, f.message, f.disconnect ? "(then disconnects)" : null].filter((x) => x != null).join(" ") }),
+    el("td", { text: f.match || (f.match_regex ? `/${f.match_regex}/` : f.match_callable) || "any" }), el("td", { text: `${f.triggered} / ${f.remaining ?? "∞"}` }),
     el("td", {}, el("button", { type: "button", class: "danger", "aria-label": `Remove fault ${f.id}`, text: "Remove",
       onclick: async () => { await api(`/api/mocksmtp/faults/${encodeURIComponent(f.id)}`, { method: "DELETE" }); await refresh(); } }))));
   const form = el("form", { class: "fault", "aria-label": "Add a fault" },
