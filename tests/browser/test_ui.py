@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from mocksmtp import MockSMTPServer
+from mocksmtp.store import MessageState
 
 from .conftest import screenshot
 
@@ -90,6 +91,8 @@ def test_tabs_show_html_text_headers_and_source(page: Page, web: MockSMTPServer)
     page.locator("#list .subject", has_text="Order shipped").click()
     frame = page.frame_locator("iframe.preview")
     assert frame.locator("#greeting").inner_text() == "Hi Bob"
+    page.locator("#count", has_text="0 unread").wait_for()  # opening it marked it read
+    assert web.store.state(web.messages[0].id) == MessageState(read=True)
     page.get_by_role("tab", name="Text").click()
     assert page.locator("#panel pre").inner_text().strip() == "Plain: your order shipped."
     page.get_by_role("tab", name="Headers").click()

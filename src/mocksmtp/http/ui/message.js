@@ -1,5 +1,5 @@
 // One message: heading, tabs (HTML, text, headers, raw, attachments, envelope & checks).
-import { address, api, el, fields, size, time } from "./dom.js";
+import { address, api, el, fields, send, size, time } from "./dom.js";
 
 function table(head, rows) {
   return el("table", {}, el("thead", {}, el("tr", {}, head.map((h) => el("th", { text: h })))),
@@ -64,6 +64,7 @@ function envelope(m) {
 
 export async function showMessage(section, id, onDelete) {
   const m = await api(`/api/mocksmtp/message/${encodeURIComponent(id)}`);
+  if (!m.Read) send("PUT", "/api/v1/messages", { IDs: [m.ID], Read: true }).catch(() => {}); // as Mailpit does on open
   const tabs = [
     ["html", "HTML", m.HTML ? () => preview(m, false) : null],
     ["text", "Text", m.Text ? () => el("pre", { class: "text", text: m.Text }) : null],
