@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.pgcluster import Cluster, find_bin
 
 import mocksmtp
 from mocksmtp import MockSMTPServer
@@ -59,3 +60,38 @@ def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pyte
     # pytest-benchmark, where installed, warns (an error here) whenever xdist is around
     pytester.makeini("[pytest]\nfilterwarnings = error\naddopts = -p no:benchmark\n")
     return pytester
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Cluster]:
+    """A throw-away PostgreSQL cluster for the whole session (tests/pgcluster.py), or a skip
+    saying why there is none (a failure instead with ``MOCKSMTP_REQUIRE_POSTGRES=1``; skipped
+    on purpose with ``MOCKSMTP_SKIP_POSTGRES=1``)."""
+    required = os.environ.get("MOCKSMTP_REQUIRE_POSTGRES") == "1"
+    bin = find_bin()
+    reason = ""
+    if os.environ.get("MOCKSMTP_SKIP_POSTGRES") == "1":
+        pytest.skip("MOCKSMTP_SKIP_POSTGRES=1 (CI runs the PostgreSQL tests on one Python)")
+    if bin is None:
+        reason = "no PostgreSQL server binaries (apt install postgresql, or set MOCKSMTP_PG_BIN)"
+    else:
+        try:
+            import psycopg  # noqa: F401
+        except ImportError as e:
+            reason = f"psycopg cannot be imported ({e}): pip install 'mocksmtp[postgres]'"
+    if reason:
+        if required:
+            pytest.fail(f"MOCKSMTP_REQUIRE_POSTGRES=1 but {reason}")
+        pytest.skip(reason)
+    assert bin is not None
+    cluster = Cluster(bin).start()
+    try:
+        yield cluster
+    finally:
+        cluster.destroy()
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster: Cluster) -> str:
+    """The URL of a new, empty database on the session's PostgreSQL cluster."""
+    return postgres_cluster.database()

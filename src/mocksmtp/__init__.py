@@ -22,6 +22,7 @@ if _typing.TYPE_CHECKING:
         ConfigError,
         MessageAssertionError,
         MockSMTPError,
+        RemoteError,
         ServerStartError,
         ServerStateError,
         StoreError,
@@ -33,6 +34,7 @@ if _typing.TYPE_CHECKING:
     from .headers import Address, Headers
     from .message import Message
     from .parts import MessagePart
+    from .remote import RemoteFault, RemoteServer, connect
     from .server import MockSMTPServer
     from .smtp.faults import Fault
     from .smtp.replies import REPLY, Reply
@@ -48,6 +50,7 @@ _WHERE = {
     "ConfigError": ".errors",
     "MessageAssertionError": ".errors",
     "MockSMTPError": ".errors",
+    "RemoteError": ".errors",
     "ServerStartError": ".errors",
     "ServerStateError": ".errors",
     "StoreError": ".errors",
@@ -61,6 +64,9 @@ _WHERE = {
     "Message": ".message",
     "MessagePart": ".parts",
     "MockSMTPServer": ".server",
+    "RemoteFault": ".remote",
+    "RemoteServer": ".remote",
+    "connect": ".remote",
     "Fault": ".smtp.faults",
     "REPLY": ".smtp.replies",
     "Reply": ".smtp.replies",
@@ -88,6 +94,9 @@ __all__ = [
     "MessageStore",
     "MockSMTPError",
     "MockSMTPServer",
+    "RemoteError",
+    "RemoteFault",
+    "RemoteServer",
     "Reply",
     "SMTPOptions",
     "SQLiteStore",
@@ -100,6 +109,7 @@ __all__ = [
     "TransferError",
     "WaitTimeout",
     "__version__",
+    "connect",
 ]
 
 

@@ -22,6 +22,7 @@ from .server import MockSMTPServer
 from .smtp.faults import STAGES
 from .smtp.replies import REPLY
 from .store import MessageAdded
+from .store.urls import is_url, redact
 
 if TYPE_CHECKING:
     from .config import SMTPOptions
@@ -76,8 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     storage = parser.add_argument_group("keeping mail")
     storage.add_argument(
         "--database",
-        metavar="PATH",
-        help="keep messages in this SQLite file, across restarts (default: in memory, gone when the program ends)",
+        metavar="PATH|URL",
+        help="keep messages in this SQLite file, across restarts, or in the PostgreSQL database of a "
+        "postgresql:// URL, which several mocksmtp nodes may share (default: in memory, gone when the program ends)",
     )
     storage.add_argument(
         "--max",
@@ -372,8 +374,9 @@ def _serve(
         print(http_note, file=out, flush=True)
     if args.database:
         kept = server.store.count()
+        where = redact(args.database) if is_url(args.database) else Path(args.database).resolve()
         print(
-            f"mocksmtp: keeping mail in {Path(args.database).resolve()} ({_count(kept, 'message')} there already)",
+            f"mocksmtp: keeping mail in {where} ({_count(kept, 'message')} there already)",
             file=out,
             flush=True,
         )

@@ -12,10 +12,13 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from .cli import _Parser
 from .errors import ConfigError, QuerySyntaxError, StoreError, TransferError
+
+if TYPE_CHECKING:
+    from .store import MessageStore
 
 __all__ = ["COMMANDS", "ProgressBar", "run"]
 
@@ -75,7 +78,10 @@ def build_parser(command: str) -> argparse.ArgumentParser:
             "an mbox file or a Maildir, byte for byte, oldest first.",
         )
         parser.add_argument(
-            "--database", metavar="PATH", required=True, help="the SQLite file `mocksmtp --database` kept mail in"
+            "--database",
+            metavar="PATH|URL",
+            required=True,
+            help="the SQLite file (or postgresql:// URL) `mocksmtp --database` kept mail in",
         )
         parser.add_argument(
             "--format",
@@ -96,7 +102,12 @@ def build_parser(command: str) -> argparse.ArgumentParser:
             "is an mbox file, a Maildir, a folder searched for .eml files, or "
             "one message file.",
         )
-        parser.add_argument("--database", metavar="PATH", required=True, help="the SQLite file to add the messages to")
+        parser.add_argument(
+            "--database",
+            metavar="PATH|URL",
+            required=True,
+            help="the SQLite file (or postgresql:// URL) to add the messages to",
+        )
         parser.add_argument("sources", metavar="SOURCE", nargs="+", help="files and folders to import")
     return parser
 
@@ -118,15 +129,24 @@ def run(argv: Sequence[str], *, out: TextIO | None = None, err: TextIO | None = 
         return status
 
     bar = ProgressBar("exporting" if command == "export" else "importing", err) if _is_tty(err) else None
-    database = Path(args.database)
-    if command == "export" and not database.is_file():
+    from .store.urls import is_url, redact
+
+    shared = is_url(args.database)  # a PostgreSQL database rather than a SQLite file
+    database = redact(args.database) if shared else Path(args.database)
+    if command == "export" and not shared and not Path(database).is_file():
         return fail(1, f"there is no database at {database}: give the file `mocksmtp --database` kept mail in")
-    from .store.sqlite import SQLiteStore
     from .store.transfer import export_messages, import_messages
 
-    store = None
+    store: MessageStore | None = None
     try:
-        store = SQLiteStore(database)
+        if shared:
+            from .store.postgres import PostgresStore
+
+            store = PostgresStore(args.database)
+        else:
+            from .store.sqlite import SQLiteStore
+
+            store = SQLiteStore(database)
         if command == "export":
             count = export_messages(store, args.dest, format=args.format, query=args.query, progress=bar)
             summary = f"exported {_messages(count)} to {args.dest}"

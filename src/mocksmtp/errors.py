@@ -9,6 +9,7 @@ Every exception a user can see derives from :class:`MockSMTPError`::
     ├── ServerStateError (also RuntimeError) a lifecycle method called at the wrong time
     ├── StoreError                          a store cannot be opened or used (a corrupt file, ...)
     ├── TransferError                       an import or export failed (a missing file, not mail, ...)
+    ├── RemoteError (also ConnectionError)  mocksmtp.connect(url): the server is unreachable or failed
     └── MessageAssertionError (also AssertionError)  assert_sent / assert_nothing_sent failed
         └── WaitTimeout                              wait_for timed out
 
@@ -31,6 +32,7 @@ __all__ = [
     "MessageAssertionError",
     "MockSMTPError",
     "QuerySyntaxError",
+    "RemoteError",
     "ServerStartError",
     "ServerStateError",
     "StoreError",
@@ -96,12 +98,16 @@ class StoreError(MockSMTPError):
     """A store cannot be opened or used: a corrupt file, a database written by a newer
     mocksmtp, a path that cannot be written. The message is one line saying what to try.
 
-    ``path`` is the file concerned, when there is one.
+    ``path`` is the file concerned, when there is one. ``unavailable`` is true when the store
+    is a database server that cannot be reached right now (down, restarting, the network):
+    the SMTP client then gets ``421`` and an HTTP client ``503``, and the next request tries
+    again.
     """
 
-    def __init__(self, message: str, *, path: str | None = None) -> None:
+    def __init__(self, message: str, *, path: str | None = None, unavailable: bool = False) -> None:
         super().__init__(message)
         self.path = path
+        self.unavailable = unavailable
 
 
 class TransferError(MockSMTPError):
@@ -113,6 +119,18 @@ class TransferError(MockSMTPError):
     def __init__(self, message: str, *, path: str | None = None) -> None:
         super().__init__(message)
         self.path = path
+
+
+class RemoteError(MockSMTPError, ConnectionError):
+    """A server reached with :func:`mocksmtp.connect` could not be reached, or answered with an
+    error that is not the caller's (a 5xx, an API it lacks). The message is one line naming the
+    URL and saying what to try; ``url`` is the server's, ``status`` the HTTP status if any.
+    """
+
+    def __init__(self, message: str, *, url: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+        self.status = status
 
 
 class MessageAssertionError(MockSMTPError, AssertionError):

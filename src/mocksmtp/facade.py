@@ -17,6 +17,7 @@ from .message import Message
 from .queries import MessageQueries
 from .store import MemoryStore, MessageStore
 from .store.retention import Pruner, Retention
+from .store.urls import is_url, redact
 
 if TYPE_CHECKING:
     import ssl
@@ -52,10 +53,17 @@ def _check_address(host: object, port: object) -> tuple[str, int]:
 
 def _open_store(store: MessageStore | None, database: PathLike | None) -> MessageStore:
     if store is not None and database is not None:
-        raise ConfigError("give store= or database=, not both: database=PATH makes a SQLiteStore on that file")
+        raise ConfigError(
+            "give store= or database=, not both: database=PATH makes a SQLiteStore on that file "
+            "(a postgresql:// URL, a PostgresStore)"
+        )
     if database is not None:
         if not isinstance(database, (str, os.PathLike)) or not os.fspath(database):
-            raise ConfigError(f"database must be the path of a SQLite file, got {database!r}")
+            raise ConfigError(f"database must be the path of a SQLite file or a postgresql:// URL, got {database!r}")
+        if isinstance(database, str) and is_url(database):
+            from .store.postgres import PostgresStore  # psycopg loads only for such a URL
+
+            return PostgresStore(database)
         from .store.sqlite import SQLiteStore  # sqlite3 loads only when a database is asked for
 
         return SQLiteStore(database)
@@ -125,6 +133,8 @@ class ServerFacade(MessageQueries):
         self._http_address = _check_http(http_host, http_port)
         self._http: HTTPService | None = None
         self._database = os.fspath(database) if isinstance(database, (str, os.PathLike)) else ""
+        if is_url(self._database):  # shown by /api/v1/info
+            self._database = redact(self._database)
         self._port = port
         self.verbose = bool(verbose)
         from .config import SMTPOptions  # loads with the first server, not on import
@@ -212,6 +222,7 @@ class ServerFacade(MessageQueries):
                 smtp=(smtp_host, listener.port),
                 chaos=Chaos(self.inject_fault, lambda: self.faults),
                 retention=(self.retention.max_messages, self.retention.max_age) if self.retention else None,
+                faults=self._ctx.faults,
             )
             self._http = await HTTPService.open(context, host, port)
         except OSError as e:

@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Collection, Generator, Sequence
 from datetime import timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from .errors import ConfigError, MessageAssertionError, WaitTimeout
 from .message import Message
@@ -27,13 +27,16 @@ if TYPE_CHECKING:
         from typing_extensions import Unpack
 
     from .filters import FilterArgs, MessageFilter
+    from .query import Query
 
 __all__ = [
     "MessageQueries",
+    "MessageSource",
     "check_count",
     "check_timeout",
     "report",
     "summary",
+    "timed_out",
     "wait_async",
     "wait_steps",
     "wait_sync",
@@ -43,10 +46,17 @@ REPORT_LIMIT = 20
 """At most this many messages are listed in a failure text (the newest ones)."""
 
 
+class MessageSource(Protocol):
+    """What the queries read of a store: any :class:`~mocksmtp.MessageStore`, or a running
+    server's store over HTTP (``mocksmtp.connect``)."""
+
+    def messages(self, query: Query | None = None, *, offset: int = 0) -> list[Message]: ...
+
+
 class MessageQueries:
     """``filter``, ``assert_sent`` and ``assert_nothing_sent`` over ``self.store``."""
 
-    store: MessageStore
+    store: MessageSource
 
     def filter(self, **filters: Unpack[FilterArgs]) -> list[Message]:
         """The kept messages matching every filter, oldest first.
@@ -108,7 +118,7 @@ class MessageQueries:
             )
 
 
-def _everything(store: MessageStore, match: MessageFilter) -> tuple[list[Message], Collection[str] | None]:
+def _everything(store: MessageSource, match: MessageFilter) -> tuple[list[Message], Collection[str] | None]:
     """Every kept message, and the ids of those the store finds for ``match.query`` (if any)."""
     messages = store.messages()
     if match.query is None:
@@ -190,14 +200,22 @@ def wait_steps(
                 return matched
         remaining = deadline - clock()
         if remaining <= 0:
-            messages, in_query = _everything(store, match)
-            raise WaitTimeout(
-                f"waited {timeout} s for {_plural(count, 'message')}{_matching(match)}; "
-                f"{_found(matched)}.\n" + report(messages, match, in_query),
-                messages=messages,
-                matched=matched,
-            )
+            raise timed_out(store, match, count, timeout, matched)
         yield remaining
+
+
+def timed_out(
+    store: MessageSource, match: MessageFilter, count: int, timeout: float, matched: list[Message]
+) -> WaitTimeout:
+    """The :class:`WaitTimeout` of a wait for ``count`` messages that found only ``matched``:
+    it lists what arrived and what each message missed."""
+    messages, in_query = _everything(store, match)
+    return WaitTimeout(
+        f"waited {timeout} s for {_plural(count, 'message')}{_matching(match)}; "
+        f"{_found(matched)}.\n" + report(messages, match, in_query),
+        messages=messages,
+        matched=matched,
+    )
 
 
 def wait_sync(store: MessageStore, count: int, timeout: float, match: MessageFilter) -> list[Message]:

@@ -45,7 +45,9 @@ class MockSMTPServer(ServerFacade):
     type checker catches a misspelt one; at run time it is a :class:`~mocksmtp.ConfigError`.
 
     Messages are kept in memory unless ``database=PATH`` keeps them in a SQLite file across
-    restarts (:class:`~mocksmtp.SQLiteStore`), or ``store=`` gives any
+    restarts (:class:`~mocksmtp.SQLiteStore`), ``database="postgresql://..."`` in a PostgreSQL
+    database that several servers share (the ``[postgres]`` extra, ``docs/scaling.md``), or
+    ``store=`` gives any
     :class:`~mocksmtp.MessageStore`. Nothing is deleted unless ``max_messages=N`` (keep the
     newest N) or ``max_age=`` (seconds) ask for it.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import selectors
 import shutil
@@ -34,12 +35,16 @@ def _quote(arg: str) -> str:
 class Process:
     """A child process whose stdout is read line by line with a deadline."""
 
-    def __init__(self, argv: list[str], *, cwd: Path = ROOT) -> None:
+    def __init__(self, argv: list[str], *, cwd: Path = ROOT, stderr: Path | None = None) -> None:
+        """``stderr``: a file to write the process's stderr to (so a chatty process never blocks
+        on a full pipe), rather than a pipe read at the end."""
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT / "src")}
         # Unbuffered: two lines written at once must not hide the second from select().
-        self.proc = subprocess.Popen(
-            argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0, stdin=subprocess.DEVNULL, env=env
-        )
+        with contextlib.ExitStack() as files:
+            err = files.enter_context(stderr.open("wb")) if stderr is not None else subprocess.PIPE
+            self.proc = subprocess.Popen(
+                argv, cwd=cwd, stdout=subprocess.PIPE, stderr=err, bufsize=0, stdin=subprocess.DEVNULL, env=env
+            )
         assert self.proc.stdout is not None
         self._selector = selectors.DefaultSelector()
         self._selector.register(self.proc.stdout, selectors.EVENT_READ)

@@ -1,5 +1,6 @@
-"""The stores every contract test runs on. A new store (PostgreSQL, later) joins by adding
-its name to STORES and a branch to ``make_store``."""
+"""The stores every contract test runs on. A new store joins by adding its name to STORES and
+a branch to ``make_store``; "postgres" runs on the session's throw-away cluster (skipped,
+saying why, where there is no PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from mocksmtp import MemoryStore, MessageStore, SQLiteStore
 
-STORES = ["memory", "sqlite"]
+STORES = ["memory", "sqlite", "postgres"]
 
 
 @pytest.fixture(params=STORES)
@@ -20,7 +21,14 @@ def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Calla
 
     def make() -> MessageStore:
         store: MessageStore
-        store = MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / f"store-{len(made)}.sqlite")
+        if request.param == "postgres":
+            from mocksmtp.store.postgres import PostgresStore
+
+            store = PostgresStore(request.getfixturevalue("postgres_cluster").database())
+        elif request.param == "memory":
+            store = MemoryStore()
+        else:
+            store = SQLiteStore(tmp_path / f"store-{len(made)}.sqlite")
         made.append(store)
         return store
 

@@ -27,18 +27,18 @@ LAYERS: tuple[frozenset[str], ...] = tuple(
     frozenset(layer)
     for layer in (
         {"errors", "config", "_version"},
-        {"message", "parsing", "headers", "attachment", "parts"},
+        {"message", "parsing", "headers", "attachment", "parts", "records"},
         {"filters", "queries", "query", "query_match", "store", "summary"},
         {"smtp", "http"},
         {"facade"},
-        {"server", "aio"},
+        {"server", "aio", "remote"},
         {"cli", "cli_transfer", "pytest_plugin", "mocksmtp", "__main__"},
     )
 )
 RULE = (
-    "errors, config <- message, parsing, headers, attachment, parts "
+    "errors, config <- message, parsing, headers, attachment, parts, records "
     "<- filters, queries, query, query_match, store, summary "
-    "<- smtp (the engine) | http (siblings) <- facade <- server, aio <- cli, pytest_plugin "
+    "<- smtp (the engine) | http (siblings) <- facade <- server, aio, remote <- cli, pytest_plugin "
     "(design.md; __init__ and __main__ may import anything)"
 )
 FREE = frozenset({"mocksmtp", "mocksmtp.__main__"})

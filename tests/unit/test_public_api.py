@@ -22,6 +22,9 @@ EXPECTED = [
     "MessageStore",
     "MockSMTPError",
     "MockSMTPServer",
+    "RemoteError",
+    "RemoteFault",
+    "RemoteServer",
     "Reply",
     "SMTPOptions",
     "SQLiteStore",
@@ -34,6 +37,7 @@ EXPECTED = [
     "TransferError",
     "WaitTimeout",
     "__version__",
+    "connect",
 ]
 
 

@@ -29,15 +29,18 @@ from starlette.responses import (
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from ..errors import MockSMTPError
+from ..errors import MockSMTPError, StoreError
 from ..query import Query, TagTerm
 from . import mailhog, mailpit
 from .chaos import Chaos, ChaosError
 from .edges import Edges
 from .events import CLOSED, EventHub
+from .faults import FaultControl, FaultRoutes
+from .jim import JimRoutes
 from .metrics import prometheus
 from .parts import find_part, message_parts
 from .requests import bad, flag, int_param, query_param, read_body, strings
+from .sources import SourceRoutes
 from .ui import UI
 from .wait import long_poll
 
@@ -64,6 +67,8 @@ class WebContext:
     """The server's faults as Mailpit's chaos triggers, for ``/api/v1/chaos``."""
     retention: tuple[int | None, float | None] | None = None
     """``(max_messages, max_age)`` old messages are deleted by, or ``None``, for the web UI."""
+    faults: FaultControl | None = None
+    """The server's fault registry, for ``/api/mocksmtp/faults``."""
 
 
 def _ok() -> PlainTextResponse:
@@ -393,6 +398,15 @@ def _error(request: Request, exc: Exception) -> Response:
     return PlainTextResponse(str(exc.detail), status_code=exc.status_code, headers=exc.headers)
 
 
+def _store_error(request: Request, exc: Exception) -> Response:
+    """A store that cannot answer: 503 while its database is unreachable (retry), else 500;
+    the reason in one line either way."""
+    assert isinstance(exc, StoreError)  # (registered for StoreError only)
+    if exc.unavailable:
+        return PlainTextResponse(str(exc), status_code=503, headers={"Retry-After": "1"})
+    return PlainTextResponse(str(exc), status_code=500)
+
+
 def build_app(
     ctx: WebContext, hub: EventHub, closing: asyncio.Event, *, hosts: frozenset[str] | None = None
 ) -> ASGIApp:
@@ -429,6 +443,9 @@ def build_app(
         Route("/metrics", r.metrics, methods=["GET"]),
         Route("/api/v1/chaos", r.chaos, methods=["GET", "PUT"]),
         Route("/api/mocksmtp/wait", r.wait, methods=["GET"]),
+        *FaultRoutes(ctx.faults).routes(),
+        *JimRoutes(ctx.faults).routes(),
+        *SourceRoutes(ctx.store).routes(),
         WebSocketRoute("/api/events", r.events),
         Route("/api/v1/events", r.mailhog_events, methods=["GET"]),
         WebSocketRoute("/api/v2/websocket", r.mailhog_websocket),
@@ -438,7 +455,7 @@ def build_app(
         Route("/api/mocksmtp/message/{id}/preview", ui.preview, methods=["GET"]),
         Route("/api/mocksmtp/server", ui.server, methods=["GET"]),
     ]
-    app = Starlette(routes=routes, exception_handlers={HTTPException: _error})
+    app = Starlette(routes=routes, exception_handlers={HTTPException: _error, StoreError: _store_error})
     return Edges(app, hosts)
 
 

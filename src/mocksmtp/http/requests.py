@@ -45,8 +45,10 @@ def query_param(text: str, tz: str | None) -> Query:
 _FORM_KEYS = {"ids": "IDs", "read": "Read", "search": "Search", "tags": "Tags", "name": "Name"}
 
 
-async def read_body(request: Request) -> dict[str, Any]:
-    """A JSON object, or a form (``ids=a&ids=b&Read=true``) read into the same keys."""
+async def read_body(request: Request, *, forms: bool = True) -> dict[str, Any]:
+    """A JSON object, or a form (``ids=a&ids=b&Read=true``) read into the same keys. With
+    ``forms=False`` the body is read as JSON whatever its ``Content-Type`` (``curl -d`` says
+    it sends a form)."""
     size = 0
     chunks = []
     async for chunk in request.stream():
@@ -58,7 +60,7 @@ async def read_body(request: Request) -> dict[str, Any]:
     if not raw.strip():
         return {}
     kind = request.headers.get("content-type", "").partition(";")[0].strip().lower()
-    if kind == "application/x-www-form-urlencoded":
+    if forms and kind == "application/x-www-form-urlencoded":
         form = parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True)
         found: dict[str, Any] = {}
         for key, values in form.items():

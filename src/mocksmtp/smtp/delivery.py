@@ -13,6 +13,7 @@ import logging
 from threading import get_ident
 from typing import TYPE_CHECKING
 
+from ..errors import StoreError
 from ..message import _new_message, _protocol_flags
 from .replies import REPLY, Reply
 from .state import Envelope
@@ -164,12 +165,19 @@ class _Storing:
 
 
 def _stored(proto: SessionIO, size: int, message: Message | None, error: BaseException | None) -> None:
-    """The store's outcome: count and log it, and reply 250 naming the message, or 451."""
+    """The store's outcome: count and log it, and reply 250 naming the message, or 451 (421,
+    closing the connection, when the store is a database that cannot be reached)."""
     stats = proto.ctx.stats
     logger = proto.ctx.logger
     if error is not None or message is None:
         stats.errors += 1
         stats.rejected_messages += 1
+        if isinstance(error, StoreError) and error.unavailable:  # a database server that is down
+            logger.warning("message from %s not stored: %s", proto.peer_text(), error)
+            end_transaction(proto, None)
+            if not proto.closed:
+                proto.close_with(REPLY.STORE_UNAVAILABLE)
+            return
         logger.error("store failed to add a message from %s", proto.peer_text(), exc_info=error)
         if not proto.closed:
             end_transaction(proto, REPLY.LOCAL_ERROR)

@@ -33,7 +33,9 @@ exception it raises counts as no match and is logged).
 
 from __future__ import annotations
 
+import itertools
 import logging
+import math
 import random
 import re
 import threading
@@ -47,7 +49,7 @@ from .replies import Reply
 if TYPE_CHECKING:
     from .session_io import SessionIO
 
-__all__ = ["DEFAULT_FAULT_REPLIES", "STAGES", "Fault", "FaultRegistry", "Matcher", "Stage", "apply_fault"]
+__all__ = ["DEFAULT_FAULT_REPLIES", "MAX_DELAY", "STAGES", "Fault", "FaultRegistry", "Matcher", "Stage", "apply_fault"]
 
 Stage = Literal["connect", "helo", "auth", "mail", "rcpt", "data", "message"]
 STAGES: tuple[str, ...] = get_args(Stage)
@@ -62,6 +64,8 @@ DEFAULT_FAULT_REPLIES: dict[str, Reply] = {
     "data": Reply(554, "5.3.0", "Transaction failed (injected fault)"),
     "message": Reply(451, "4.3.0", "Message not accepted (injected fault); not stored"),
 }
+MAX_DELAY = 3600.0
+"""The longest delay a fault may have, in seconds."""
 _STATUS = re.compile(r"[245]\.\d{1,3}\.\d{1,3}")
 _logger = logging.getLogger("mocksmtp.smtp")
 
@@ -82,11 +86,17 @@ def fault_reply(stage: str, code: int | None, message: str | None) -> Reply:
     return Reply(code, status, text)
 
 
+def _number(value: object) -> bool:
+    """A finite int or float, not a bool."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 class Fault:
     """One injected fault; a context manager that removes itself on exit.
 
     ``triggered`` counts how often it fired. ``reply`` is what the client gets (``None`` for a
-    pure delay, where the command then proceeds normally, and for ``disconnect``).
+    pure delay, where the command then proceeds normally, and for ``disconnect``). ``id`` names
+    it within its server (``"1"``, ``"2"``, ...; never reused), as the HTTP API does.
 
     >>> with server.inject_fault("mail", code=451) as fault:   # doctest: +SKIP
     ...     ...
@@ -94,11 +104,24 @@ class Fault:
     1
     """
 
-    __slots__ = ("_registry", "delay", "disconnect", "match", "probability", "remaining", "reply", "stage", "triggered")
+    __slots__ = (
+        "_registry",
+        "delay",
+        "disconnect",
+        "id",
+        "match",
+        "probability",
+        "remaining",
+        "reply",
+        "stage",
+        "times",
+        "triggered",
+    )
 
     def __init__(
         self,
         registry: FaultRegistry,
+        id: str,
         stage: str,
         reply: Reply | None,
         *,
@@ -109,9 +132,12 @@ class Fault:
         disconnect: bool,
     ) -> None:
         self._registry = registry
+        self.id = id
         self.stage = stage
         self.reply = reply
         self.match = match
+        self.times = times
+        """How many times it fires in all (``None``: every time)."""
         self.remaining = times
         """How many more times it fires (``None``: every time)."""
         self.probability = probability
@@ -123,7 +149,7 @@ class Fault:
         what = "disconnect" if self.disconnect else str(self.reply) if self.reply else "proceed"
         extra = f" delay={self.delay}" if self.delay else ""
         left = "" if self.remaining is None else f" remaining={self.remaining}"
-        return f"<Fault {self.stage} {what}{extra}{left} triggered={self.triggered}>"
+        return f"<Fault {self.id} {self.stage} {what}{extra}{left} triggered={self.triggered}>"
 
     def __enter__(self) -> Fault:
         return self
@@ -163,7 +189,7 @@ class FaultRegistry:
     Falsy when empty, so the engine pays one truth test per command when no fault is set.
     """
 
-    __slots__ = ("_lock", "_random", "armed")
+    __slots__ = ("_ids", "_lock", "_random", "armed")
 
     def __init__(self) -> None:
         self.armed: list[Fault] = []
@@ -171,6 +197,7 @@ class FaultRegistry:
         its truth without the lock (a cheap "any faults?" before each command)."""
         self._lock = threading.Lock()
         self._random = random.Random()
+        self._ids = itertools.count(1)
 
     def __bool__(self) -> bool:
         return bool(self.armed)
@@ -202,10 +229,12 @@ class FaultRegistry:
             raise ConfigError("fault message must be one line of text")
         if times is not None and (not isinstance(times, int) or isinstance(times, bool) or times < 1):
             raise ConfigError(f"times must be a positive integer or None, got {times!r}")
-        if not isinstance(probability, (int, float)) or not 0.0 < probability <= 1.0:
+        if not _number(probability) or not 0.0 < probability <= 1.0:
             raise ConfigError(f"probability must be in (0, 1], got {probability!r}")
-        if not isinstance(delay, (int, float)) or delay < 0:
-            raise ConfigError(f"delay must be a non-negative number of seconds, got {delay!r}")
+        if not _number(delay) or not 0 <= delay <= MAX_DELAY:
+            raise ConfigError(f"delay must be a number of seconds from 0 to {MAX_DELAY}, got {delay!r}")
+        if not isinstance(disconnect, bool):
+            raise ConfigError(f"disconnect must be True or False, got {disconnect!r}")
         if match is not None and not isinstance(match, (str, re.Pattern)) and not callable(match):
             raise ConfigError(f"match must be a string, a compiled regex or a callable, got {match!r}")
         reply: Reply | None = None
@@ -213,13 +242,14 @@ class FaultRegistry:
             reply = fault_reply(stage, code, message)
         fault = Fault(
             self,
+            str(next(self._ids)),
             stage,
             reply,
             match=match,
             times=times,
             probability=float(probability),
             delay=float(delay),
-            disconnect=bool(disconnect),
+            disconnect=disconnect,
         )
         with self._lock:
             self.armed.append(fault)
@@ -233,6 +263,11 @@ class FaultRegistry:
     def clear(self) -> None:
         with self._lock:
             self.armed.clear()
+
+    def find(self, id: str) -> Fault | None:
+        """The registered fault named ``id``, if any."""
+        with self._lock:
+            return next((f for f in self.armed if f.id == id), None)
 
     def faults(self) -> list[Fault]:
         """The registered faults, oldest first (exhausted ones included until removed)."""

@@ -60,6 +60,7 @@ class REPLY:
     TOO_MANY_AUTH_FAILURES = Reply(421, "4.7.0", "Too many authentication failures, closing connection")
     IDLE_TIMEOUT = Reply(421, "4.4.2", "Timeout exceeded, closing connection")
     DATA_TOO_SLOW = Reply(421, "4.4.2", "Data too slow, closing connection")
+    STORE_UNAVAILABLE = Reply(421, "4.3.0", "Message store unavailable, try again later; closing connection")
     LOCAL_ERROR = Reply(451, "4.3.0", "Local error in processing; message not stored")
     TOO_MANY_RECIPIENTS = Reply(452, "4.5.3", "Too many recipients")
     INSUFFICIENT_STORAGE = Reply(452, "4.3.1", "Insufficient system storage: too much mail in flight; try again later")

@@ -1,7 +1,8 @@
 """Where accepted messages are kept: the :class:`MessageStore` protocol and its stores.
 
 :class:`MemoryStore` (the default) keeps messages in memory; :class:`SQLiteStore` keeps them in
-a file across restarts (``sqlite3`` is imported only when one is made). Both announce changes
+a file across restarts (``sqlite3`` is imported only when one is made); :class:`PostgresStore`
+in a PostgreSQL database that several nodes share (the ``[postgres]`` extra). Both announce changes
 through :attr:`~MessageStore.version` and typed events (:class:`MessageAdded`,
 :class:`MessagesDeleted`, :class:`StoreCleared`, :class:`MessagesUpdated`).
 """
@@ -24,6 +25,7 @@ from .base import (
 from .memory import MemoryStore
 
 if TYPE_CHECKING:
+    from .postgres import PostgresStore
     from .sqlite import SQLiteStore
 
 __all__ = [
@@ -34,6 +36,7 @@ __all__ = [
     "MessageStore",
     "MessagesDeleted",
     "MessagesUpdated",
+    "PostgresStore",
     "SQLiteStore",
     "StoreCleared",
     "StoreEvent",
@@ -46,4 +49,8 @@ def __getattr__(name: str) -> Any:
         from .sqlite import SQLiteStore
 
         return SQLiteStore
+    if name == "PostgresStore":  # psycopg loads only for a store that uses it
+        from .postgres import PostgresStore
+
+        return PostgresStore
     raise AttributeError(f"module 'mocksmtp.store' has no attribute {name!r}")

@@ -8,7 +8,8 @@ the sessions of a busy server share one commit instead of taking turns, and no c
 the engine's loop.
 
 If the transaction of a group fails, each of its messages is tried again alone, so that one
-message the store refuses fails only its own session.
+message the store refuses fails only its own session; unless the store is unavailable (a
+database server that is down), which fails the whole group at once.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import logging
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
+
+from ..errors import StoreError
 
 if TYPE_CHECKING:
     from ..message import Message
@@ -97,8 +100,9 @@ class GroupCommit:
         try:
             self._write([message for message, _ in group])
         except Exception as error:
-            if len(group) == 1:
-                _tell(group[0][1], error)
+            if len(group) == 1 or (isinstance(error, StoreError) and error.unavailable):
+                for _, done in group:  # one message, or a database that is down for all of them
+                    _tell(done, error)
                 return
             for one in group:  # one message may spoil a group: only it fails
                 self._commit([one])

@@ -25,14 +25,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
@@ -57,7 +55,7 @@ from .checkpoint import SAFETY_NET, Checkpointer
 from .groupcommit import GroupCommit
 from .ids import new_id
 from .sqlsearch import INDEX_COLUMNS, Indexer, IndexRow, index_rows, where
-from .sqlsummary import SUMMARY_COLUMNS, read_summaries
+from .sqlsummary import ENVELOPE, SUMMARY_COLUMNS, envelope_row, message_of, read_summaries
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
@@ -147,10 +145,6 @@ _MIGRATIONS = {
 """For each older schema, the SQL that brings it to the next (run in one transaction;
 ``{texts}`` is the statement that makes the texts table)."""
 _TABLES_OF = {1: {"messages", "raw", "addresses", "tags"}}
-_ENVELOPE = (
-    "m.id, r.raw, m.mail_from, m.rcpt_tos, m.mail_options, m.peer_host, m.peer_port, m.helo, "
-    "m.received, m.tls, m.auth_user"
-)
 _CHUNK = 500  # ids per IN (...) list
 _SUBJECT = INDEX_COLUMNS.index("subject_fold")
 _COMMON = 2000  # candidates from the trigram index beyond which a page is found by a scan
@@ -308,22 +302,7 @@ class SQLiteStore:
     def _insert(self, batch: list[Message]) -> None:
         """Insert ``batch`` in one transaction and commit; then move the version once per
         message and announce each (after the commit: a reader woken by the version sees it)."""
-        rows = [
-            (
-                m.id,
-                m.mail_from,
-                json.dumps(m.rcpt_tos),
-                json.dumps(m.mail_options),
-                m.peer[0],
-                m.peer[1],
-                m.helo,
-                m.tls,
-                m.auth_user,
-                m.received_at.timestamp(),
-                len(m.raw),
-            )
-            for m in batch
-        ]
+        rows = [envelope_row(m) for m in batch]
         with self._lock:
             with _transaction(self._live) as db:
                 for m, row in zip(batch, rows, strict=True):
@@ -341,8 +320,8 @@ class SQLiteStore:
                 self._feed.publish(MessageAdded(m, version))
 
     def get(self, id: str) -> Message | None:
-        rows = self._read(f"SELECT {_ENVELOPE} FROM messages m JOIN raw r USING (seq) WHERE m.id = ?", (id,))
-        return _message(rows[0]) if rows else None
+        rows = self._read(f"SELECT {ENVELOPE} FROM messages m JOIN raw r USING (seq) WHERE m.id = ?", (id,))
+        return message_of(rows[0]) if rows else None
 
     def state(self, id: str) -> MessageState | None:
         with self._lock:
@@ -367,8 +346,8 @@ class SQLiteStore:
     ) -> list[Message]:
         page, params = self._page(query, newest_first, offset, limit, after)
         return [
-            _message(row)
-            for row in self._read(f"SELECT {_ENVELOPE} FROM messages m JOIN raw r USING (seq) {page}", params)
+            message_of(row)
+            for row in self._read(f"SELECT {ENVELOPE} FROM messages m JOIN raw r USING (seq) {page}", params)
         ]
 
     def summaries(
@@ -505,11 +484,11 @@ class SQLiteStore:
         """Up to ``limit`` messages not indexed yet, oldest first (only those in ``seqs``)."""
         among = "" if seqs is None else f"AND m.seq IN ({', '.join(str(int(seq)) for seq in seqs)}) "
         rows = self._read(
-            f"SELECT m.seq, {_ENVELOPE} FROM messages m JOIN raw r USING (seq) "
+            f"SELECT m.seq, {ENVELOPE} FROM messages m JOIN raw r USING (seq) "
             f"WHERE m.indexed = 0 {among}ORDER BY m.seq LIMIT ?",
             (limit,),
         )
-        return [(row[0], _message(row[1:])) for row in rows]
+        return [(row[0], message_of(row[1:])) for row in rows]
 
     def _write_index(self, rows: list[IndexRow]) -> None:
         assignments = ", ".join(f"{column} = ?" for column in INDEX_COLUMNS)
@@ -616,19 +595,3 @@ def _has_fts() -> bool:
 def _chunks(items: list[Any]) -> Iterator[list[Any]]:
     for start in range(0, len(items), _CHUNK):
         yield items[start : start + _CHUNK]
-
-
-def _message(row: Any) -> Message:
-    id, raw, mail_from, rcpt_tos, mail_options, host, port, helo, received, tls, auth_user = row
-    return Message(
-        id=id,
-        raw=raw,
-        mail_from=mail_from,
-        rcpt_tos=json.loads(rcpt_tos),
-        mail_options=json.loads(mail_options),
-        peer=(host, port),
-        helo=helo,
-        received_at=datetime.fromtimestamp(received, timezone.utc),
-        tls=tls,
-        auth_user=auth_user,
-    )

@@ -13,6 +13,7 @@ thread (see :class:`Indexer`); a search first indexes whatever is still pending.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -25,7 +26,18 @@ if TYPE_CHECKING:
     from ..message import Message
     from ..query_match import Searchable
 
-__all__ = ["INDEX_COLUMNS", "Common", "IndexRow", "Indexer", "index_rows", "trigrams", "where"]
+__all__ = [
+    "INDEX_COLUMNS",
+    "POSTGRES",
+    "SQLITE",
+    "Common",
+    "Dialect",
+    "IndexRow",
+    "Indexer",
+    "index_rows",
+    "trigrams",
+    "where",
+]
 
 logger = logging.getLogger("mocksmtp.store")
 
@@ -188,6 +200,23 @@ class Indexer:
 # -- queries to SQL --------------------------------------------------------------------------
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Dialect:
+    """What differs between SQLite's SQL and PostgreSQL's in a compiled search (parameters are
+    ``?`` in both: the PostgreSQL store turns them into ``%s``)."""
+
+    true: str
+    """A condition every row meets."""
+    instr: str
+    """The function giving the 1-based position of a substring, 0 when it is absent."""
+    text_key: str
+    """The column of ``texts`` that holds the message's ``seq``."""
+
+
+SQLITE = Dialect(true="1", instr="instr", text_key="rowid")
+POSTGRES = Dialect(true="TRUE", instr="strpos", text_key="seq")
+
+
 def trigrams(needle: str) -> str:
     """An FTS5 query for the messages whose text has every trigram ``needle`` needs (at least
     three characters): one in three, and the last, enough to be selective without making
@@ -207,25 +236,28 @@ Common = Callable[[str, str], bool]
 match the FTS5 query ``match``."""
 
 
-def where(query: Query | None, *, fts: bool = False, common: Common | None = None) -> tuple[str, list[Any]]:
-    """A ``WHERE`` condition over ``messages m`` and its parameters (``fts``: the ``texts``
-    and ``subjects`` tables are FTS5 trigram indexes).
+def where(
+    query: Query | None, *, fts: bool = False, common: Common | None = None, dialect: Dialect = SQLITE
+) -> tuple[str, list[Any]]:
+    """A ``WHERE`` condition over ``messages m`` in ``dialect`` and its parameters (``fts``: the
+    ``texts`` and ``subjects`` tables are FTS5 trigram indexes, SQLite only).
 
     A word's candidates from the trigram index are listed in full before the page is read,
     which is quick for a rare word and slow for a common one (tens of thousands of them),
     whose page a scan in page order fills after a few hundred messages. Give ``common`` (for a
     page with a limit) and a word it calls common is looked for by that scan instead."""
     if query is None or not query.terms:
-        return "1", []
+        return dialect.true, []
     parts, params = [], []
     for term in query.terms:
-        sql, more = _term(term, fts, common)
+        sql, more = _term(term, fts, common, dialect)
         parts.append(f"NOT ({sql})" if term.negated else f"({sql})")
         params += more
     return " AND ".join(parts), params
 
 
-def _term(term: Term, fts: bool, common: Common | None) -> tuple[str, list[Any]]:
+def _term(term: Term, fts: bool, common: Common | None, dialect: Dialect) -> tuple[str, list[Any]]:
+    instr = dialect.instr
     if isinstance(term, AddressTerm):
         fields = _FIELDS[term.field]
         marks = ", ".join("?" * len(fields))
@@ -237,13 +269,13 @@ def _term(term: Term, fts: bool, common: Common | None) -> tuple[str, list[Any]]
             )
         needle = fold(term.value)
         return (
-            f"EXISTS ({inside} AND (instr(a.name_fold, ?) > 0 OR instr(a.address_fold, ?) > 0))",
+            f"EXISTS ({inside} AND ({instr}(a.name_fold, ?) > 0 OR {instr}(a.address_fold, ?) > 0))",
             [*fields, needle, needle],
         )
     if isinstance(term, TextTerm):
         if term.field == "text":
             needle = fold(term.value)
-            found = "EXISTS (SELECT 1 FROM texts x WHERE x.rowid = m.seq AND instr(x.text_fold, ?) > 0)"
+            found = f"EXISTS (SELECT 1 FROM texts x WHERE x.{dialect.text_key} = m.seq AND {instr}(x.text_fold, ?) > 0)"
             if fts and len(needle) >= 3 and not (common and common("texts", trigrams(needle))):
                 # the few messages holding all of its trigrams, then each read
                 return f"m.seq IN (SELECT rowid FROM texts WHERE texts MATCH ?) AND {found}", [trigrams(needle), needle]
@@ -259,7 +291,7 @@ def _term(term: Term, fts: bool, common: Common | None) -> tuple[str, list[Any]]
                 [trigrams(needle), needle],
             )
         column = "m.subject_fold" if term.field == "subject" else "m.message_id_fold"
-        return f"instr({column}, ?) > 0", [fold(term.value)]
+        return f"{instr}({column}, ?) > 0", [fold(term.value)]
     if isinstance(term, TagTerm):
         return "EXISTS (SELECT 1 FROM tags t WHERE t.seq = m.seq AND t.tag_fold = ?)", [term.value.casefold()]
     if isinstance(term, FlagTerm):

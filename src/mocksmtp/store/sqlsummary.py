@@ -4,15 +4,22 @@ never from the raw message (see :mod:`~mocksmtp.store.sqlsearch` for how they ar
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator
+import json
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Protocol
 
 from ..headers import Address
+from ..message import Message
 from ..summary import Summary
 
-__all__ = ["SUMMARY_COLUMNS", "read_summaries"]
+__all__ = ["ENVELOPE", "SUMMARY_COLUMNS", "Executes", "envelope_row", "message_of", "read_summaries"]
+
+ENVELOPE = (
+    "m.id, r.raw, m.mail_from, m.rcpt_tos, m.mail_options, m.peer_host, m.peer_port, m.helo, "
+    "m.received, m.tls, m.auth_user"
+)
+"""What a message is read back from (``messages m JOIN raw r``): see :func:`message_of`."""
 
 SUMMARY_COLUMNS = (
     "m.seq, m.indexed, m.id, m.message_id, m.subject, m.date_text, m.received, m.size, "
@@ -24,7 +31,14 @@ _CHUNK = 500
 _NO_FLAGS: frozenset[str] = frozenset()
 
 
-def read_summaries(db: sqlite3.Connection, rows: list[Any]) -> list[Summary]:
+class Executes(Protocol):
+    """A connection that runs a query with ``?`` parameters and gives its rows (a
+    ``sqlite3.Connection``, or the PostgreSQL store's adapter of one of its connections)."""
+
+    def execute(self, sql: str, parameters: Sequence[Any], /) -> Iterable[Any]: ...
+
+
+def read_summaries(db: Executes, rows: list[Any]) -> list[Summary]:
     """The summaries of ``rows`` (selected as :data:`SUMMARY_COLUMNS`, every one indexed),
     in their order: two more queries, for the addresses and the tags of the whole page."""
     seqs = [row[0] for row in rows]
@@ -90,3 +104,38 @@ def read_summaries(db: sqlite3.Connection, rows: list[Any]) -> list[Summary]:
 def _chunks(items: list[int]) -> Iterator[list[int]]:
     for start in range(0, len(items), _CHUNK):
         yield items[start : start + _CHUNK]
+
+
+def envelope_row(m: Message) -> tuple[Any, ...]:
+    """The values of ``messages`` (id, mail_from, rcpt_tos, mail_options, peer_host,
+    peer_port, helo, tls, auth_user, received, size) a message is inserted with."""
+    return (
+        m.id,
+        m.mail_from,
+        json.dumps(m.rcpt_tos),
+        json.dumps(m.mail_options),
+        m.peer[0],
+        m.peer[1],
+        m.helo,
+        m.tls,
+        m.auth_user,
+        m.received_at.timestamp(),
+        len(m.raw),
+    )
+
+
+def message_of(row: Any) -> Message:
+    """The message of a row selected as :data:`ENVELOPE`."""
+    id, raw, mail_from, rcpt_tos, mail_options, host, port, helo, received, tls, auth_user = row
+    return Message(
+        id=id,
+        raw=bytes(raw),
+        mail_from=mail_from,
+        rcpt_tos=json.loads(rcpt_tos),
+        mail_options=json.loads(mail_options),
+        peer=(host, port),
+        helo=helo,
+        received_at=datetime.fromtimestamp(received, timezone.utc),
+        tls=tls,
+        auth_user=auth_user,
+    )
