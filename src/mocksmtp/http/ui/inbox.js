@@ -1,7 +1,7 @@
 // The inbox: one page of summaries, newest first, from the list or the search API.
 import { address, api, el, send, size, status, time } from "./dom.js";
 
-export const PAGE = 50;
+export const PAGE = 50; // index.html preloads the first page: keep its URL the same as url()
 
 export class Inbox {
   constructor(onOpen) {
