@@ -42,8 +42,10 @@ def _missing(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """One browser per module, not per session: while Playwright's sync API is open, the thread
+    has a running event loop, and a later test in another module calling ``asyncio.run`` fails."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
