@@ -233,10 +233,6 @@ def test_the_server_page_shows_version_statistics_and_retention(page: Page, web:
 
 
 def test_faults_are_added_and_removed_on_the_server_page(page: Page, web: MockSMTPServer) -> None:
-    import httpx
-
-    if httpx.get(f"{web.http_url}/api/mocksmtp/faults").status_code == 404:
-        pytest.skip("GET /api/mocksmtp/faults is not served yet (issue 11's faults API)")
     page.goto(f"{web.http_url}/#/server")
     form = page.get_by_role("form", name="Add a fault")
     form.get_by_label("Stage").select_option("rcpt")
