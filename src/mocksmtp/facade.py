@@ -231,6 +231,7 @@ class ServerFacade(MessageQueries):
                 smtp=(smtp_host, listener.port),
                 chaos=Chaos(self.inject_fault, lambda: self.faults),
                 access=self._http_access,
+                retention=(self.retention.max_messages, self.retention.max_age) if self.retention else None,
                 faults=self._ctx.faults,
             )
             self._http = await HTTPService.open(context, host, port)

@@ -43,6 +43,7 @@ from .openapi import spec_routes
 from .parts import find_part, message_parts
 from .requests import bad, flag, int_param, query_param, read_body, strings
 from .sources import SourceRoutes
+from .ui import UI
 from .wait import long_poll
 
 if TYPE_CHECKING:
@@ -68,6 +69,8 @@ class WebContext:
     """The server's faults as Mailpit's chaos triggers, for ``/api/v1/chaos``."""
     access: HTTPAccess = DEFAULT_ACCESS
     """The origins allowed by CORS and the users of basic auth (see :mod:`.edges`)."""
+    retention: tuple[int | None, float | None] | None = None
+    """``(max_messages, max_age)`` old messages are deleted by, or ``None``, for the web UI."""
     faults: FaultControl | None = None
     """The server's fault registry, for ``/api/mocksmtp/faults``."""
 
@@ -417,6 +420,7 @@ def build_app(
     long polls and event streams (the server is stopping). ``hosts``: the names a request's
     ``Host`` may give (``None``: any; see :mod:`.edges`)."""
     r = _Routes(ctx, hub, closing)
+    ui = UI(ctx)
     routes = [
         Route("/api/v1/messages", r.messages, methods=["GET"]),
         Route("/api/v1/messages", r.set_read, methods=["PUT"]),
@@ -451,6 +455,11 @@ def build_app(
         WebSocketRoute("/api/events", r.events),
         Route("/api/v1/events", r.mailhog_events, methods=["GET"]),
         WebSocketRoute("/api/v2/websocket", r.mailhog_websocket),
+        Route("/", ui.page, methods=["GET"]),
+        Route("/ui/{name}", ui.asset, methods=["GET"]),
+        Route("/api/mocksmtp/message/{id}", ui.detail, methods=["GET"]),
+        Route("/api/mocksmtp/message/{id}/preview", ui.preview, methods=["GET"]),
+        Route("/api/mocksmtp/server", ui.server, methods=["GET"]),
     ]
     routes += spec_routes(routes)
     app = Starlette(routes=routes, exception_handlers={HTTPException: _error, StoreError: _store_error})

@@ -91,7 +91,7 @@ def _op(
     return operation
 
 
-_MAILPIT, _MAILHOG, _OURS = "Mailpit v1", "MailHog", "mocksmtp"
+_MAILPIT, _MAILHOG, _OURS, _UI = "Mailpit v1", "MailHog", "mocksmtp", "web UI"
 
 OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/api/v1/messages"): _op(
@@ -292,6 +292,36 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         body=_body(_JIM_BODY, "Settings."),
     ),
     ("DELETE", "/api/v2/jim"): _op("Send Jim away", _MAILHOG, {"200": {"description": "Gone (no body)."}, **_NO_JIM}),
+    ("GET", "/"): _op("The web UI's page", _UI, {"200": _content("text/html", "The page.")}),
+    ("GET", "/ui/{name}"): _op(
+        "A file of the web UI (its scripts and styles)",
+        _UI,
+        {
+            "200": {
+                "description": "The file.",
+                "content": {t: {"schema": STRING} for t in ("text/javascript", "text/css", "image/svg+xml")},
+            },
+            "404": _text("There is no such file."),
+        },
+        params=[_param("name", "path", STRING, "A file name such as `app.js`.")],
+    ),
+    ("GET", "/api/mocksmtp/message/{id}"): _op(
+        "Mailpit's Message plus the envelope, client, TLS, AUTH user, flags, defects, links and parts",
+        _UI,
+        {"200": _json({"type": "object", "required": ["ID", "Envelope", "Client", "Flags", "Defects"]}), **_MISSING},
+        params=[_ID],
+    ),
+    ("GET", "/api/mocksmtp/message/{id}/preview"): _op(
+        "The HTML body under a CSP with no scripts; remote resources only with remote=1",
+        _UI,
+        {"200": _content("text/html", "The HTML body."), **_MISSING},
+        params=[_ID, _param("remote", "query", STRING, "`1` lets remote images, styles and fonts load.")],
+    ),
+    ("GET", "/api/mocksmtp/server"): _op(
+        "Version, the engine's counters and retention, for the web UI's server page",
+        _UI,
+        {"200": _json({"type": "object", "required": ["Version", "Stats", "Retention"]})},
+    ),
     **{
         ("GET", path): _op("This description (OpenAPI 3.1)", _OURS, {"200": _json({"type": "object"})})
         for path in SPEC_PATHS

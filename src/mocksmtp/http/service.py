@@ -117,8 +117,13 @@ class HTTPService:
             listening.close()
         self._sock.close()
         state = server.server_state
+        from wsproto.utilities import LocalProtocolError
+
         for connection in list(state.connections):
-            connection.shutdown()
+            try:
+                connection.shutdown()
+            except LocalProtocolError:  # a websocket its client closed a moment ago: nothing to say
+                logger.debug("websocket already closed at shutdown", exc_info=True)
         tasks = set(state.tasks)
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=max(grace, 0.0))
