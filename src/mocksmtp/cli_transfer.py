@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from .cli import _Parser
+from .cli_args import Parser
 from .errors import ConfigError, QuerySyntaxError, StoreError, TransferError
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ class ProgressBar:
 
 def build_parser(command: str) -> argparse.ArgumentParser:
     if command == "export":
-        parser = _Parser(
+        parser = Parser(
             prog="mocksmtp export",
             description="Write the messages of a mocksmtp database to .eml files in a folder, "
             "an mbox file or a Maildir, byte for byte, oldest first.",
@@ -96,7 +96,7 @@ def build_parser(command: str) -> argparse.ArgumentParser:
         )
         parser.add_argument("dest", metavar="DEST", help="where to write (made if missing)")
     else:
-        parser = _Parser(
+        parser = Parser(
             prog="mocksmtp import",
             description="Add messages to a mocksmtp database (made if missing): each SOURCE "
             "is an mbox file, a Maildir, a folder searched for .eml files, or "

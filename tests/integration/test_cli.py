@@ -389,6 +389,6 @@ def test_bad_retention_options_are_one_line(args: list[str], error: str) -> None
 )
 def test_durations(text: str, seconds: float) -> None:
     """--max-age takes seconds, or a number with s, m, h, d or w."""
-    from mocksmtp.cli import parse_duration
+    from mocksmtp.cli_args import parse_duration
 
     assert parse_duration(text) == seconds

@@ -7,7 +7,7 @@ import argparse
 import pytest
 
 from mocksmtp import ConfigError
-from mocksmtp.cli import _options, build_parser, parse_auth, parse_fault
+from mocksmtp.cli_args import build_parser, options_of, parse_auth, parse_fault
 
 
 def test_fault_option_parses_stage_code_and_percent() -> None:
@@ -51,7 +51,7 @@ def test_options_from_command_line() -> None:
             "connect:421",
         ]
     )
-    assert _options(args) == {
+    assert options_of(args) == {
         "tls": "starttls",
         "require_tls": True,
         "auth": {"alice": "pw"},
@@ -59,18 +59,18 @@ def test_options_from_command_line() -> None:
         "max_recipients": 5,
     }
     assert args.fault == [("rcpt", 451, 0.5), ("connect", 421, 1.0)]
-    assert _options(build_parser().parse_args([])) == {}
+    assert options_of(build_parser().parse_args([])) == {}
 
 
 def test_max_auth_failures_option() -> None:
     """--max-auth-failures N becomes the max_auth_failures option."""
     args = build_parser().parse_args(["--auth", "any", "--max-auth-failures", "5"])
-    assert _options(args) == {"auth": "any", "max_auth_failures": 5}
+    assert options_of(args) == {"auth": "any", "max_auth_failures": 5}
 
 
 def test_max_pending_data_option() -> None:
     """--max-pending-data OCTETS becomes the max_pending_data option (0: no limit)."""
-    assert _options(build_parser().parse_args(["--max-pending-data", "0"])) == {"max_pending_data": 0}
+    assert options_of(build_parser().parse_args(["--max-pending-data", "0"])) == {"max_pending_data": 0}
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int | str | None, str]:

@@ -32,7 +32,7 @@ LAYERS: tuple[frozenset[str], ...] = tuple(
         {"smtp", "http"},
         {"facade"},
         {"server", "aio", "remote"},
-        {"cli", "cli_transfer", "pytest_plugin", "mocksmtp", "__main__"},
+        {"cli", "cli_args", "cli_transfer", "pytest_plugin", "mocksmtp", "__main__"},
     )
 )
 RULE = (
@@ -168,7 +168,15 @@ def test_module_imports_only_from_its_layer_and_below(module: str) -> None:
 
 def test_the_engine_never_imports_the_layers_that_use_it() -> None:
     """Nothing under smtp/ imports facade, server, aio, cli or pytest_plugin (or the package)."""
-    above = {"mocksmtp.facade", "mocksmtp.server", "mocksmtp.aio", "mocksmtp.cli", "mocksmtp.pytest_plugin", "mocksmtp"}
+    above = {
+        "mocksmtp.facade",
+        "mocksmtp.server",
+        "mocksmtp.aio",
+        "mocksmtp.cli",
+        "mocksmtp.cli_args",
+        "mocksmtp.pytest_plugin",
+        "mocksmtp",
+    }
     bad = [
         f"{f.path.name}:{f.line} {f.importer} imports {f.imported}"
         for f in all_imports()
