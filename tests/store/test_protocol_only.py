@@ -12,7 +12,15 @@ import pytest
 from mocksmtp import ConfigError, Message, MessageStore, MockSMTPServer
 from mocksmtp.query import Query
 from mocksmtp.query_match import matches, searchable
-from mocksmtp.store import MessageAdded, MessagesDeleted, MessageState, MessagesUpdated, StoreCleared, StoreEvent
+from mocksmtp.store import (
+    MessageAdded,
+    MessagesDeleted,
+    MessageState,
+    MessagesUpdated,
+    StoreCleared,
+    StoreEvent,
+    SupportsTagCounts,
+)
 from mocksmtp.summary import Summary, summarize
 
 
@@ -195,3 +203,18 @@ def test_a_store_without_summaries_is_refused_naming_them() -> None:
     no_summaries = type("NoSummaries", (), members)
     with pytest.raises(ConfigError, match=r"NoSummaries lacks summaries$"):
         MockSMTPServer("127.0.0.1", 0, store=no_summaries())
+
+
+def test_the_tag_counts_of_a_store_without_tag_counts_are_read_from_its_summaries() -> None:
+    """tag_counts is optional: the HTTP API counts the tags of a store without it from the
+    summaries of its tagged messages."""
+    from mocksmtp.http.mailpit import all_tags
+
+    store = DictStore()
+    assert not isinstance(store, SupportsTagCounts)
+    ids = [store.new_id() for _ in range(3)]
+    for id in ids:
+        store.add(Message(id=id, raw=b"Subject: x\r\n\r\n", mail_from="", rcpt_tos=["a@b"]))
+    store.set_tags(ids[:2], ["urgent", "Signup"])
+    store.set_tags(ids[2:], ["urgent"])
+    assert all_tags(store) == {"Signup": 2, "urgent": 3}

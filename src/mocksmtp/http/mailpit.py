@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
 from ..query import Query, parse_query
+from ..store import SupportsTagCounts
 from ..summary import summarize
 from .parts import message_parts
 
@@ -90,6 +91,8 @@ def message_summary(m: Message, state: MessageState | None) -> dict[str, Any]:
 
 def all_tags(store: MessageStore) -> dict[str, int]:
     """Every tag in the mailbox with how many messages have it, by name."""
+    if isinstance(store, SupportsTagCounts):
+        return store.tag_counts()
     counts: dict[str, int] = {}
     for s in store.summaries(_TAGGED, limit=None):
         for tag in s.tags:

@@ -21,6 +21,7 @@ from .base import (
     StoreCleared,
     StoreEvent,
     SupportsAddLater,
+    SupportsTagCounts,
 )
 from .memory import MemoryStore
 
@@ -41,6 +42,7 @@ __all__ = [
     "StoreCleared",
     "StoreEvent",
     "SupportsAddLater",
+    "SupportsTagCounts",
 ]
 
 

@@ -37,6 +37,7 @@ __all__ = [
     "StoreEvent",
     "Subscriber",
     "SupportsAddLater",
+    "SupportsTagCounts",
     "check_page",
     "check_tags",
     "unknown_cursor",
@@ -107,8 +108,9 @@ class MessageStore(Protocol):
     :meth:`add`). Methods that change the store bump :attr:`version` and then call the
     subscribers, from the changing thread, after the change is visible to every reader.
 
-    One more member is optional: ``add_later`` (see :class:`SupportsAddLater`), an add that
-    does not make the engine's loop wait.
+    Two more members are optional: ``add_later`` (see :class:`SupportsAddLater`), an add that
+    does not make the engine's loop wait, and ``tag_counts`` (see :class:`SupportsTagCounts`),
+    each tag's count without reading the tagged messages.
     """
 
     @property
@@ -223,6 +225,19 @@ class SupportsAddLater(Protocol):
         thread, and must be quick; this method itself does not raise for a message it cannot
         store. Messages given to it are stored in the order given.
         """
+
+
+@runtime_checkable
+class SupportsTagCounts(Protocol):
+    """A store that counts its tags itself (an optional member of :class:`MessageStore`).
+
+    The HTTP API shows every tag with its count on each list page; for a store without this
+    method it reads the summaries of every ``is:tagged`` message to count them, which costs
+    time in proportion to the tagged messages. All the stores that ship have it.
+    """
+
+    def tag_counts(self) -> dict[str, int]:
+        """Every tag that at least one message has, with how many have it, sorted by tag."""
 
 
 class FaultRow(NamedTuple):

@@ -12,9 +12,11 @@ import dataclasses
 import itertools
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
+from ..query import FlagTerm
 from .base import (
     AddDone,
     ChangeFeed,
@@ -76,7 +78,7 @@ class MemoryStore:
     (1, 1, 'hi')
     """
 
-    __slots__ = ("_by_id", "_entries", "_feed", "_lock", "_seq")
+    __slots__ = ("_by_id", "_entries", "_feed", "_lock", "_seq", "_tag_counts", "_unread")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -84,6 +86,10 @@ class MemoryStore:
         self._entries: list[_Entry] = []
         self._by_id: dict[str, _Entry] = {}
         self._feed = ChangeFeed()
+        # kept up to date under the lock by every change, so that the counts a list page
+        # shows (is:unread, each tag's) cost nothing however many messages are kept
+        self._unread = 0
+        self._tag_counts: Counter[str] = Counter()
 
     def __repr__(self) -> str:
         return f"<MemoryStore messages={len(self._entries)}>"
@@ -104,6 +110,7 @@ class MemoryStore:
             entry = _Entry(message, next(self._seq))
             self._entries.append(entry)
             self._by_id[message.id] = entry
+            self._unread += 1
             version = self._feed.bump()
         if self._feed.active:
             self._feed.publish(MessageAdded(message, version))
@@ -142,7 +149,29 @@ class MemoryStore:
     def count(self, query: Query | None = None) -> int:
         if query is None or not query.terms:
             return len(self._entries)
+        if len(query.terms) == 1 and isinstance(term := query.terms[0], FlagTerm) and term.value in ("read", "unread"):
+            with self._lock:  # is:unread, is:read and their negations, from the counter
+                unread, total = self._unread, len(self._entries)
+            return unread if (term.value == "unread") != term.negated else total - unread
         return len(self._matching(query))
+
+    def tag_counts(self) -> dict[str, int]:
+        """Every tag with how many messages have it, by name (:class:`~.base.SupportsTagCounts`)."""
+        with self._lock:
+            return dict(sorted(self._tag_counts.items()))
+
+    def _forget(self, entry: _Entry) -> None:
+        """Take ``entry``'s state out of the counts (under the lock)."""
+        self._unread -= not entry.read
+        self._tag_counts.subtract(entry.tags)
+        for tag in entry.tags:
+            if self._tag_counts[tag] <= 0:
+                del self._tag_counts[tag]
+
+    def _count_in(self, entry: _Entry) -> None:
+        """Put ``entry``'s state into the counts (under the lock)."""
+        self._unread += not entry.read
+        self._tag_counts.update(entry.tags)
 
     def messages(
         self,
@@ -203,7 +232,7 @@ class MemoryStore:
             else:
                 self._entries = [e for e in self._entries if e.message.id not in gone]
             for id in gone:
-                del self._by_id[id]
+                self._forget(self._by_id.pop(id))
             version = self._feed.bump()
         ids = tuple(e.message.id for e in doomed if e.message.id in gone)
         self._feed.publish(MessagesDeleted(ids, version, pruned))
@@ -222,6 +251,8 @@ class MemoryStore:
         with self._lock:
             self._entries = []
             self._by_id = {}
+            self._unread = 0
+            self._tag_counts.clear()
             version = self._feed.bump()
         self._feed.publish(StoreCleared(version))
 
@@ -229,7 +260,9 @@ class MemoryStore:
         with self._lock:
             entries = [self._by_id[id] for id in dict.fromkeys(ids) if id in self._by_id]
             for entry in entries:
+                self._forget(entry)
                 change(entry)
+                self._count_in(entry)
                 entry.record = None  # its view holds the old state
             if not entries:
                 return 0

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, StoreError
+from .sqlrows import UNREAD_INDEX
 from .urls import redact
 
 if TYPE_CHECKING:
@@ -232,6 +233,7 @@ def prepare(link: Link) -> None:
                     path=redact(link.url),
                 )
             conn.execute(_SCHEMA)
+            conn.execute(UNREAD_INDEX)
             conn.execute("INSERT INTO mocksmtp_schema (version) VALUES (%s)", (SCHEMA_VERSION,))
             return
         row = conn.execute("SELECT max(version) FROM mocksmtp_schema").fetchone()
@@ -246,3 +248,5 @@ def prepare(link: Link) -> None:
             conn.execute(_MIGRATIONS[version])
             version += 1
             conn.execute("UPDATE mocksmtp_schema SET version = %s", (version,))
+        if conn.execute("SELECT to_regclass('messages_unread')").fetchone()[0] is None:  # type: ignore[index]
+            conn.execute(UNREAD_INDEX)  # made before it: gains it (an index, no schema change)

@@ -51,7 +51,7 @@ from .ids import new_id
 from .pgfaults import PgFaultTable
 from .pglink import Adapter, Link, marks, prepare
 from .pgnotify import CHANNEL, Listener, payloads
-from .sqlrows import ENVELOPE, envelope_row, message_of
+from .sqlrows import ENVELOPE, TAG_COUNTS, envelope_row, message_of
 from .sqlsearch import INDEX_COLUMNS, POSTGRES, Indexer, IndexRow, index_rows, where
 from .sqlsummary import SUMMARY_COLUMNS, read_summaries
 from .urls import is_url, redact
@@ -163,6 +163,10 @@ class PostgresStore:
     def count(self, query: Query | None = None) -> int:
         condition, params = self._where(query)
         return int(self._read(f"SELECT count(*) FROM messages m WHERE {condition}", params)[0][0])
+
+    def tag_counts(self) -> dict[str, int]:
+        """Every tag with how many messages have it, by name, counted in SQL from the tags table."""
+        return dict(sorted((tag, int(n)) for tag, n in self._read(TAG_COUNTS, ())))
 
     def messages(
         self,

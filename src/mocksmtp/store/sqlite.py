@@ -56,7 +56,7 @@ from .base import (
 from .checkpoint import SAFETY_NET, Checkpointer
 from .groupcommit import GroupCommit
 from .ids import new_id
-from .sqlrows import ENVELOPE, INSERT_MESSAGE, chunks, envelope_row, message_of, seqs_and_ids
+from .sqlrows import ENVELOPE, INSERT_MESSAGE, TAG_COUNTS, chunks, envelope_row, message_of, seqs_and_ids
 from .sqlschema import SCHEMA_VERSION, open_database, transaction
 from .sqlsearch import INDEX_COLUMNS, Indexer, IndexRow, index_rows, where
 from .sqlsummary import SUMMARY_COLUMNS, read_summaries
@@ -171,6 +171,10 @@ class SQLiteStore:
     def count(self, query: Query | None = None) -> int:
         condition, params = self._where(query)
         return int(self._read(f"SELECT count(*) FROM messages m WHERE {condition}", params)[0][0])
+
+    def tag_counts(self) -> dict[str, int]:
+        """Every tag with how many messages have it, by name, counted in SQL from the tags table."""
+        return dict(sorted(self._read(TAG_COUNTS, ())))
 
     def messages(
         self,

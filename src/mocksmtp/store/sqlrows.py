@@ -12,7 +12,16 @@ from typing import Any
 
 from ..message import Message, _unpickle
 
-__all__ = ["ENVELOPE", "INSERT_MESSAGE", "chunks", "envelope_row", "message_of", "seqs_and_ids"]
+__all__ = [
+    "ENVELOPE",
+    "INSERT_MESSAGE",
+    "TAG_COUNTS",
+    "UNREAD_INDEX",
+    "chunks",
+    "envelope_row",
+    "message_of",
+    "seqs_and_ids",
+]
 
 ENVELOPE = (
     "m.id, r.raw, m.mail_from, m.rcpt_tos, m.mail_options, m.peer_host, m.peer_port, m.helo, "
@@ -25,6 +34,13 @@ INSERT_MESSAGE = (
     "tls, auth_user, received, size, engine_flags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 """Insert the row :func:`envelope_row` makes (the raw bytes go to the raw table)."""
+
+TAG_COUNTS = "SELECT tag, count(*) FROM tags GROUP BY tag"
+"""Each tag with how many messages have it (sorted by the caller: collations differ)."""
+
+UNREAD_INDEX = "CREATE INDEX IF NOT EXISTS messages_unread ON messages (seq) WHERE read = 0"
+"""The unread messages, so that ``is:unread`` (counted on every list page) reads only those.
+Made when a database is opened if it lacks it, so older files gain it with no new schema."""
 
 _CHUNK = 500  # ids per IN (...) list
 

@@ -9,6 +9,7 @@ import sqlite3
 from pathlib import Path
 
 from ..errors import StoreError
+from .sqlrows import UNREAD_INDEX
 
 __all__ = ["SCHEMA_VERSION", "has_fts", "open_database", "transaction"]
 
@@ -182,6 +183,7 @@ def _prepare(db: sqlite3.Connection, synchronous: str, path: str) -> bool:
     db.execute("SELECT count(*) FROM messages").fetchone()  # a damaged file fails here, not later
     with transaction(db):  # and one we may not write, here too: not at the first 250
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        db.execute(UNREAD_INDEX)  # files made before it gain it (an index: no schema change)
     return fts
 
 
