@@ -2,6 +2,7 @@
 
     python benchmarks/ui.py                 # uses /tmp/mocksmtp-bench-100000.sqlite (made once)
     python benchmarks/ui.py --messages 20000 --reps 5
+    python benchmarks/ui.py --database /tmp/copy.sqlite   # a copy (opening a file may add an index)
 
 The database is the one benchmarks/storage.py makes (written through the store's API, not over
 SMTP) and is made here the same way when it is missing. A server with HTTP on a free port serves
@@ -33,10 +34,11 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--reps", type=int, default=11)
     parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--database", type=Path, help="the file to serve (default: /tmp/mocksmtp-bench-N.sqlite)")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
-    path = Path(f"/tmp/mocksmtp-bench-{args.messages}.sqlite")
+    path = args.database or Path(f"/tmp/mocksmtp-bench-{args.messages}.sqlite")
     if not holds(path, args.messages):
         log(f"making {path} ({args.messages:,} messages)")
         make(path, args.messages)
