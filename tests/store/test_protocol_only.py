@@ -12,15 +12,7 @@ import pytest
 from mocksmtp import ConfigError, Message, MessageStore, MockSMTPServer
 from mocksmtp.query import Query
 from mocksmtp.query_match import matches, searchable
-from mocksmtp.store import (
-    MessageAdded,
-    MessagesDeleted,
-    MessageState,
-    MessagesUpdated,
-    StoreCleared,
-    StoreEvent,
-    SupportsTagCounts,
-)
+from mocksmtp.store import MessageAdded, MessagesDeleted, MessageState, MessagesUpdated, StoreCleared, StoreEvent
 from mocksmtp.summary import Summary, summarize
 
 
@@ -209,6 +201,7 @@ def test_the_tag_counts_of_a_store_without_tag_counts_are_read_from_its_summarie
     """tag_counts is optional: the HTTP API counts the tags of a store without it from the
     summaries of its tagged messages."""
     from mocksmtp.http.mailpit import all_tags
+    from mocksmtp.store import SupportsTagCounts
 
     store = DictStore()
     assert not isinstance(store, SupportsTagCounts)
