@@ -194,13 +194,15 @@ class EngineContext:
 
             self.tls = ServerTLS.create(options, tls_names)
         """The server's TLS context and the CA clients trust (when ``tls`` is set)."""
-        self.faults = FaultRegistry()
+        self.faults: FaultRegistry
         """Injected faults, registered from any thread and evaluated by the sessions (those
         of every node, for a store shared by several: see :mod:`.sharedfaults`)."""
         if isinstance(store, SharesFaults):
             from .sharedfaults import SharedFaults
 
             self.faults = SharedFaults(store.fault_table)
+        else:
+            self.faults = FaultRegistry()
         self.store = store
         self.add_later: Callable[[Message, AddDone], None] | None = None
         """The store's ``add_later`` (see :class:`~mocksmtp.store.SupportsAddLater`), or ``None``
